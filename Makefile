@@ -1,0 +1,55 @@
+# Journey Warehouse — every command a user or CI needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+
+# Telemetry off everywhere; Dagster's instance lives in the repo (gitignored storage).
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export UV_PYTHON := $(CURDIR)/$(PY)
+
+.PHONY: help install demo test test-fast dev bench lint format clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==0.13.8"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced ## create .venv and install the locked dependencies
+
+demo: install ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
+	$(PY) -m pipelines demo
+
+test: install ## run the whole test suite (what CI runs)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: install ## unit tests only (no end-to-end job runs)
+	$(PY) -m pytest -n 2 -m "not e2e"
+
+dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127.0.0.1:3000
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install ## print extraction, identity and warehouse benchmark figures
+	$(PY) -m bench.run
+
+lint: install ## ruff + sqlfluff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models
+
+format: install ## apply ruff formatting and fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## remove generated data, warehouse and dbt artefacts (keeps .venv)
+	rm -rf data warehouse demo_data dbt_project/target dbt_project/logs

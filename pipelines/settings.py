@@ -1,0 +1,245 @@
+"""Typed configuration: the one place that reads the environment.
+
+Every setting the project honours is declared here, with its environment variable and its
+default, and documented in README.md ("Configuration") and `.env.example`. Nothing reads the
+environment at import time: call `Settings.from_env()` when a run starts.
+
+Secrets (tokens, API keys, the pseudonymisation key) are held in `Secret`, whose repr and str
+never show the value, so they cannot leak into logs, run metadata or exception messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable (the message names the variable)."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential. Its value is only reachable through `.reveal()`."""
+
+    value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True)
+class MatomoSettings:
+    base_url: str
+    token: Secret
+    site_id: str
+
+
+@dataclass(frozen=True)
+class MailchimpSettings:
+    base_url: str
+    api_key: Secret
+    list_id: str
+
+
+@dataclass(frozen=True)
+class ShopifySettings:
+    base_url: str
+    access_token: Secret
+    api_version: str
+
+
+@dataclass(frozen=True)
+class ZendeskSettings:
+    base_url: str
+    email: str
+    api_token: Secret
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse_path: Path
+    build_dir: Path
+    export_dir: Path
+    docs_dir: Path
+    report_dir: Path
+    drop_dir: Path | None
+    erasure_file: Path | None
+    lookback_days: int
+    partitions_start: date
+    schedule_cron: str
+    schedule_timezone: str
+    failure_webhook_url: str | None
+    pseudonymize_key: Secret | None
+    http: HttpSettings
+    matomo: MatomoSettings | None
+    mailchimp: MailchimpSettings | None
+    shopify: ShopifySettings | None
+    zendesk: ZendeskSettings | None
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    @property
+    def build_warehouse_path(self) -> Path:
+        return self.build_dir / self.warehouse_path.name
+
+    @property
+    def build_identity_dir(self) -> Path:
+        return self.build_dir / "identity"
+
+    @property
+    def previous_warehouse_path(self) -> Path:
+        return self.warehouse_path.with_name(
+            self.warehouse_path.stem + ".previous" + self.warehouse_path.suffix
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name)
+            if value is None or value.strip() == "":
+                return default
+            return value.strip()
+
+        def path(name: str, default: Path | None) -> Path | None:
+            value = get(name)
+            if value is None:
+                return default
+            candidate = Path(value).expanduser()
+            return candidate if candidate.is_absolute() else (Path.cwd() / candidate)
+
+        def integer(name: str, default: int) -> int:
+            value = get(name)
+            if value is None:
+                return default
+            try:
+                return int(value)
+            except ValueError as error:
+                raise SettingsError(f"{name} must be an integer, got {value!r}") from error
+
+        def number(name: str, default: float) -> float:
+            value = get(name)
+            if value is None:
+                return default
+            try:
+                return float(value)
+            except ValueError as error:
+                raise SettingsError(f"{name} must be a number, got {value!r}") from error
+
+        data_dir = path("JOURNEY_DATA_DIR", Path.cwd() / "data")
+        warehouse_path = path("JOURNEY_WAREHOUSE_PATH", Path.cwd() / "warehouse" / "journey.duckdb")
+        assert data_dir is not None and warehouse_path is not None
+        warehouse_dir = warehouse_path.parent
+
+        start = get("JOURNEY_PARTITIONS_START", "2025-01-01")
+        try:
+            partitions_start = date.fromisoformat(start)
+        except ValueError as error:
+            raise SettingsError(
+                f"JOURNEY_PARTITIONS_START must be a date (YYYY-MM-DD), got {start!r}"
+            ) from error
+
+        lookback_days = integer("JOURNEY_LOOKBACK_DAYS", 3)
+        if lookback_days < 0:
+            raise SettingsError(f"JOURNEY_LOOKBACK_DAYS must be >= 0, got {lookback_days}")
+
+        key = get("JOURNEY_PSEUDONYMIZE_KEY")
+
+        return cls(
+            data_dir=data_dir,
+            warehouse_path=warehouse_path,
+            build_dir=path("JOURNEY_BUILD_DIR", warehouse_dir / ".build"),
+            export_dir=path("JOURNEY_EXPORT_DIR", warehouse_dir / "exports"),
+            docs_dir=path("JOURNEY_DOCS_DIR", warehouse_dir / "docs"),
+            report_dir=path("JOURNEY_REPORT_DIR", warehouse_dir / "reports"),
+            drop_dir=path("JOURNEY_DROP_DIR", None),
+            erasure_file=path("JOURNEY_ERASURE_FILE", None),
+            lookback_days=lookback_days,
+            partitions_start=partitions_start,
+            schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
+            schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
+            failure_webhook_url=get("JOURNEY_FAILURE_WEBHOOK_URL"),
+            pseudonymize_key=Secret(key) if key else None,
+            http=HttpSettings(
+                timeout_seconds=number("JOURNEY_HTTP_TIMEOUT_SECONDS", 30.0),
+                max_retries=integer("JOURNEY_HTTP_MAX_RETRIES", 5),
+                backoff_base_seconds=number("JOURNEY_HTTP_BACKOFF_SECONDS", 0.5),
+                backoff_max_seconds=number("JOURNEY_HTTP_BACKOFF_MAX_SECONDS", 60.0),
+            ),
+            matomo=_source(
+                get,
+                ("MATOMO_BASE_URL", "MATOMO_TOKEN", "MATOMO_SITE_ID"),
+                lambda url, token, site: MatomoSettings(url.rstrip("/"), Secret(token), site),
+            ),
+            mailchimp=_source(
+                get,
+                ("MAILCHIMP_BASE_URL", "MAILCHIMP_API_KEY", "MAILCHIMP_LIST_ID"),
+                lambda url, key, list_id: MailchimpSettings(url.rstrip("/"), Secret(key), list_id),
+            ),
+            shopify=_source(
+                get,
+                ("SHOPIFY_BASE_URL", "SHOPIFY_ACCESS_TOKEN"),
+                lambda url, token: ShopifySettings(
+                    url.rstrip("/"), Secret(token), get("SHOPIFY_API_VERSION", "2024-10") or ""
+                ),
+            ),
+            zendesk=_source(
+                get,
+                ("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
+                lambda url, email, token: ZendeskSettings(url.rstrip("/"), email, Secret(token)),
+            ),
+        )
+
+
+def _source(get, names, build):
+    """A source is configured when all its variables are set, skipped when none are.
+
+    Setting only some of them is a mistake worth stopping for: the error names the missing ones.
+    """
+    values = [get(name) for name in names]
+    if all(value is None for value in values):
+        return None
+    missing = [name for name, value in zip(names, values, strict=True) if value is None]
+    if missing:
+        raise SettingsError(
+            f"{', '.join(missing)} not set while {names[0].split('_')[0]} is partly configured; "
+            f"set all of {', '.join(names)} or none of them"
+        )
+    return build(*values)
