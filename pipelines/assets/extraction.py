@@ -1,0 +1,100 @@
+"""Landing assets: one per source stream, keyed `[source, stream]` like the dbt sources.
+
+Each source is one multi-asset (its streams share a client and, for Zendesk, responses);
+the work is `pipelines.extract.runner.extract_source`, this module only wires it to Dagster.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days
+from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
+from pipelines.resources import JourneyResource
+
+SOURCE_DESCRIPTIONS = {
+    "matomo": "Matomo Reporting API (Live.getLastVisitsDetails)",
+    "mailchimp": "Mailchimp Marketing API 3.0",
+    "shopify": "Shopify Admin REST API",
+    "zendesk": "Zendesk Support API (incremental exports)",
+    "filedrop": "file drops in JOURNEY_DROP_DIR (canonical CSV/NDJSON)",
+}
+
+
+def _stream_metadata(result) -> dict:
+    metadata = {
+        "status": result.status,
+        "pages": result.pages,
+        "records": dg.MetadataValue.int(result.records),
+        "quarantined": dg.MetadataValue.int(result.quarantined),
+        "duplicates_in_batch": result.duplicates_in_batch,
+        "seconds": round(result.seconds, 3),
+        "records_per_second": round(result.records_per_second, 1),
+        "cursor_before": str(result.cursor_before),
+        "cursor_after": str(result.cursor_after),
+    }
+    if result.skipped_reason:
+        metadata["skipped_reason"] = result.skipped_reason
+    if result.unknown_fields:
+        metadata["unknown_fields"] = dg.MetadataValue.json(result.unknown_fields)
+    return metadata
+
+
+def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(
+            key=dg.AssetKey([source, stream]),
+            group_name="landing",
+            description=f"Raw `{stream}` records from the {SOURCE_DESCRIPTIONS[source]}, "
+            "appended to landing Parquet with load metadata (docs/contracts.md §3).",
+            kinds={"python", "parquet"},
+        )
+        for stream in streams_of(source)
+    ]
+
+    @dg.multi_asset(
+        name=f"extract_{source}",
+        specs=specs,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=EXTRACTION_RETRY,
+        op_tags={"journey/stage": "extract"},
+    )
+    def _extract(context: dg.AssetExecutionContext, journey: JourneyResource):
+        settings = journey.settings()
+        first_day, last_day = run_days(context)
+        window = plan_window(
+            settings,
+            source,
+            first_day=first_day,
+            last_day=last_day,
+            full_refresh=is_full_refresh(context),
+        )
+        context.log.info(f"{source}: extracting {window.start} .. {window.end}")
+
+        def progress(event: dict) -> None:
+            context.log.debug(f"{source}: {event}")
+
+        results = extract_source(
+            source,
+            settings,
+            window=window,
+            run_id=context.run_id,
+            load_date=datetime.now(UTC).date(),
+            progress=progress,
+        )
+        for result in results:
+            if result.status == "skipped":
+                context.log.info(f"{source}/{result.stream}: skipped ({result.skipped_reason})")
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey([source, result.stream]),
+                metadata=_stream_metadata(result),
+            )
+
+    return _extract
+
+
+def build_extraction_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [_extraction_asset(source, partitions_def) for source in SOURCES]

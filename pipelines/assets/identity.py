@@ -1,0 +1,118 @@
+"""Identity assets: read the evidence dbt built, stitch in Polars, write the identity tables.
+
+Keys `[identity, <table>]` match the dbt source `identity`, so the marts depend on them
+without glue. Stable ids come from the *published* warehouse's identity_map: a run that did
+not publish never becomes "previous".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from pipelines.assets.common import is_full_refresh
+from pipelines.identity.history import read_published_identity
+from pipelines.identity.rules import load_rules
+from pipelines.identity.stitch import stitch, write_tables
+from pipelines.resources import JourneyResource
+from pipelines.settings import Settings
+
+IDENTITY_TABLES = (
+    "identity_map",
+    "identity_record_persons",
+    "identity_edges",
+    "identity_rejected_edges",
+    "identity_merges",
+    "identity_splits",
+    "identity_suppressed_records",
+)
+EVIDENCE_MODEL = "int_identity_evidence"
+MAX_CLUSTER_IDENTIFIERS = 200  # a person with more identifiers than this is an over-merge
+
+
+def read_evidence(settings: Settings) -> pl.DataFrame:
+    con = duckdb.connect(str(settings.build_warehouse_path), read_only=True)
+    try:
+        return con.sql(f"select * from intermediate.{EVIDENCE_MODEL}").pl()
+    finally:
+        con.close()
+
+
+def read_erasures(settings: Settings) -> pl.DataFrame | None:
+    path = settings.erasure_file
+    if path is None:
+        return None
+    if not path.exists():
+        raise FileNotFoundError(
+            f"JOURNEY_ERASURE_FILE points to {path}, which does not exist; create it "
+            "(columns identifier_kind, identifier_value, requested_at) or unset the variable"
+        )
+    return pl.read_csv(path, schema_overrides={"identifier_value": pl.Utf8})
+
+
+def build_identity_assets(partitions_def: dg.PartitionsDefinition) -> list:
+    specs = [
+        dg.AssetSpec(
+            key=dg.AssetKey(["identity", table]),
+            group_name="identity",
+            deps=[dg.AssetKey(EVIDENCE_MODEL)],
+            kinds={"polars", "parquet"},
+            description=f"`{table}` from identity stitching (docs/contracts.md §5.3).",
+        )
+        for table in IDENTITY_TABLES
+    ]
+
+    @dg.multi_asset(
+        name="identity_stitching",
+        specs=specs,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        op_tags={"journey/stage": "identity"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "cluster_size_bounded",
+                asset=dg.AssetKey(["identity", "identity_map"]),
+                blocking=True,
+                description=f"No person has more than {MAX_CLUSTER_IDENTIFIERS} identifiers.",
+            )
+        ],
+    )
+    def identity_stitching(context: dg.AssetExecutionContext, journey: JourneyResource):
+        settings = journey.settings()
+        evidence = read_evidence(settings)
+        published = None if is_full_refresh(context) else read_published_identity(settings)
+        result = stitch(
+            evidence,
+            rules=load_rules(),
+            run_id=context.run_id,
+            run_at=datetime.now(UTC).replace(tzinfo=None),
+            previous=published,
+            erasures=read_erasures(settings),
+            pseudonymize_key=settings.pseudonymize_key,
+        )
+        paths = write_tables(result, settings.build_identity_dir)
+        metrics = {key: value for key, value in result.metrics.items()}
+        context.log.info(f"identity: {metrics}")
+        for table in IDENTITY_TABLES:
+            metadata = {"rows": dg.MetadataValue.int(result.tables[table].height)}
+            metadata["path"] = dg.MetadataValue.path(str(paths[table]))
+            if table == "identity_map":
+                metadata.update({name: value for name, value in metrics.items()})
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey(["identity", table]), metadata=metadata
+            )
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["identity", "identity_map"]),
+            check_name="cluster_size_bounded",
+            passed=bool(result.metrics.get("largest_cluster", 0) <= MAX_CLUSTER_IDENTIFIERS),
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "largest_cluster": result.metrics.get("largest_cluster", 0),
+                "bound": MAX_CLUSTER_IDENTIFIERS,
+            },
+        )
+
+    return [identity_stitching]

@@ -1,0 +1,53 @@
+"""The publish asset: the last step of write-audit-publish.
+
+It depends on every model and identity table, so it runs only when all of them were built
+and every blocking check (dbt tests of severity error, blocking Great Expectations checks)
+passed — Dagster does not start it otherwise, and the run fails. It writes the dbt docs,
+then swaps the staging warehouse in (`pipelines.warehouse.publish`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from pipelines.assets.common import WAREHOUSE_GROUP
+from pipelines.resources import JourneyResource
+from pipelines.warehouse.dbt_runner import generate_docs
+from pipelines.warehouse.publish import publish
+
+PUBLISHED_WAREHOUSE = dg.AssetKey(["warehouse", "published"])
+
+
+def build_publish_asset(
+    partitions_def: dg.PartitionsDefinition, upstream: Sequence[dg.AssetKey]
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PUBLISHED_WAREHOUSE,
+        deps=list(upstream),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=WAREHOUSE_GROUP,
+        kinds={"duckdb"},
+        op_tags={"journey/stage": "publish"},
+        description="The published DuckDB warehouse (JOURNEY_WAREHOUSE_PATH) and its Parquet "
+        "exports, swapped in atomically after every blocking check passed.",
+    )
+    def published_warehouse(context: dg.AssetExecutionContext, journey: JourneyResource):
+        settings = journey.settings()
+        docs = generate_docs(settings, settings.docs_dir / "dbt")
+        result = publish(settings, run_id=context.run_id)
+        context.log.info(f"published {result.warehouse_path} ({len(result.tables)} tables)")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(result.warehouse_path)),
+                "previous": str(result.previous_path) if result.previous_path else "none",
+                "exports": dg.MetadataValue.path(str(result.export_dir)),
+                "dbt_docs": dg.MetadataValue.path(str(docs)),
+                "tables": dg.MetadataValue.json(result.tables),
+                "seconds": round(result.seconds, 2),
+            }
+        )
+
+    return published_warehouse

@@ -1,0 +1,97 @@
+"""dbt models as Dagster assets, split around the identity step.
+
+`dbt_before_identity` builds staging and everything the evidence model needs, into a fresh
+staging warehouse (write-audit-publish: never the published file). The identity assets read
+`int_identity_evidence` and write the identity tables that `dbt_after_identity` reads as dbt
+sources. dbt tests become asset checks; tests with severity `error` are blocking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from pipelines.assets.common import is_full_refresh, run_days
+from pipelines.resources import JourneyResource
+from pipelines.warehouse.build import prepare_build
+from pipelines.warehouse.dbt_runner import (
+    PRE_IDENTITY_SELECT,
+    applied_environment,
+    dbt_environment,
+    dbt_vars,
+)
+
+
+class JourneyDbtTranslator(DagsterDbtTranslator):
+    """Groups assets by dbt layer (staging / intermediate / marts / identity)."""
+
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "model":
+            parts = Path(dbt_resource_props.get("original_file_path", "")).parts
+            if len(parts) > 1 and parts[0] == "models":
+                return parts[1]
+        return super().get_group_name(dbt_resource_props)
+
+
+def _run_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource, *, first: bool
+) -> Iterator:
+    settings = journey.settings()
+    full_refresh = is_full_refresh(context)
+    if first:
+        prepare_build(settings, run_id=context.run_id, full_refresh=full_refresh)
+    _, last_day = run_days(context)
+    args = ["build", "--vars", json.dumps(dbt_vars(settings, last_day=last_day))]
+    if full_refresh:
+        args.append("--full-refresh")
+    with applied_environment(dbt_environment(settings)):
+        yield from dbt.cli(args, context=context).stream()
+
+
+def build_dbt_assets(
+    manifest: Path, partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    translator = JourneyDbtTranslator()
+
+    @dbt_assets(
+        manifest=manifest,
+        select=PRE_IDENTITY_SELECT,
+        name="dbt_before_identity",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        op_tags={"journey/stage": "transform"},
+    )
+    def dbt_before_identity(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
+    ):
+        yield from _run_dbt(context, dbt, journey, first=True)
+
+    @dbt_assets(
+        manifest=manifest,
+        exclude=PRE_IDENTITY_SELECT,
+        name="dbt_after_identity",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        op_tags={"journey/stage": "transform"},
+    )
+    def dbt_after_identity(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
+    ):
+        yield from _run_dbt(context, dbt, journey, first=False)
+
+    return [dbt_before_identity, dbt_after_identity]

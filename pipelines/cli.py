@@ -1,0 +1,198 @@
+"""Command line: `python -m pipelines <command>` (see `--help`).
+
+run        run the nightly job for one date or a date range, against whatever the
+           MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
+demo       generate demo data, serve it as the four vendor APIs on 127.0.0.1, run the job
+           over the whole demo period, print a summary
+summary    print the summary of the published warehouse
+rollback   make the previous published warehouse live again
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.warehouse.build import BuildLock
+
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    report_path: Path
+
+
+def _prepare_process_environment() -> None:
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def run_nightly(first_day: date, last_day: date, *, full_refresh: bool = False) -> RunOutcome:
+    """Execute the nightly job in this process for [first_day, last_day] and write its report.
+
+    The run is recorded in the Dagster instance at DAGSTER_HOME, so it shows in the UI.
+    """
+    _prepare_process_environment()
+    import dagster as dg
+
+    from pipelines.assets.common import FULL_REFRESH_TAG
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import NIGHTLY_JOB
+    from pipelines.run_report import write_run_report
+
+    if last_day < first_day:
+        raise SystemExit(f"--end {last_day} is before --start {first_day}")
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(NIGHTLY_JOB)
+    tags = {FULL_REFRESH_TAG: "true" if full_refresh else "false"}
+    partition_key = None
+    if first_day == last_day:
+        partition_key = first_day.isoformat()
+    else:
+        tags["dagster/asset_partition_range_start"] = first_day.isoformat()
+        tags["dagster/asset_partition_range_end"] = last_day.isoformat()
+    instance = dg.DagsterInstance.get()
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        tags=tags,
+        resources=None,
+        raise_on_error=False,
+    )
+    BuildLock(settings.build_dir / ".lock", result.run_id).release()  # no-op after a publish
+    report = write_run_report(instance, result.run_id, settings)
+    return RunOutcome(run_id=result.run_id, success=result.success, report_path=report)
+
+
+def warehouse_summary(warehouse: Path) -> str:
+    """Rows per mart, persons, the phase funnel and the warehouse path."""
+    import duckdb
+
+    if not warehouse.exists():
+        return f"no published warehouse at {warehouse}"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'identity') order by 1, 2"
+        ).fetchall()
+        lines = [f"Warehouse: {warehouse}", "", "Rows per table:"]
+        for schema, table in tables:
+            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            lines.append(f"  {schema}.{table:<40} {rows:>12,}")
+        names = {table for _, table in tables}
+        if "dim_persons" in names:
+            persons = con.execute("select count(*) from marts.dim_persons").fetchone()[0]
+            lines += ["", f"Persons: {persons:,}"]
+        if "fct_journey_phases" in names:
+            funnel = con.execute(
+                "select phase, min(phase_rank) as phase_rank, count(distinct person_id) "
+                "from marts.fct_journey_phases group by phase order by 2"
+            ).fetchall()
+            lines += ["", "Phase funnel (persons who ever entered the phase):"]
+            top = max((count for _, _, count in funnel), default=0) or 1
+            for phase, _, count in funnel:
+                bar = "#" * max(1, round(40 * count / top))
+                lines.append(f"  {phase:<15} {count:>9,}  {bar}")
+        return "\n".join(lines)
+    finally:
+        con.close()
+
+
+def _parse_day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.date and (args.start or args.end):
+        raise SystemExit("give either --date or --start/--end")
+    if args.date:
+        first = last = args.date
+    elif args.start or args.end:
+        if not (args.start and args.end):
+            raise SystemExit("--start and --end go together")
+        first, last = args.start, args.end
+    else:
+        first = last = date.today() - timedelta(days=1)
+    started = time.monotonic()
+    outcome = run_nightly(first, last, full_refresh=args.full_refresh)
+    print(
+        f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED'} "
+        f"in {time.monotonic() - started:.0f} s; report: {outcome.report_path}"
+    )
+    print(outcome.report_path.with_suffix(".md").read_text())
+    return 0 if outcome.success else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo_run import run_demo
+
+    return run_demo(persons=args.persons, seed=args.seed, out=args.out)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    print(warehouse_summary(Settings.from_env().warehouse_path))
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from pipelines.warehouse.publish import rollback
+
+    path = rollback(Settings.from_env())
+    print(f"rolled back: {path} is the previous published warehouse again")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the nightly job for a date or a date range")
+    run.add_argument("--date", type=_parse_day, help="one data day (default: yesterday)")
+    run.add_argument("--start", type=_parse_day, help="first data day of a backfill")
+    run.add_argument("--end", type=_parse_day, help="last data day of a backfill")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="re-extract from JOURNEY_PARTITIONS_START and rebuild every model",
+    )
+    run.set_defaults(func=_cmd_run)
+
+    demo = commands.add_parser("demo", help="build a complete warehouse from generated sample data")
+    demo.add_argument("--persons", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--out", type=Path, default=Path("demo_data"))
+    demo.set_defaults(func=_cmd_demo)
+
+    summary = commands.add_parser("summary", help="print the published warehouse's summary")
+    summary.set_defaults(func=_cmd_summary)
+
+    back = commands.add_parser("rollback", help="make the previous published warehouse live")
+    back.set_defaults(func=_cmd_rollback)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

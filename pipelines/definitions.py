@@ -1,0 +1,48 @@
+"""The Dagster code location: every asset, check, job, schedule and sensor, imported explicitly.
+
+Loaded by `dagster dev` (workspace.yaml) and by the CLI (`python -m pipelines`). Reading the
+settings here is the one exception to "no environment at import time": partitions and the
+schedule's cron must be known when the code location loads (DECISIONS.md).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.assets.common import daily_partitions
+from pipelines.assets.extraction import build_extraction_assets
+from pipelines.assets.identity import build_identity_assets
+from pipelines.assets.publish import build_publish_asset
+from pipelines.assets.warehouse import build_dbt_assets
+from pipelines.hooks import build_report_sensors
+from pipelines.jobs import build_nightly_job, build_nightly_schedule
+from pipelines.resources import JourneyResource
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.warehouse.dbt_runner import ensure_manifest
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions = daily_partitions(settings)
+    extraction = build_extraction_assets(partitions)
+    dbt_models = build_dbt_assets(ensure_manifest(), partitions)
+    identity = build_identity_assets(partitions)
+    upstream = [key for assets in (*dbt_models, *identity) for key in assets.keys]
+    publish = build_publish_asset(partitions, upstream)
+    nightly = build_nightly_job(partitions)
+    return dg.Definitions(
+        assets=[*extraction, *dbt_models, *identity, publish],
+        jobs=[nightly],
+        schedules=[build_nightly_schedule(nightly, settings)],
+        sensors=build_report_sensors(nightly),
+        resources={
+            "journey": JourneyResource(),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)
+            ),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,217 @@
+"""The nightly run report: what landed, what was checked, what was published — and if not, why.
+
+Built from the Dagster event log of one run, so it reports what actually happened, whether
+the run was started by the schedule, the UI or the CLI. Written as JSON (for machines) and
+Markdown (for the morning reader) to `{report_dir}/<run date>/<run id>.{json,md}`, with
+`latest.json` / `latest.md` beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from pipelines.settings import Settings
+
+LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
+PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
+
+
+def _metadata_value(value: Any) -> Any:
+    raw = getattr(value, "value", value)
+    if isinstance(raw, (str, int, float, bool)) or raw is None:
+        return raw
+    if isinstance(raw, (list, dict)):
+        return raw
+    return str(raw)
+
+
+def _metadata(entries: dict) -> dict[str, Any]:
+    return {key: _metadata_value(value) for key, value in (entries or {}).items()}
+
+
+def collect_run_report(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id} in the Dagster instance at {instance.root_directory}")
+    stats = instance.get_run_stats(run_id)
+    steps: dict[str, dict[str, Any]] = defaultdict(dict)
+    landing: list[dict[str, Any]] = []
+    identity: dict[str, Any] = {}
+    checks: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    published: dict[str, Any] | None = None
+
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type_value
+        step = event.step_key
+        if kind == "STEP_START" and step:
+            steps[step]["started"] = entry.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED") and step:
+            steps[step]["ended"] = entry.timestamp
+            steps[step]["status"] = kind.removeprefix("STEP_").lower()
+            if kind == "STEP_FAILURE":
+                error = event.event_specific_data.error
+                errors.append({"step": step, "message": error.message.strip() if error else ""})
+        elif kind == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            key = materialization.asset_key
+            metadata = _metadata(materialization.metadata)
+            if key.path[0] in LANDING_SOURCES and len(key.path) == 2:
+                landing.append({"source": key.path[0], "stream": key.path[1], **metadata})
+            elif key == dg.AssetKey(["identity", "identity_map"]):
+                identity = {k: v for k, v in metadata.items() if k != "path"}
+            elif key == PUBLISH_KEY:
+                published = metadata
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            checks.append(
+                {
+                    "asset": evaluation.asset_key.to_user_string(),
+                    "check": evaluation.check_name,
+                    "passed": evaluation.passed,
+                    "severity": evaluation.severity.value,
+                    "blocking": bool(evaluation.blocking),
+                    "metadata": _metadata(evaluation.metadata),
+                }
+            )
+
+    stages = []
+    for step, info in steps.items():
+        started, ended = info.get("started"), info.get("ended")
+        stages.append(
+            {
+                "step": step,
+                "status": info.get("status", "running"),
+                "seconds": round(ended - started, 2) if started and ended else None,
+            }
+        )
+    failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
+    warned_checks = [c for c in checks if not c["passed"] and c["severity"] == "WARN"]
+    tags = run.tags
+    return {
+        "run_id": run_id,
+        "job": run.job_name,
+        "status": run.status.value,
+        "started_at": _iso(stats.start_time),
+        "ended_at": _iso(stats.end_time),
+        "seconds": round(stats.end_time - stats.start_time, 2)
+        if stats.start_time and stats.end_time
+        else None,
+        "partitions": {
+            "start": tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition")),
+            "end": tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition")),
+        },
+        "full_refresh": tags.get("journey/full_refresh", "false") == "true",
+        "published": published is not None,
+        "publish": published
+        or {"reason": _not_published_reason(failed_checks, errors, run.status.value)},
+        "landing": landing,
+        "landing_totals": {
+            "records": sum(int(item.get("records") or 0) for item in landing),
+            "quarantined": sum(int(item.get("quarantined") or 0) for item in landing),
+        },
+        "identity": identity,
+        "checks": {
+            "passed": sum(1 for c in checks if c["passed"]),
+            "warned": len(warned_checks),
+            "failed": len(failed_checks),
+            "failures": failed_checks,
+            "warnings": warned_checks,
+        },
+        "stages": stages,
+        "errors": errors,
+    }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def _not_published_reason(failed_checks: list, errors: list, status: str) -> str:
+    if failed_checks:
+        names = ", ".join(f"{c['asset']}:{c['check']}" for c in failed_checks)
+        return f"blocking checks failed: {names}; the previous warehouse stays live"
+    if errors:
+        return f"step {errors[0]['step']} failed; the previous warehouse stays live"
+    return f"run ended with status {status} before publishing"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Journey Warehouse run {report['run_id']}",
+        "",
+        f"- status: **{report['status']}**, published: **{'yes' if report['published'] else 'NO'}**",
+        f"- data days: {report['partitions']['start']} .. {report['partitions']['end']}"
+        + (" (full refresh)" if report["full_refresh"] else ""),
+        f"- started {report['started_at']}, took {report['seconds']} s",
+    ]
+    if not report["published"]:
+        lines.append(f"- why not published: {report['publish']['reason']}")
+    else:
+        lines.append(f"- warehouse: {report['publish'].get('path')}")
+    lines += [
+        "",
+        "## Landing",
+        "",
+        "| source | stream | status | records | quarantined | records/s |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for item in report["landing"]:
+        lines.append(
+            f"| {item['source']} | {item['stream']} | {item.get('status')} | {item.get('records')} "
+            f"| {item.get('quarantined')} | {item.get('records_per_second')} |"
+        )
+    checks = report["checks"]
+    lines += [
+        "",
+        f"## Checks: {checks['passed']} passed, {checks['warned']} warned, {checks['failed']} failed",
+        "",
+    ]
+    for label, items in (("FAILED", checks["failures"]), ("warning", checks["warnings"])):
+        for item in items:
+            detail = {
+                k: v
+                for k, v in item["metadata"].items()
+                if k in ("failed_rows", "sample", "observed", "bound", "message")
+            }
+            lines.append(
+                f"- {label}: `{item['asset']}` / `{item['check']}` {json.dumps(detail, default=str)}"
+            )
+    if report["identity"]:
+        lines += ["", "## Identity", ""]
+        lines += [f"- {key}: {value}" for key, value in report["identity"].items()]
+    lines += ["", "## Stages", "", "| step | status | seconds |", "|---|---|---:|"]
+    lines += [f"| {s['step']} | {s['status']} | {s['seconds']} |" for s in report["stages"]]
+    if report["errors"]:
+        lines += ["", "## Errors", ""]
+        lines += [f"- `{e['step']}`: {e['message'][:2000]}" for e in report["errors"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settings) -> Path:
+    report = collect_run_report(instance, run_id)
+    day = (report["started_at"] or datetime.now(UTC).isoformat())[:10]
+    folder = settings.report_dir / day
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(report, indent=2, default=str)
+    markdown = render_markdown(report)
+    for name, text in (
+        (folder / f"{run_id}.json", payload),
+        (folder / f"{run_id}.md", markdown),
+        (settings.report_dir / "latest.json", payload),
+        (settings.report_dir / "latest.md", markdown),
+    ):
+        tmp = name.with_name(name.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, name)
+    return folder / f"{run_id}.json"

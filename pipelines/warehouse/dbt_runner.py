@@ -1,0 +1,147 @@
+"""How the pipeline talks to dbt: environment, vars and the manifest (no Dagster here).
+
+The dbt profile and sources read their paths from environment variables (see
+`dbt_project/profiles.yml`), so a missing setting fails at once. `dbt_environment` is the one
+place that maps `Settings` to those variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+
+TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+# dbt selection of the models the identity step reads (everything up to the evidence model)
+# and, by exclusion, of the models that need the identity tables.
+PRE_IDENTITY_SELECT = "path:models/staging +int_identity_evidence"
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    return {
+        "JOURNEY_DBT_DUCKDB_PATH": str(settings.build_warehouse_path),
+        "JOURNEY_LANDING_DIR": str(settings.landing_dir),
+        "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
+        "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),
+        **TELEMETRY_OFF,
+    }
+
+
+def dbt_vars(settings: Settings, *, last_day: date) -> dict[str, str]:
+    """Run-level dbt vars (business rules live in dbt_project.yml vars and seeds)."""
+    return {"run_date": last_day.isoformat()}
+
+
+@contextmanager
+def applied_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for a dbt subprocess started from this process, then restore them."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = (project_dir / "dbt_project.yml").stat().st_mtime
+    for folder in ("models", "macros", "seeds", "snapshots", "tests", "analyses"):
+        root = project_dir / folder
+        if root.exists():
+            for path in root.rglob("*"):
+                if path.is_file():
+                    newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def _dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """`dbt docs generate --static` against the staging warehouse; one self-contained HTML
+    file (opens from disk, no server) copied to `out_dir/index.html`."""
+    with tempfile.TemporaryDirectory(prefix="journey-dbt-docs-") as tmp:
+        env = {
+            **os.environ,
+            **dbt_environment(settings),
+            "DBT_TARGET_PATH": tmp,
+            "DBT_LOG_PATH": tmp,
+        }
+        completed = subprocess.run(
+            [
+                _dbt_executable(),
+                "docs",
+                "generate",
+                "--static",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError("dbt docs generate failed:\n" + completed.stdout[-4000:])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / "index.html"
+        tmp_target = out_dir / "index.html.tmp"
+        tmp_target.write_bytes((Path(tmp) / "static_index.html").read_bytes())
+        os.replace(tmp_target, target)
+    return target
+
+
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """Return target/manifest.json, running `dbt parse` first if it is missing or stale.
+
+    Dagster needs the manifest to build the asset graph when the code location loads.
+    Parsing needs the profile's variables; placeholders are enough because parsing
+    neither connects nor reads data.
+    """
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+        return manifest
+    with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
+        env = {
+            **os.environ,
+            "JOURNEY_DBT_DUCKDB_PATH": str(Path(tmp) / "parse.duckdb"),
+            "JOURNEY_LANDING_DIR": str(Path(tmp) / "landing"),
+            "JOURNEY_QUARANTINE_DIR": str(Path(tmp) / "quarantine"),
+            "JOURNEY_IDENTITY_DIR": str(Path(tmp) / "identity"),
+            **TELEMETRY_OFF,
+        }
+        completed = subprocess.run(
+            [
+                _dbt_executable(),
+                "parse",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            "dbt parse failed; fix the dbt project before loading the pipeline:\n"
+            + (completed.stdout[-4000:] or completed.stderr[-4000:])
+        )
+    return manifest
