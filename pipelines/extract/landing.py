@@ -1,0 +1,408 @@
+"""Landing and quarantine (docs/contracts.md §3): validate records, write Parquet atomically.
+
+* `validate_records` checks a page of JSON record texts against its stream's contract
+  (`streams.py`) in one columnar DuckDB pass and splits it into landing rows and quarantine
+  rows (each with its reason); a required field absent from the whole page is schema drift.
+* `StreamWriter` appends a stream's validated rows to
+  `{landing}/{source}/{stream}/load_date=YYYY-MM-DD/{run_id}-{seq:06d}.parquet` (and the
+  quarantine twin), each file written to a temporary name, fsynced and renamed.
+* `ensure_landing_layout` writes the zero-row `_schema.parquet` of every registered stream;
+  `read_landing` / `read_quarantine` read a stream back; `deduplicate` applies the staging
+  rule (latest version per record) for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.extract.duck import query
+from pipelines.extract.streams import STREAMS, CheckKind, StreamSpec
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+
+LANDING_SCHEMA = pl.Schema(
+    {
+        "_source": pl.String,
+        "_stream": pl.String,
+        "_run_id": pl.String,
+        "_extracted_at": UTC_MICROS,
+        "_record_hash": pl.String,
+        "_unknown_fields": pl.List(pl.String),
+        "record_id": pl.String,
+        "record_updated_at": UTC_MICROS,
+        "record": pl.String,
+    }
+)
+
+QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "_source": pl.String,
+        "_stream": pl.String,
+        "_run_id": pl.String,
+        "_extracted_at": UTC_MICROS,
+        "_record_hash": pl.String,
+        "record": pl.String,
+        "reason": pl.String,
+    }
+)
+
+SCHEMA_FILE = "_schema.parquet"
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TYPE_SETS = {
+    "integer": ("BIGINT", "UBIGINT"),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "string": ("VARCHAR",),
+    "boolean": ("BOOLEAN",),
+    "array": ("ARRAY",),
+    "object": ("OBJECT",),
+}
+_UNIX_MAX = 7_258_118_400  # 2200-01-01
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidatedPage:
+    landing: pl.DataFrame
+    quarantine: pl.DataFrame
+    missing_required: tuple[str, ...]
+    """Required fields absent from every record of the page (schema drift)."""
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_ok(kind: CheckKind, value: str, text: str) -> str:
+    """SQL that is true when a present, non-null JSON `value` (text `text`) passes `kind`."""
+    json_type = f"json_type({value})"
+    if kind in _TYPE_SETS:
+        return f"{json_type} in ({', '.join(map(_sql_string, _TYPE_SETS[kind]))})"
+    if kind == "id":
+        return (
+            f"({json_type} in ('BIGINT', 'UBIGINT') or ({json_type} = 'VARCHAR' and {text} <> ''))"
+        )
+    if kind == "unix":
+        return f"coalesce(try_cast({text} as DOUBLE) between 0 and {_UNIX_MAX}, false)"
+    if kind == "iso":
+        return (
+            f"({json_type} = 'VARCHAR' and ({text} = '' "
+            f"or try_cast({text} as TIMESTAMPTZ) is not null))"
+        )
+    if kind == "integer_text":
+        return f"({text} = '' or try_cast({text} as BIGINT) is not null)"
+    if kind == "number_text":
+        return f"({text} = '' or try_cast({text} as DOUBLE) is not null)"
+    if kind == "boolean_text":
+        return (
+            f"({text} = '' or lower({text}) in ('true', 'false', 't', 'f', '1', '0', 'yes', 'no'))"
+        )
+    raise ValueError(f"unknown check kind {kind!r}")
+
+
+def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
+    """One DuckDB statement: per record its hash, key, version, unknown fields and reasons."""
+    version = [spec.version_field] if spec.version_field else []
+    fields = list(dict.fromkeys([*spec.key_fields, *version, *spec.checks, *spec.required]))
+    for name in fields:
+        if not _FIELD_NAME.match(name):
+            raise ValueError(f"{spec.name}: field name {name!r} is not a plain identifier")
+    position = {name: index + 1 for index, name in enumerate(fields)}
+    paths = "[" + ", ".join(_sql_string(f'$."{name}"') for name in fields) + "]"
+
+    def value(name: str) -> str:
+        return f"v[{position[name]}]"
+
+    def text(name: str) -> str:
+        return f"({value(name)} ->> '$')"
+
+    def present(name: str) -> str:
+        return f"list_contains(keys, {_sql_string(name)})"
+
+    def not_null(name: str) -> str:
+        return f"({value(name)} is not null and json_type({value(name)}) <> 'NULL')"
+
+    key_parts = [f"nullif({text(name)}, '')" for name in spec.key_fields]
+    key_missing = " or ".join(f"{part} is null" for part in key_parts)
+    record_id = f"case when {key_missing} then null else concat_ws(':', {', '.join(key_parts)}) end"
+
+    reasons: list[str] = [
+        "case when not is_object then 'record is not a JSON object' end",
+        f"case when is_object and ({key_missing}) then "
+        f"{_sql_string('missing natural key ' + '+'.join(spec.key_fields))} end",
+    ]
+    reasons += [
+        f"case when is_object and not {present(name)} then "
+        f"{_sql_string('missing required field ' + name)} end"
+        for name in spec.required
+    ]
+    reasons += [
+        f"case when {not_null(name)} and not {_check_ok(kind, value(name), text(name))} then "
+        f"'wrong type: ' || {_sql_string(name)} || ' should be {kind}, got ' "
+        f"|| left({value(name)}::VARCHAR, 60) end"
+        for name, kind in spec.checks.items()
+    ]
+    if spec.version_field:
+        version_text = text(spec.version_field)
+        if spec.version_format == "unix":
+            parsed = (
+                f"case when try_cast({version_text} as DOUBLE) between 0 and {_UNIX_MAX} "
+                f"then to_timestamp(try_cast({version_text} as DOUBLE)) end"
+            )
+        else:
+            parsed = (
+                f"case when json_type({value(spec.version_field)}) = 'VARCHAR' "
+                f"then try_cast({version_text} as TIMESTAMPTZ) end"
+            )
+        version = f"date_trunc('microseconds', {parsed})"
+        field_label = _sql_string(spec.version_field)
+        reasons.append(
+            f"case when {present(spec.version_field)} and not {not_null(spec.version_field)} "
+            f"then 'missing version timestamp ' || {field_label} "
+            f"when {not_null(spec.version_field)} and {parsed} is null "
+            f"then 'unparsable timestamp ' || {field_label} || ': ' "
+            f"|| left({value(spec.version_field)}::VARCHAR, 60) end"
+        )
+    else:
+        version = "null::TIMESTAMPTZ"
+
+    known = "[" + ", ".join(_sql_string(name) for name in spec.known_fields) + "]::VARCHAR[]"
+    presence = ", ".join(
+        f"{present(name)} as present_{index}" for index, name in enumerate(spec.required)
+    )
+    sql = f"""
+        with parsed as (
+            select
+                record,
+                json_type(record) = 'OBJECT' as is_object,
+                case when json_type(record) = 'OBJECT' then json_keys(record)
+                     else []::VARCHAR[] end as keys,
+                json_extract(record, {paths}) as v
+            from page
+        )
+        select
+            record,
+            sha256(record) as _record_hash,
+            {record_id} as record_id,
+            {version} as record_updated_at,
+            list_filter(keys, k -> not list_contains({known}, k)) as _unknown_fields,
+            nullif(array_to_string(list_filter([{", ".join(reasons)}], r -> r is not null), '; '), '')
+                as reason
+            {"," if presence else ""} {presence}
+        from parsed
+    """
+    return sql, list(spec.required)
+
+
+_SQL_CACHE: dict[tuple[str, str], tuple[str, list[str]]] = {}
+
+
+def validate_records(
+    spec: StreamSpec, records: pl.Series, *, run_id: str, extracted_at: datetime
+) -> ValidatedPage:
+    """Check one page of minified JSON record texts against `spec`.
+
+    Returns the landing rows, the quarantine rows (with `reason`) and the required fields that
+    no record of the page carries (the caller fails the stream on those: schema drift).
+    """
+    if records.len() == 0:
+        return ValidatedPage(LANDING_SCHEMA.to_frame(), QUARANTINE_SCHEMA.to_frame(), ())
+    sql, required = _SQL_CACHE.get((spec.source, spec.stream)) or _SQL_CACHE.setdefault(
+        (spec.source, spec.stream), _validation_sql(spec)
+    )
+    checked = query(sql, page=records.cast(pl.String).to_frame("record"))
+    missing = tuple(
+        name
+        for index, name in enumerate(required)
+        if not checked.get_column(f"present_{index}").any()
+    )
+    meta = {
+        "_source": pl.lit(spec.source),
+        "_stream": pl.lit(spec.stream),
+        "_run_id": pl.lit(run_id),
+        "_extracted_at": pl.lit(extracted_at).cast(UTC_MICROS),
+    }
+    checked = checked.with_columns(**meta)
+    good = checked.filter(pl.col("reason").is_null())
+    bad = checked.filter(pl.col("reason").is_not_null())
+    return ValidatedPage(
+        landing=conform(good, LANDING_SCHEMA),
+        quarantine=conform(bad, QUARANTINE_SCHEMA),
+        missing_required=missing,
+    )
+
+
+def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """Exactly the contract's columns, in order, with the contract's dtypes."""
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    """Write `frame` to `path` via a temporary file, fsync it, rename it, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.write_parquet(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return path
+
+
+def stream_dir(root: Path, source: str, stream: str) -> Path:
+    return Path(root) / source / stream
+
+
+def ensure_landing_layout(landing_root: Path) -> list[Path]:
+    """Give every registered stream folder its zero-row `_schema.parquet` (contracts §3)."""
+    return _ensure_layout(landing_root, LANDING_SCHEMA)
+
+
+def ensure_quarantine_layout(quarantine_root: Path) -> list[Path]:
+    """The same for quarantine, so readers can glob it before the first bad record."""
+    return _ensure_layout(quarantine_root, QUARANTINE_SCHEMA)
+
+
+def _ensure_layout(root: Path, schema: pl.Schema) -> list[Path]:
+    written = []
+    for source, stream in STREAMS:
+        path = stream_dir(root, source, stream) / SCHEMA_FILE
+        if path.exists() and pl.read_parquet_schema(path) == dict(schema):
+            continue
+        written.append(write_parquet_atomic(schema.to_frame(), path))
+    return written
+
+
+@dataclass
+class StreamWriter:
+    """Buffers a stream's validated pages and writes them as landing/quarantine files.
+
+    A file is written when the buffer reaches `flush_rows` rows or `flush_bytes` bytes of
+    record text, and on `flush()`. Sequence numbers continue after any file the same run id
+    already wrote to the folder, so a retried run never overwrites its earlier files.
+    """
+
+    landing_root: Path
+    quarantine_root: Path
+    source: str
+    stream: str
+    run_id: str
+    load_date: date
+    flush_rows: int = 50_000
+    flush_bytes: int = 64 * 1024 * 1024
+    files: list[str] = field(default_factory=list)
+    landed: int = 0
+    quarantined: int = 0
+    _landing: list[pl.DataFrame] = field(default_factory=list)
+    _quarantine: list[pl.DataFrame] = field(default_factory=list)
+    _rows: int = 0
+    _bytes: int = 0
+    _keys: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(self, page: ValidatedPage) -> None:
+        if page.landing.height:
+            self._landing.append(page.landing)
+            self._keys.append(page.landing.select("record_id", "_record_hash"))
+        if page.quarantine.height:
+            self._quarantine.append(page.quarantine)
+        self._rows += page.landing.height + page.quarantine.height
+        self._bytes += int(page.landing.get_column("record").str.len_bytes().sum() or 0)
+        if self._rows >= self.flush_rows or self._bytes >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._landing:
+            frame = pl.concat(self._landing)
+            self.files.append(str(self._write(self.landing_root, frame)))
+            self.landed += frame.height
+        if self._quarantine:
+            frame = pl.concat(self._quarantine)
+            self._write(self.quarantine_root, frame)
+            self.quarantined += frame.height
+        self._landing, self._quarantine, self._rows, self._bytes = [], [], 0, 0
+
+    def duplicates(self) -> int:
+        """Rows of this batch that repeat an earlier row's record id and hash exactly."""
+        if not self._keys:
+            return 0
+        keys = pl.concat(self._keys)
+        return keys.height - keys.n_unique()
+
+    def _write(self, root: Path, frame: pl.DataFrame) -> Path:
+        folder = stream_dir(root, self.source, self.stream) / f"load_date={self.load_date:%Y-%m-%d}"
+        return write_parquet_atomic(
+            frame, folder / f"{self.run_id}-{_next_seq(folder, self.run_id):06d}.parquet"
+        )
+
+
+def _next_seq(folder: Path, run_id: str) -> int:
+    prefix = f"{run_id}-"
+    taken = [
+        int(path.stem[len(prefix) :])
+        for path in folder.glob(f"{glob_escape(prefix)}*.parquet")
+        if path.stem[len(prefix) :].isdigit()
+    ]
+    return max(taken, default=0) + 1
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def read_landing(landing_root: Path, source: str, stream: str) -> pl.DataFrame:
+    """Every landed row of a stream (all load dates, all runs), with the contract's columns."""
+    return _read(stream_dir(landing_root, source, stream), LANDING_SCHEMA)
+
+
+def read_quarantine(quarantine_root: Path, source: str, stream: str) -> pl.DataFrame:
+    return _read(stream_dir(quarantine_root, source, stream), QUARANTINE_SCHEMA)
+
+
+def _read(folder: Path, schema: pl.Schema) -> pl.DataFrame:
+    files: Iterable[Path] = sorted(folder.glob("**/*.parquet")) if folder.exists() else []
+    frames = [pl.read_parquet(path, hive_partitioning=False) for path in files]
+    if not frames:
+        return schema.to_frame()
+    return conform(pl.concat(frames, how="diagonal_relaxed"), schema)
+
+
+def deduplicate(frame: pl.DataFrame) -> pl.DataFrame:
+    """Latest version per record: the dbt staging rule of contracts §3, for tests and bench."""
+    return (
+        frame.sort(
+            ["record_id", "record_updated_at", "_extracted_at", "_record_hash"],
+            descending=[False, True, True, True],
+            nulls_last=True,
+        )
+        .unique(subset="record_id", keep="first", maintain_order=True)
+        .sort("record_id")
+    )

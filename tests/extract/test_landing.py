@@ -1,0 +1,163 @@
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.extract.landing import (
+    LANDING_SCHEMA,
+    QUARANTINE_SCHEMA,
+    SCHEMA_FILE,
+    StreamWriter,
+    deduplicate,
+    ensure_landing_layout,
+    read_landing,
+    read_quarantine,
+    validate_records,
+)
+from pipelines.extract.streams import STREAMS, stream_spec, streams_of
+from pipelines.extract.vendor_dataset import land_vendor_dataset
+
+NOW = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+
+
+def validate(source: str, stream: str, texts: list[str]):
+    return validate_records(
+        stream_spec(source, stream), pl.Series(texts), run_id="run-1", extracted_at=NOW
+    )
+
+
+def test_registry_covers_every_contract_stream():
+    assert streams_of("zendesk") == ("tickets", "ticket_metrics", "users", "satisfaction_ratings")
+    assert len(streams_of("filedrop")) == 11
+    assert len(STREAMS) == 13 + 11
+    assert stream_spec("mailchimp", "sent_to").key_fields == ("campaign_id", "email_id")
+
+
+def test_valid_records_land_with_key_version_hash_and_unknown_fields():
+    page = validate(
+        "shopify",
+        "orders",
+        [
+            '{"id": 7, "created_at": "2026-01-01T00:00:00Z", '
+            '"updated_at": "2026-03-04T10:11:12-05:00", "brand_new": 1}'
+        ],
+    )
+    expected = pl.DataFrame(
+        {
+            "_source": ["shopify"],
+            "_stream": ["orders"],
+            "_run_id": ["run-1"],
+            "_extracted_at": [NOW],
+            "_record_hash": [""],
+            "_unknown_fields": [["brand_new"]],
+            "record_id": ["7"],
+            "record_updated_at": [datetime(2026, 3, 4, 15, 11, 12, tzinfo=UTC)],
+            "record": [
+                '{"id": 7, "created_at": "2026-01-01T00:00:00Z", '
+                '"updated_at": "2026-03-04T10:11:12-05:00", "brand_new": 1}'
+            ],
+        },
+        schema=LANDING_SCHEMA,
+    )
+    # validate_records keeps the text it is given (connectors hand it minified text) and
+    # hashes it as given
+    text = expected.get_column("record").item().encode()
+    expected = expected.with_columns(_record_hash=pl.lit(hashlib.sha256(text).hexdigest()))
+    assert_frame_equal(page.landing, expected)
+    assert page.quarantine.height == 0 and page.missing_required == ()
+
+
+def test_contract_breaches_go_to_quarantine_with_reasons():
+    page = validate(
+        "matomo",
+        "visits",
+        [
+            '{"idVisit":1,"visitorId":"a","lastActionTimestamp":1767261600,"actionDetails":[]}',
+            '{"idVisit":null,"visitorId":"a","lastActionTimestamp":1767261600,"actionDetails":[]}',
+            '{"idVisit":3,"visitorId":"a","lastActionTimestamp":"soon","actionDetails":[]}',
+            '{"idVisit":"4","visitorId":"a","lastActionTimestamp":1767261600,"actionDetails":{}}',
+            '{"idVisit":5,"lastActionTimestamp":1767261600,"actionDetails":[]}',
+            "[1, 2]",
+        ],
+    )
+    assert page.landing.get_column("record_id").to_list() == ["1"]
+    assert page.landing.get_column("record_updated_at").to_list() == [
+        datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    ]
+    assert page.quarantine.columns == list(QUARANTINE_SCHEMA)
+    assert page.quarantine.get_column("reason").to_list() == [
+        "missing natural key idVisit",
+        'unparsable timestamp lastActionTimestamp: "soon"',
+        'wrong type: idVisit should be integer, got "4"; '
+        "wrong type: actionDetails should be array, got {}",
+        "missing required field visitorId",
+        "record is not a JSON object",
+    ]
+
+
+def test_required_field_missing_from_whole_page_is_reported_as_drift():
+    page = validate(
+        "zendesk",
+        "users",
+        ['{"id": 1, "name": "a"}', '{"id": 2, "name": "b"}'],
+    )
+    assert page.missing_required == ("updated_at",)
+
+
+def test_layout_writer_and_reader_round_trip(tmp_path: Path):
+    landing, quarantine = tmp_path / "landing", tmp_path / "quarantine"
+    ensure_landing_layout(landing)
+    schema_file = landing / "zendesk" / "users" / SCHEMA_FILE
+    assert pl.read_parquet(schema_file).schema == LANDING_SCHEMA
+    assert read_landing(landing, "zendesk", "users").height == 0
+
+    writer = StreamWriter(landing, quarantine, "zendesk", "users", "run-1", date(2026, 2, 1))
+    good = '{"id":1,"updated_at":"2026-01-02T00:00:00Z"}'
+    writer.add(validate("zendesk", "users", [good, good, '{"id":"x","updated_at":"x"}']))
+    writer.flush()
+    writer.add(validate("zendesk", "users", ['{"id":1,"updated_at":"2026-01-05T00:00:00Z"}']))
+    writer.flush()
+    assert [Path(name).name for name in writer.files] == [
+        "run-1-000001.parquet",
+        "run-1-000002.parquet",
+    ]
+    assert (writer.landed, writer.quarantined, writer.duplicates()) == (3, 1, 1)
+    landed = read_landing(landing, "zendesk", "users")
+    assert landed.schema == LANDING_SCHEMA and landed.height == 3
+    assert read_quarantine(quarantine, "zendesk", "users").height == 1
+    latest = deduplicate(landed)
+    assert latest.get_column("record_updated_at").to_list() == [datetime(2026, 1, 5, tzinfo=UTC)]
+    assert not list(landing.glob("**/*.tmp"))
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    from tests.extract.vendor_fixture import build_dataset
+
+    return build_dataset(tmp_path / "dataset")
+
+
+def test_land_vendor_dataset_lands_the_served_versions(dataset: Path, tmp_path: Path):
+    result = land_vendor_dataset(dataset, tmp_path / "landing", tmp_path / "quarantine", "run-1")
+    counts = {name: item["records"] for name, item in result["streams"].items()}
+    assert counts["matomo/visits"] == 31  # 30 visits, one duplicate row served twice
+    assert counts["mailchimp/members"] == 12  # member 3: only its latest version
+    assert counts["shopify/orders"] == 20
+    assert counts["zendesk/ticket_metrics"] == 8
+    assert counts["filedrop/reviews"] == 3 and counts["filedrop/nps_responses"] == 2
+    members = read_landing(tmp_path / "landing", "mailchimp", "members")
+    member3 = members.filter(pl.col("record_id") == "hash0003")
+    assert member3.get_column("record").str.json_path_match("$.status").to_list() == [
+        "unsubscribed"
+    ]
+    early = land_vendor_dataset(
+        dataset,
+        tmp_path / "early",
+        tmp_path / "early_q",
+        "run-2",
+        as_of=datetime(2026, 1, 10, tzinfo=UTC),
+    )
+    assert early["streams"]["mailchimp/members"]["records"] == 9
