@@ -1,0 +1,43 @@
+{#- Landed records of a stream (contracts §3), lineage columns converted to UTC timestamps.
+    With `latest` (the default) only the latest version of every record: per record_id the
+    greatest record_updated_at, then _extracted_at, then _record_hash. Without it every landed
+    version (event streams, deduplicated later at event grain).
+    Use as a subquery: `from {{ landed_records('matomo', 'visits') }} as landed`. -#}
+{% macro landed_records(source_name, stream, latest=true) -%}
+    (
+        select
+            record_id,
+            record,
+            _run_id,
+            _record_hash,
+            {{ journey_warehouse.tz_to_utc_timestamp('record_updated_at') }} as record_updated_at,
+            {{ journey_warehouse.tz_to_utc_timestamp('_extracted_at') }} as _extracted_at
+        {%- if latest %}
+        from (
+            select
+                *,
+                row_number() over (
+                    partition by record_id
+                    order by record_updated_at desc nulls last, _extracted_at desc, _record_hash desc
+                ) as _version_rank
+            from {{ source(source_name, stream) }}
+        ) as versions
+        where _version_rank = 1
+        {%- else %}
+        from {{ source(source_name, stream) }}
+        {%- endif %}
+    )
+{%- endmacro %}
+
+{#- The landed records of a stream with their JSON parsed once into the struct `alias`
+    (see parse_json): the latest version per record, or every version when `latest` is false. -#}
+{% macro parsed_landed_records(source_name, stream, structure, alias, latest=true) -%}
+    select
+        landed.record_id,
+        landed.record_updated_at,
+        landed._extracted_at,
+        landed._run_id,
+        landed._record_hash,
+        {{ journey_warehouse.parse_json('landed.record', structure) }} as {{ alias }}
+    from {{ journey_warehouse.landed_records(source_name, stream, latest) }} as landed
+{%- endmacro %}

@@ -1,0 +1,14 @@
+{#- A lateral join that turns a list column into one row per element, with its 1-based
+    position: `from t {{ unnest_with_index('t.items', 'item', 'item_index') }}`.
+    Empty and null lists yield no rows. -#}
+{% macro unnest_with_index(list_expression, item_alias, index_alias) -%}
+    {{ return(adapter.dispatch('unnest_with_index', 'journey_warehouse')(list_expression, item_alias, index_alias)) }}
+{%- endmacro %}
+
+{% macro duckdb__unnest_with_index(list_expression, item_alias, index_alias) -%}
+    cross join unnest({{ list_expression }}) with ordinality as {{ item_alias }}_unnested ({{ item_alias }}, {{ index_alias }})
+{%- endmacro %}
+
+{% macro default__unnest_with_index(list_expression, item_alias, index_alias) -%}
+    lateral view posexplode({{ list_expression }}) {{ item_alias }}_unnested as {{ index_alias }}_zero_based, {{ item_alias }}
+{%- endmacro %}

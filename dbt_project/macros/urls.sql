@@ -1,0 +1,20 @@
+{#- URL helpers, written with functions DuckDB, Spark and Trino share (regexp_extract). -#}
+
+{#- The decoded value of query parameter `name`, null when absent or empty. -#}
+{% macro url_parameter(url_expression, name) -%}
+    {{ return(adapter.dispatch('url_parameter', 'journey_warehouse')(url_expression, name)) }}
+{%- endmacro %}
+
+{% macro default__url_parameter(url_expression, name) -%}
+    nullif(url_decode(regexp_extract({{ url_expression }}, '[?&]{{ name }}=([^&#]*)', 1)), '')
+{%- endmacro %}
+
+{#- The path of a URL or of a path+query ("/products/x?utm_source=a" -> "/products/x"). -#}
+{% macro url_path(url_expression) -%}
+    regexp_extract({{ url_expression }}, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1)
+{%- endmacro %}
+
+{#- The lower-cased host of an absolute URL, without a leading "www." ("https://www.Google.com/x" -> "google.com"). -#}
+{% macro url_host(url_expression) -%}
+    nullif(regexp_extract(lower({{ url_expression }}), '^[a-z][a-z0-9+.-]*://(?:www\.)?([^/?#:]*)', 1), '')
+{%- endmacro %}

@@ -1,0 +1,204 @@
+{#- Identity evidence (contracts §5.2): one row per identifier observed in one source record,
+    with exactly one anchor per record (the identifier the record belongs to). Bot visits and
+    test orders are left out. Read by the Polars stitching step (`pipelines.identity.stitch`). -#}
+
+with
+
+visits as (
+    select * from {{ ref('int_web_visits_flagged') }} where not is_bot
+),
+
+logged_in_visits as (
+    select * from visits where has_login
+),
+
+anonymous_visits as (
+    select * from visits where not has_login
+),
+
+web_actions as (
+    select * from {{ ref('int_web_actions_classified') }} where not is_bot
+),
+
+members as (
+    select * from {{ ref('stg_mailchimp__members') }}
+),
+
+campaigns as (
+    select * from {{ ref('stg_mailchimp__campaigns') }}
+),
+
+recipients as (
+    select
+        sent_to.campaign_recipient_id,
+        sent_to.email,
+        coalesce(campaigns.sent_at, sent_to.last_opened_at) as observed_at
+    from {{ ref('stg_mailchimp__sent_to') }} as sent_to
+    left join campaigns
+        on sent_to.campaign_id = campaigns.campaign_id
+),
+
+email_activity as (
+    select
+        campaign_recipient_id,
+        min(email) as email,
+        min(occurred_at) as observed_at
+    from {{ ref('stg_mailchimp__email_activity') }}
+    group by campaign_recipient_id
+),
+
+unsubscribes as (
+    select * from {{ ref('stg_mailchimp__unsubscribes') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shopify__orders') }} where not is_test
+),
+
+customers as (
+    select * from {{ ref('stg_shopify__customers') }}
+),
+
+checkouts as (
+    select * from {{ ref('stg_shopify__checkouts') }}
+),
+
+tickets as (
+    select * from {{ ref('stg_zendesk__tickets') }}
+),
+
+satisfaction_ratings as (
+    select * from {{ ref('stg_zendesk__satisfaction_ratings') }}
+),
+
+support_users as (
+    select * from {{ ref('stg_zendesk__users') }}
+),
+
+nps_responses as (
+    select * from {{ ref('stg_filedrop__nps_responses') }}
+),
+
+reviews as (
+    select * from {{ ref('stg_filedrop__reviews') }}
+),
+
+form_fills as (
+    select * from web_actions where touchpoint_type = 'form_submit'
+),
+
+click_throughs as (
+    select * from web_actions where email_subscriber_id is not null
+),
+
+evidence as (
+    {{ identity_evidence_rows('logged_in_visits', 'matomo', 'visits', 'login', 'visit_id', 'first_action_at', [
+        ('web_user_id', 'web_user_id', 'true'),
+        ('web_visitor_id', 'web_visitor_id', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('anonymous_visits', 'matomo', 'visits', 'visit', 'visit_id', 'first_action_at', [
+        ('web_visitor_id', 'web_visitor_id', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('form_fills', 'matomo', 'visits', 'form_fill', 'visit_id', 'occurred_at', [
+        ('email', 'event_name', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('click_throughs', 'matomo', 'visits', 'email_click_through', 'visit_id', 'occurred_at', [
+        ('email_subscriber_id', 'email_subscriber_id', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('members', 'mailchimp', 'members', 'email_membership', 'subscriber_id',
+        'coalesce(opted_in_at, signed_up_at, last_changed_at)', [
+        ('email_subscriber_id', 'email_subscriber_id', 'true'),
+        ('email', 'email', "nullif(trim(email_subscriber_id), '') is null"),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('recipients', 'mailchimp', 'sent_to', 'email_activity', 'campaign_recipient_id', 'observed_at', [
+        ('email', 'email', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('email_activity', 'mailchimp', 'email_activity', 'email_activity', 'campaign_recipient_id', 'observed_at', [
+        ('email', 'email', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('unsubscribes', 'mailchimp', 'unsubscribes', 'email_activity', 'unsubscribe_id', 'unsubscribed_at', [
+        ('email', 'email', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('orders', 'shopify', 'orders', 'order', 'order_id', 'created_at', [
+        ('shop_customer_id', 'shop_customer_id', 'true'),
+        ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
+        ('email', 'contact_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
+        ('email', 'customer_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null and nullif(trim(contact_email), '') is null"),
+        ('checkout_token', 'checkout_token', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('customers', 'shopify', 'customers', 'shop_customer', 'shop_customer_id', 'created_at', [
+        ('shop_customer_id', 'shop_customer_id', 'true'),
+        ('email', 'email', 'false'),
+        ('phone', 'phone', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('checkouts', 'shopify', 'checkouts', 'checkout', 'checkout_id', 'created_at', [
+        ('checkout_token', 'checkout_token', 'true'),
+        ('email', 'email', 'false'),
+        ('email', 'customer_email', 'false'),
+        ('shop_customer_id', 'shop_customer_id', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('tickets', 'zendesk', 'tickets', 'ticket', 'ticket_id', 'created_at', [
+        ('support_requester_id', 'requester_id', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('satisfaction_ratings', 'zendesk', 'satisfaction_ratings', 'ticket', 'satisfaction_rating_id', 'created_at', [
+        ('support_requester_id', 'requester_id', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('support_users', 'zendesk', 'users', 'support_user', 'user_id', 'created_at', [
+        ('support_requester_id', 'user_id', 'true'),
+        ('email', 'email', 'false'),
+        ('phone', 'phone', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('nps_responses', 'filedrop', 'nps_responses', 'survey', 'nps_response_id', 'responded_at', [
+        ('email', 'email', 'true'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('reviews', 'filedrop', 'reviews', 'review', 'review_id', 'reviewed_at', [
+        ('email', 'email', 'true'),
+    ]) }}
+),
+
+{#- One row per identifier per record: an identifier seen twice in a record (the order's
+    email repeated as the customer's email, two form fills with the same address) keeps the
+    anchor flag, the earliest time and the anchor's rule. -#}
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by source, stream, record_id, identifier_kind, identifier_value
+            order by case when is_anchor then 0 else 1 end, observed_at, rule
+        ) as identifier_rank,
+        min(observed_at) over (
+            partition by source, stream, record_id, identifier_kind, identifier_value
+        ) as first_observed_at
+    from evidence
+),
+
+final as (
+    select
+        source,
+        stream,
+        record_id,
+        first_observed_at as observed_at,
+        rule,
+        identifier_kind,
+        identifier_value,
+        is_anchor
+    from ranked
+    where identifier_rank = 1
+)
+
+select * from final

@@ -1,0 +1,123 @@
+{#- Every Matomo action with its visit's bot flag, its page category, the campaign parameters
+    of its URL, its traffic source (URL campaign parameters, else the visit's referrer) and
+    channel (contracts §6.6), and the touchpoint type it stands for (contracts §6.1). -#}
+
+with
+
+actions as (
+    select * from {{ ref('stg_matomo__actions') }}
+),
+
+visits as (
+    select * from {{ ref('int_web_visits_flagged') }}
+),
+
+page_categories as (
+    select * from {{ ref('page_categories') }}
+),
+
+parsed as (
+    select
+        actions.*,
+        visits.web_visitor_id,
+        visits.web_user_id,
+        visits.has_login,
+        visits.is_bot,
+        visits.referrer_type as visit_referrer_type,
+        visits.visit_traffic_source,
+        visits.visit_traffic_medium,
+        visits.visit_campaign,
+        {{ url_path('actions.url') }} as url_path,
+        {{ url_parameter('actions.url', 'utm_source') }} as utm_source,
+        {{ url_parameter('actions.url', 'utm_medium') }} as utm_medium,
+        {{ url_parameter('actions.url', 'utm_campaign') }} as utm_campaign,
+        {{ url_parameter('actions.url', 'utm_content') }} as utm_content,
+        {{ url_parameter('actions.url', 'utm_term') }} as utm_term,
+        {{ url_parameter('actions.url', 'mc_cid') }} as mailchimp_campaign_id,
+        {{ url_parameter('actions.url', 'mc_eid') }} as email_subscriber_id
+    from actions
+    inner join visits
+        on actions.visit_id = visits.visit_id
+),
+
+categorised as (
+    select
+        parsed.action_id,
+        page_categories.page_category,
+        coalesce(page_categories.is_product_page, false) as is_product_page,
+        row_number() over (
+            partition by parsed.action_id
+            order by length(page_categories.path_prefix) desc
+        ) as category_rank
+    from parsed
+    inner join page_categories
+        on substring(parsed.url_path, 1, length(page_categories.path_prefix)) = page_categories.path_prefix
+    where parsed.action_type = 'action'
+),
+
+classified as (
+    select
+        parsed.*,
+        categorised.page_category,
+        coalesce(categorised.is_product_page, false) as is_product_page,
+        (
+            parsed.utm_source is not null
+            or parsed.utm_medium is not null
+            or parsed.utm_campaign is not null
+            or parsed.mailchimp_campaign_id is not null
+        ) as has_campaign_parameters,
+        case
+            when parsed.action_type = 'action' and coalesce(categorised.is_product_page, false) then 'product_view'
+            when parsed.action_type = 'action' then 'page_view'
+            when parsed.action_type = 'event'
+                and lower(parsed.event_category) = 'form'
+                and lower(parsed.event_action) in ('newsletter_signup', 'lead_form', 'contact')
+                then 'form_submit'
+            when parsed.action_type = 'event'
+                and lower(parsed.event_category) = 'ecommerce'
+                and lower(parsed.event_action) = 'add_to_cart'
+                then 'add_to_cart'
+        end as touchpoint_type
+    from parsed
+    left join categorised
+        on parsed.action_id = categorised.action_id
+        and categorised.category_rank = 1
+),
+
+sourced as (
+    select
+        classified.*,
+        case when has_campaign_parameters then
+            {{ dbt.concat([
+                "coalesce(utm_source, '')", "'|'", "coalesce(utm_medium, '')", "'|'",
+                "coalesce(utm_campaign, '')", "'|'", "coalesce(mailchimp_campaign_id, '')"
+            ]) }}
+        end as campaign_key,
+        case
+            when has_campaign_parameters
+                then coalesce(lower(utm_source), case when mailchimp_campaign_id is not null then 'mailchimp' end)
+            else visit_traffic_source
+        end as traffic_source,
+        case
+            when has_campaign_parameters
+                then coalesce(lower(utm_medium), case when mailchimp_campaign_id is not null then 'email' end)
+            else visit_traffic_medium
+        end as traffic_medium,
+        case
+            when has_campaign_parameters then coalesce(utm_campaign, mailchimp_campaign_id)
+            else visit_campaign
+        end as campaign,
+        case when has_campaign_parameters then 'campaign' else visit_referrer_type end as referrer_type
+    from classified
+),
+
+final as (
+    select
+        sourced.*,
+        channels.channel
+    from sourced
+    left join {{ channel_mapping('sourced') }} as channels
+        on {{ channel_join('sourced', 'channels') }}
+)
+
+select * from final

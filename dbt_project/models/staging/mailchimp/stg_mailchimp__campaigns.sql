@@ -1,0 +1,27 @@
+{%- set report_structure = {
+    'id': 'string', 'campaign_title': 'string', 'type': 'string', 'list_id': 'string',
+    'subject_line': 'string', 'emails_sent': 'bigint', 'send_time': 'string',
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('mailchimp', 'campaigns', report_structure, 'report') }}
+),
+
+final as (
+    select
+        record_id as campaign_id,
+        report.campaign_title,
+        lower(report.type) as campaign_type,
+        report.list_id,
+        report.subject_line,
+        report.emails_sent,
+        {{ iso_to_utc_timestamp('report.send_time') }} as sent_at,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

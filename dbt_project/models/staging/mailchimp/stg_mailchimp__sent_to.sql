@@ -1,0 +1,28 @@
+{%- set recipient_structure = {
+    'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'bigint',
+    'last_open': 'string', 'campaign_id': 'string', 'list_id': 'string',
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('mailchimp', 'sent_to', recipient_structure, 'recipient') }}
+),
+
+final as (
+    select
+        record_id as campaign_recipient_id,
+        recipient.campaign_id,
+        recipient.email_id as subscriber_id,
+        recipient.email_address as email,
+        recipient.list_id,
+        lower(recipient.status) as delivery_status,
+        recipient.open_count,
+        {{ iso_to_utc_timestamp('recipient.last_open') }} as last_opened_at,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

@@ -1,0 +1,27 @@
+{%- set unsubscribe_structure = {
+    'email_id': 'string', 'email_address': 'string', 'timestamp': 'string', 'reason': 'string',
+    'campaign_id': 'string', 'list_id': 'string',
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('mailchimp', 'unsubscribes', unsubscribe_structure, 'unsubscribe') }}
+),
+
+final as (
+    select
+        record_id as unsubscribe_id,
+        unsubscribe.campaign_id,
+        unsubscribe.email_id as subscriber_id,
+        unsubscribe.email_address as email,
+        unsubscribe.list_id,
+        {{ iso_to_utc_timestamp('unsubscribe.timestamp') }} as unsubscribed_at,
+        unsubscribe.reason as unsubscribe_reason,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

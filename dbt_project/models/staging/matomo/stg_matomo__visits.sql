@@ -1,0 +1,51 @@
+{%- set visit_structure = {
+    'idSite': 'string', 'idVisit': 'string', 'visitorId': 'string', 'userId': 'string',
+    'fingerprint': 'string', 'visitCount': 'bigint', 'visitorType': 'string',
+    'firstActionTimestamp': 'double', 'lastActionTimestamp': 'double', 'serverTimestamp': 'double',
+    'visitDuration': 'double', 'actions': 'bigint',
+    'referrerType': 'string', 'referrerName': 'string', 'referrerKeyword': 'string', 'referrerUrl': 'string',
+    'campaignName': 'string', 'campaignSource': 'string', 'campaignMedium': 'string',
+    'campaignKeyword': 'string', 'campaignContent': 'string',
+    'deviceType': 'string', 'browserName': 'string', 'operatingSystem': 'string',
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('matomo', 'visits', visit_structure, 'visit') }}
+),
+
+final as (
+    select
+        record_id as visit_id,
+        visit.idSite as site_id,
+        visit.visitorId as web_visitor_id,
+        nullif(trim(visit.userId), '') as web_user_id,
+        visit.fingerprint as device_fingerprint,
+        visit.visitCount as visit_count,
+        visit.visitorType as visitor_type,
+        {{ epoch_seconds_to_timestamp('visit.firstActionTimestamp') }} as first_action_at,
+        {{ epoch_seconds_to_timestamp('visit.lastActionTimestamp') }} as last_action_at,
+        {{ epoch_seconds_to_timestamp('visit.serverTimestamp') }} as server_recorded_at,
+        visit.visitDuration as visit_duration_seconds,
+        visit.actions as action_count,
+        lower(visit.referrerType) as referrer_type,
+        visit.referrerName as referrer_name,
+        visit.referrerKeyword as referrer_keyword,
+        visit.referrerUrl as referrer_url,
+        visit.campaignName as campaign_name,
+        visit.campaignSource as campaign_source,
+        visit.campaignMedium as campaign_medium,
+        visit.campaignKeyword as campaign_keyword,
+        visit.campaignContent as campaign_content,
+        visit.deviceType as device_type,
+        visit.browserName as browser_name,
+        visit.operatingSystem as operating_system,
+        nullif(trim(visit.userId), '') is not null as has_login,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

@@ -1,0 +1,36 @@
+{%- set checkout_structure = {
+    'id': 'string', 'token': 'string', 'cart_token': 'string', 'email': 'string',
+    'created_at': 'string', 'updated_at': 'string', 'completed_at': 'string',
+    'landing_site': 'string', 'referring_site': 'string', 'total_price': 'string', 'currency': 'string',
+    'customer': {'id': 'string', 'email': 'string'},
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('shopify', 'checkouts', checkout_structure, 'checkout') }}
+),
+
+final as (
+    select
+        record_id as checkout_id,
+        checkout.token as checkout_token,
+        checkout.cart_token,
+        checkout.customer.id as shop_customer_id,
+        checkout.email,
+        checkout.customer.email as customer_email,
+        {{ iso_to_utc_timestamp('checkout.created_at') }} as created_at,
+        {{ iso_to_utc_timestamp('checkout.updated_at') }} as updated_at,
+        {{ iso_to_utc_timestamp('checkout.completed_at') }} as completed_at,
+        checkout.completed_at is not null as is_completed,
+        checkout.landing_site,
+        checkout.referring_site,
+        {{ dbt.safe_cast('checkout.total_price', 'decimal(18, 2)') }} as total_price,
+        checkout.currency,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

@@ -1,0 +1,33 @@
+{%- set customer_structure = {
+    'id': 'string', 'email': 'string', 'phone': 'string', 'first_name': 'string', 'last_name': 'string',
+    'created_at': 'string', 'updated_at': 'string', 'orders_count': 'bigint', 'total_spent': 'string',
+    'state': 'string', 'verified_email': 'boolean', 'tags': 'string',
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('shopify', 'customers', customer_structure, 'customer') }}
+),
+
+final as (
+    select
+        record_id as shop_customer_id,
+        customer.email,
+        customer.phone,
+        customer.first_name,
+        customer.last_name,
+        {{ iso_to_utc_timestamp('customer.created_at') }} as created_at,
+        {{ iso_to_utc_timestamp('customer.updated_at') }} as updated_at,
+        customer.orders_count,
+        {{ dbt.safe_cast('customer.total_spent', 'decimal(18, 2)') }} as total_spent,
+        lower(customer.state) as customer_state,
+        coalesce(customer.verified_email, false) as has_verified_email,
+        customer.tags,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final

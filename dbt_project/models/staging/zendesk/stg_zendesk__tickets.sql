@@ -1,0 +1,35 @@
+{%- set ticket_structure = {
+    'id': 'string', 'created_at': 'string', 'updated_at': 'string', 'subject': 'string',
+    'status': 'string', 'type': 'string', 'priority': 'string', 'requester_id': 'string',
+    'submitter_id': 'string', 'assignee_id': 'string', 'via': {'channel': 'string'},
+    'tags': ['string'], 'satisfaction_rating': {'score': 'string'},
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('zendesk', 'tickets', ticket_structure, 'ticket') }}
+),
+
+final as (
+    select
+        record_id as ticket_id,
+        ticket.requester_id,
+        ticket.submitter_id,
+        ticket.assignee_id,
+        {{ iso_to_utc_timestamp('ticket.created_at') }} as created_at,
+        {{ iso_to_utc_timestamp('ticket.updated_at') }} as updated_at,
+        ticket.subject,
+        lower(ticket.status) as ticket_status,
+        lower(ticket.type) as ticket_type,
+        lower(ticket.priority) as priority,
+        lower(ticket.via.channel) as via_channel,
+        ticket.tags,
+        lower(ticket.satisfaction_rating.score) as satisfaction_score,
+        record_updated_at,
+        _extracted_at,
+        _run_id
+    from parsed
+)
+
+select * from final
