@@ -1,0 +1,195 @@
+"""The identity rules as data: `config/identity.yml` loaded into a typed, validated object.
+
+The file format is described in `pipelines/identity/README.md` ("Rules file"). Every mistake in
+the file is reported with the key that holds it, so an analyst editing the YAML sees what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipelines.settings import PROJECT_ROOT
+
+DEFAULT_RULES_PATH = PROJECT_ROOT / "config" / "identity.yml"
+
+KNOWN_KINDS = (
+    "web_visitor_id",
+    "web_user_id",
+    "email",
+    "email_subscriber_id",
+    "shop_customer_id",
+    "checkout_token",
+    "support_requester_id",
+    "phone",
+)
+NORMALISE_STEPS = ("trim", "lower", "digits")
+
+
+class RulesError(ValueError):
+    """The rules file is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class KindRule:
+    kind: str
+    normalise: tuple[str, ...]
+    is_anonymous: bool
+    valid_pattern: str | None
+
+
+@dataclass(frozen=True)
+class DegreeLimit:
+    """An identifier of `kind` links directly to at most `max_linked` of `linked_kind`."""
+
+    kind: str
+    linked_kind: str
+    max_linked: int
+
+    @property
+    def reason(self) -> str:
+        return f"limit:{self.kind}->{self.linked_kind}"
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    kinds: dict[str, KindRule]
+    strip_plus_tag: str | tuple[str, ...]  # "all", "none" or a tuple of domains
+    dot_insensitive_domains: tuple[str, ...]
+    domain_aliases: dict[str, str]
+    blocked_values: tuple[str, ...]
+    repeated_character_min_length: int
+    blocked_patterns: dict[str, tuple[str, ...]]
+    generic_mailboxes: tuple[str, ...]
+    degree_limits: tuple[DegreeLimit, ...]
+    account_kinds: tuple[str, ...]
+    pseudonymize_kinds: tuple[str, ...]
+
+    @property
+    def anonymous_kinds(self) -> tuple[str, ...]:
+        return tuple(kind for kind, rule in self.kinds.items() if rule.is_anonymous)
+
+
+def load_rules(path: Path | None = None) -> IdentityRules:
+    """Read and validate the rules file (default `config/identity.yml`)."""
+    path = Path(path) if path is not None else DEFAULT_RULES_PATH
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise RulesError(f"identity rules file {path} does not exist") from error
+    except yaml.YAMLError as error:
+        raise RulesError(f"identity rules file {path} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise RulesError(f"{path}: expected a mapping at the top level")
+    return rules_from_mapping(raw, origin=str(path))
+
+
+def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
+    """Build rules from an already-parsed mapping (the YAML's shape)."""
+
+    def fail(key: str, message: str) -> RulesError:
+        return RulesError(f"{origin}: `{key}` {message}")
+
+    def strings(value, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise fail(key, "must be a list of strings")
+        return tuple(value)
+
+    kinds_raw = raw.get("kinds")
+    if not isinstance(kinds_raw, dict) or not kinds_raw:
+        raise fail("kinds", "must map each identifier kind to its settings")
+    kinds: dict[str, KindRule] = {}
+    for kind, settings in kinds_raw.items():
+        settings = settings or {}
+        if kind not in KNOWN_KINDS:
+            raise fail(
+                f"kinds.{kind}", f"is not an identifier kind; known: {', '.join(KNOWN_KINDS)}"
+            )
+        steps = strings(settings.get("normalise", []), f"kinds.{kind}.normalise")
+        unknown = [step for step in steps if step not in NORMALISE_STEPS]
+        if unknown:
+            raise fail(
+                f"kinds.{kind}.normalise", f"has unknown steps {unknown}; known: {NORMALISE_STEPS}"
+            )
+        pattern = settings.get("valid_pattern")
+        if pattern is not None:
+            _check_regex(pattern, fail, f"kinds.{kind}.valid_pattern")
+        kinds[kind] = KindRule(kind, steps, bool(settings.get("anonymous", False)), pattern)
+
+    email = raw.get("email") or {}
+    plus = email.get("strip_plus_tag", "all")
+    if isinstance(plus, list):
+        strip_plus: str | tuple[str, ...] = strings(plus, "email.strip_plus_tag")
+    elif plus in ("all", "none"):
+        strip_plus = plus
+    else:
+        raise fail("email.strip_plus_tag", "must be `all`, `none` or a list of domains")
+    aliases = email.get("domain_aliases") or {}
+    if not isinstance(aliases, dict):
+        raise fail("email.domain_aliases", "must map a domain to the domain it stands for")
+
+    blocklist = raw.get("blocklist") or {}
+    patterns_raw = blocklist.get("patterns") or {}
+    if not isinstance(patterns_raw, dict):
+        raise fail("blocklist.patterns", "must map a kind to a list of regular expressions")
+    patterns: dict[str, tuple[str, ...]] = {}
+    for kind, items in patterns_raw.items():
+        if kind not in kinds:
+            raise fail(f"blocklist.patterns.{kind}", "names a kind missing from `kinds`")
+        patterns[kind] = strings(items, f"blocklist.patterns.{kind}")
+        for pattern in patterns[kind]:
+            _check_regex(pattern, fail, f"blocklist.patterns.{kind}")
+
+    limits = raw.get("limits") or {}
+    degree_limits = []
+    for index, item in enumerate(limits.get("per_identifier") or []):
+        key = f"limits.per_identifier[{index}]"
+        if not isinstance(item, dict) or set(item) != {"kind", "linked_kind", "max"}:
+            raise fail(key, "must have exactly the keys kind, linked_kind, max")
+        if item["kind"] not in kinds or item["linked_kind"] not in kinds:
+            raise fail(key, "names a kind missing from `kinds`")
+        if not isinstance(item["max"], int) or item["max"] < 1:
+            raise fail(key, "max must be an integer >= 1")
+        degree_limits.append(DegreeLimit(item["kind"], item["linked_kind"], item["max"]))
+    account_kinds = strings(limits.get("one_account_per_person"), "limits.one_account_per_person")
+    for kind in account_kinds:
+        if kind not in kinds:
+            raise fail("limits.one_account_per_person", f"names {kind!r}, missing from `kinds`")
+
+    pseudonymize = strings(raw.get("pseudonymize_kinds"), "pseudonymize_kinds")
+    repeated = blocklist.get("repeated_character_min_length", 3)
+    if not isinstance(repeated, int) or repeated < 2:
+        raise fail("blocklist.repeated_character_min_length", "must be an integer >= 2")
+
+    return IdentityRules(
+        kinds=kinds,
+        strip_plus_tag=strip_plus,
+        dot_insensitive_domains=strings(
+            email.get("dot_insensitive_domains"), "email.dot_insensitive_domains"
+        ),
+        domain_aliases={str(k).lower(): str(v).lower() for k, v in aliases.items()},
+        blocked_values=tuple(
+            value.lower() for value in strings(blocklist.get("values"), "blocklist.values")
+        ),
+        repeated_character_min_length=repeated,
+        blocked_patterns=patterns,
+        generic_mailboxes=tuple(
+            box.lower()
+            for box in strings(blocklist.get("generic_mailboxes"), "blocklist.generic_mailboxes")
+        ),
+        degree_limits=tuple(degree_limits),
+        account_kinds=account_kinds,
+        pseudonymize_kinds=pseudonymize,
+    )
+
+
+def _check_regex(pattern: str, fail, key: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise fail(key, f"holds an invalid regular expression {pattern!r}: {error}") from error
