@@ -78,6 +78,9 @@ class HttpSettings:
     max_retries: int = 5
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 60.0
+    page_size: int | None = None
+    """Records per request for every connector (capped at each vendor's maximum); None uses
+    the vendor maximum. For tests and troubleshooting."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,10 @@ class Settings:
         if lookback_days < 0:
             raise SettingsError(f"JOURNEY_LOOKBACK_DAYS must be >= 0, got {lookback_days}")
 
+        page_size = integer("JOURNEY_HTTP_PAGE_SIZE", 0)
+        if page_size < 0:
+            raise SettingsError(f"JOURNEY_HTTP_PAGE_SIZE must be >= 1 (or unset), got {page_size}")
+
         key = get("JOURNEY_PSEUDONYMIZE_KEY")
 
         return cls(
@@ -202,6 +209,7 @@ class Settings:
                 max_retries=integer("JOURNEY_HTTP_MAX_RETRIES", 5),
                 backoff_base_seconds=number("JOURNEY_HTTP_BACKOFF_SECONDS", 0.5),
                 backoff_max_seconds=number("JOURNEY_HTTP_BACKOFF_MAX_SECONDS", 60.0),
+                page_size=page_size or None,
             ),
             matomo=_source(
                 get,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -144,14 +145,20 @@ def _read_ndjson(spec: StreamSpec, path: Path) -> DropRead:
 
 
 def land_drop_file(
-    spec: StreamSpec, drop_file: DropFile, writer: StreamWriter, *, extracted_at: datetime
-) -> tuple[int, int]:
-    """Validate and land one file through `writer`; return (records read, rows quarantined)."""
+    spec: StreamSpec,
+    drop_file: DropFile,
+    writer: StreamWriter,
+    *,
+    extracted_at: datetime,
+    on_page: Callable[[ValidatedPage], None] | None = None,
+) -> None:
+    """Validate and land one file through `writer` (chunks of `CHUNK_ROWS` rows, each passed
+    to `on_page`); raise `SchemaDriftError` when no row carries a required field."""
     read = read_drop_file(spec, drop_file.path)
     quarantined = _malformed_rows(spec, read.malformed, writer.run_id, extracted_at)
+    pages = []
     if quarantined.height:
-        writer.add(ValidatedPage(LANDING_SCHEMA.to_frame(), quarantined, ()))
-    total_bad = quarantined.height
+        pages.append(ValidatedPage(LANDING_SCHEMA.to_frame(), quarantined, ()))
     missing_everywhere = set(spec.required)
     for offset in range(0, read.records.len(), CHUNK_ROWS):
         page = validate_records(
@@ -161,8 +168,7 @@ def land_drop_file(
             extracted_at=extracted_at,
         )
         missing_everywhere &= set(page.missing_required)
-        writer.add(page)
-        total_bad += page.quarantine.height
+        pages.append(page)
     if read.records.len() and missing_everywhere:
         raise SchemaDriftError(
             f"drop file {drop_file.path}: no record carries required field(s) "
@@ -171,7 +177,10 @@ def land_drop_file(
             source=spec.source,
             stream=spec.stream,
         )
-    return read.records.len() + read.malformed.height, total_bad
+    for page in pages:
+        writer.add(page)
+        if on_page is not None:
+            on_page(page)
 
 
 def _malformed_rows(

@@ -265,12 +265,17 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
     finally:
         if temporary.exists():
             temporary.unlink()
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_directory(path.parent)
     return path
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename inside `folder` durable."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def stream_dir(root: Path, source: str, stream: str) -> Path:

@@ -1,0 +1,108 @@
+"""Sandboxed Zendesk Support: cursor-based incremental exports and satisfaction ratings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import polars as pl
+
+from pipelines.sandbox.api import (
+    BadRequest,
+    PageMode,
+    Reply,
+    Request,
+    VendorApi,
+    basic_credentials,
+    decode_token,
+    encode_token,
+    integer,
+    json_reply,
+)
+from pipelines.sandbox.store import VendorStore, join_records, keyset_page, since
+
+EXPORT_MAX = 1000
+RATINGS_MAX = 100
+_PATHS = {
+    "/api/v2/incremental/tickets/cursor.json": "tickets",
+    "/api/v2/incremental/users/cursor.json": "users",
+    "/api/v2/satisfaction_ratings": "satisfaction_ratings",
+    "/api/v2/satisfaction_ratings.json": "satisfaction_ratings",
+}
+
+
+class ZendeskApi(VendorApi):
+    source = "zendesk"
+
+    def __init__(self, store: VendorStore, email: str, api_token: str) -> None:
+        super().__init__(store)
+        self.user = f"{email}/token"
+        self.api_token = api_token
+
+    def route(self, request: Request) -> str | None:
+        return _PATHS.get(request.path)
+
+    def authorized(self, request: Request) -> bool:
+        return basic_credentials(request.headers) == (self.user, self.api_token)
+
+    def auth_failure(self) -> Reply:
+        return json_reply(401, {"error": "Couldn't authenticate you"})
+
+    def failure(self, status: int, message: str) -> Reply:
+        return json_reply(status, {"error": message, "description": message})
+
+    def serve(self, request: Request, stream: str, mode: PageMode, duplicates: int) -> Reply:
+        params = request.params
+        if stream == "satisfaction_ratings":
+            token, size_name, maximum = params.get("page[after]"), "page[size]", RATINGS_MAX
+        else:
+            token, size_name, maximum = params.get("cursor"), "per_page", EXPORT_MAX
+        if token:
+            state = decode_token(token)
+        elif params.get("start_time"):
+            state = {"start": integer(params, "start_time", 0), "key": None}
+        else:
+            raise BadRequest("start_time (or a cursor) is required")
+        rows = since(
+            self.store.served(self.source, stream),
+            datetime.fromtimestamp(state["start"], UTC),
+            inclusive=True,
+        )
+        page = keyset_page(
+            rows,
+            state["key"],
+            integer(params, size_name, maximum, maximum),
+            duplicates=duplicates,
+            empty=mode == "empty",
+        )
+        cursor = encode_token({**state, "key": page.last_key})
+        records = join_records(page.rows)
+        if stream == "satisfaction_ratings":
+            following = None
+            if page.has_more:
+                query = urlencode(
+                    {"page[size]": params.get(size_name, maximum), "page[after]": cursor}
+                )
+                following = f"{request.base_url}{request.path}?{query}"
+            body = (
+                f'{{"satisfaction_ratings":[{records}],"meta":{{"has_more":'
+                f'{json.dumps(page.has_more)},"after_cursor":"{cursor}","before_cursor":null}},'
+                f'"links":{{"next":{json.dumps(following)},"prev":null}}}}'
+            )
+            return Reply(200, body, records=page.rows.height)
+        parts = [f'"{stream}":[{records}]']
+        include = params.get("include", "")
+        if stream == "tickets" and "metric_sets" in include.split(","):
+            metrics = self.store.served(self.source, "ticket_metrics")
+            ids = page.rows.get_column("record_id").unique().implode()
+            side = metrics.filter(pl.col("parent_id").is_in(ids))
+            parts.append(f'"metric_sets":[{join_records(side)}]')
+        query = urlencode({"cursor": cursor, **({"include": include} if include else {})})
+        parts += [
+            f'"after_url":{json.dumps(f"{request.base_url}{request.path}?{query}")}',
+            f'"after_cursor":"{cursor}"',
+            '"before_url":null,"before_cursor":null',
+            f'"end_of_stream":{json.dumps(not page.has_more)}',
+        ]
+        return Reply(200, "{" + ",".join(parts) + "}", records=page.rows.height)
