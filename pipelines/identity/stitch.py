@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,19 @@ class EvidenceError(ValueError):
 class StitchResult:
     tables: dict[str, pl.DataFrame]
     metrics: dict[str, int | float] = field(default_factory=dict)
+
+
+class _Timer:
+    """Wall time per step, reported in the run metrics as `seconds[step]`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[f"seconds[{step}]"] = round(now - self._last, 3)
+        self._last = now
 
 
 def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -332,8 +346,10 @@ def stitch(
     `erasures` (`identifier_kind, identifier_value, requested_at`) removes whole persons.
     `pseudonymize_key` replaces the values of `rules.pseudonymize_kinds` by keyed HMAC-SHA256.
     """
+    timer = _Timer()
     if isinstance(evidence, pl.LazyFrame):
         evidence = evidence.collect()
+    timer.lap("collect")
     evidence = _validate_evidence(evidence, rules)
     previous = _prepare_previous(previous_map)
     if incremental and previous is None:
@@ -350,6 +366,7 @@ def stitch(
     )
     node_keys = _node_table(identifiers, previous if incremental else None)
     identifiers = identifiers.join(node_keys, on=["kind", "value"], how="left")
+    timer.lap("validate_and_identifiers")
     rows = evidence.join(
         identifiers,
         left_on=["identifier_kind", "identifier_value"],
@@ -367,8 +384,10 @@ def stitch(
         "is_anchor",
     )
 
+    timer.lap("identifier_nodes")
     node_info = _node_info(rows, node_keys, previous, incremental)
 
+    timer.lap("rows")
     # 2. edges inside each record: anchor -> every other identifier, plus same_customer_id.
     anchors = rows.filter(pl.col("is_anchor")).select(
         *RECORD,
@@ -411,6 +430,7 @@ def stitch(
         )
     edges = pl.concat([edges, same_customer.select(edges.columns)])
 
+    timer.lap("node_info")
     # 3. pairs ranked by earliest evidence; per-identifier degree limits.
     edges = (
         edges.with_columns(
@@ -423,9 +443,11 @@ def stitch(
     pairs = edges.unique(subset=["low", "high"], keep="first", maintain_order=True).with_row_index(
         "rank"
     )
+    timer.lap("edges")
     limit_rejected = _degree_limit_rejections(pairs, node_info, rules, incremental)
     pairs = pairs.join(limit_rejected, on="rank", how="left").sort("rank")
 
+    timer.lap("rank_pairs_and_limits")
     # 4. one account per person across chains, then connected components.
     open_pairs = pairs.filter(pl.col("reason").is_null())
     frozen_left, frozen_right = _frozen_edges(node_info) if incremental else (None, None)
@@ -455,6 +477,7 @@ def stitch(
         cluster=pl.Series(component_labels(node_keys.height, link_left, link_right))
     )
 
+    timer.lap("account_cut_and_components")
     # 5. erasures, stable ids, outputs.
     erased_nodes, erased_keys = _erased(node_info, identifiers, erasures, rules, pseudonymize_key)
     kept_nodes = node_info.join(erased_nodes, on="node", how="anti")
@@ -463,6 +486,7 @@ def stitch(
         "node", "cluster", "person_id"
     )
 
+    timer.lap("erasures_and_person_ids")
     edge_status = edges.join(pairs.select("low", "high", "rank", "reason"), on=["low", "high"])
     erased_node_list = erased_nodes["node"].implode()
     touches_erased = pl.col("left_node").is_in(erased_node_list) | pl.col("right_node").is_in(
@@ -522,7 +546,10 @@ def stitch(
         "identity_splits": split_rows,
         "identity_suppressed_records": suppressed,
     }
+    timer.lap("outputs")
     metrics = _metrics(tables, rules, rows, erased_nodes)
+    timer.lap("metrics")
+    metrics.update(timer.seconds)
     return StitchResult(tables=tables, metrics=metrics)
 
 

@@ -1,0 +1,230 @@
+"""Why are two identifiers one person? The shortest chain of accepted evidence between them.
+
+`explain_link` works on an `identity_edges` frame; `explain_in_warehouse` reads the published
+tables from a DuckDB file (read-only). `EXPLAIN_SQL` is the same question as a SQL recipe
+(README "Explain a link"); a test runs it against the Python answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
+from pipelines.identity.normalise import normalise_identifiers
+from pipelines.identity.rules import IdentityRules
+from pipelines.identity.stitch import publish_values
+from pipelines.settings import Secret
+
+HOP_COLUMNS = [
+    "hop",
+    "from_kind",
+    "from_value",
+    "to_kind",
+    "to_value",
+    "source",
+    "stream",
+    "record_id",
+    "rule",
+    "observed_at",
+]
+
+# Parameters: $from_kind, $from_value, $to_kind, $to_value, $max_hops. One row per hop of the
+# shortest chain (earliest evidence per link). Restricted to the person of the first identifier.
+EXPLAIN_SQL = """
+with recursive
+person_edges as (
+    select edges.*
+    from identity_edges as edges
+    inner join identity_map as map
+        on map.identifier_kind = edges.left_kind and map.identifier_value = edges.left_value
+    where map.person_id = (
+        select person_id from identity_map
+        where identifier_kind = $from_kind and identifier_value = $from_value
+    )
+),
+links as (
+    select left_kind as from_kind, left_value as from_value, right_kind as to_kind,
+        right_value as to_value, source, stream, record_id, rule, observed_at
+    from person_edges
+    union all
+    select right_kind, right_value, left_kind, left_value, source, stream, record_id, rule, observed_at
+    from person_edges
+),
+first_links as (
+    select * from links
+    qualify row_number() over (
+        partition by from_kind, from_value, to_kind, to_value
+        order by observed_at, source, stream, record_id, rule
+    ) = 1
+),
+walk (node, visited, hops) as (
+    select $from_kind || ':' || $from_value, [$from_kind || ':' || $from_value], []
+    union all
+    select
+        links.to_kind || ':' || links.to_value,
+        list_append(walk.visited, links.to_kind || ':' || links.to_value),
+        list_append(walk.hops, struct_pack(
+            from_kind := links.from_kind, from_value := links.from_value,
+            to_kind := links.to_kind, to_value := links.to_value,
+            source := links.source, stream := links.stream, record_id := links.record_id,
+            rule := links.rule, observed_at := links.observed_at))
+    from walk
+    inner join first_links as links on walk.node = links.from_kind || ':' || links.from_value
+    where not list_contains(walk.visited, links.to_kind || ':' || links.to_value)
+        and len(walk.hops) < $max_hops
+        and not list_contains(walk.visited, $to_kind || ':' || $to_value)
+),
+chain as (
+    select hops from walk
+    where node = $to_kind || ':' || $to_value
+    order by len(hops), hops::varchar
+    limit 1
+)
+select
+    generate_subscripts(hops, 1) as hop,
+    unnest(hops, recursive := true)
+from chain
+"""
+
+
+class NotLinkedError(LookupError):
+    """The two identifiers are not one person (or one of them is unknown)."""
+
+
+def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, str]) -> pl.DataFrame:
+    """The shortest chain of accepted edges from `start` to `end` (`(kind, value)`, published form).
+
+    One row per hop (`HOP_COLUMNS`); where several records support one link, the earliest
+    evidence is shown. Raises `NotLinkedError` when no chain exists.
+    """
+    if start == end:
+        return pl.DataFrame(schema=dict.fromkeys(HOP_COLUMNS, pl.String)).cast({"hop": pl.Int64})
+    left = edges.select(pl.col("left_kind").alias("kind"), pl.col("left_value").alias("value"))
+    right = edges.select(pl.col("right_kind").alias("kind"), pl.col("right_value").alias("value"))
+    nodes = pl.concat([left, right]).unique().sort("kind", "value").with_row_index("node")
+    indexed = edges.join(
+        nodes.rename({"kind": "left_kind", "value": "left_value", "node": "left_node"}),
+        on=["left_kind", "left_value"],
+    ).join(
+        nodes.rename({"kind": "right_kind", "value": "right_value", "node": "right_node"}),
+        on=["right_kind", "right_value"],
+    )
+    lookup = dict(zip(zip(nodes["kind"], nodes["value"], strict=True), nodes["node"], strict=True))
+    for kind, value in (start, end):
+        if (kind, value) not in lookup:
+            raise NotLinkedError(f"{kind}:{value} has no accepted edge in identity_edges")
+    size = nodes.height
+    graph = coo_matrix(
+        (
+            np.ones(indexed.height),
+            (indexed["left_node"].to_numpy(), indexed["right_node"].to_numpy()),
+        ),
+        shape=(size, size),
+    ).tocsr()
+    _, predecessors = breadth_first_order(
+        graph, lookup[start], directed=False, return_predecessors=True
+    )
+    path = [lookup[end]]
+    while path[-1] != lookup[start]:  # a walk over the hops of one chain, never over rows
+        previous = predecessors[path[-1]]
+        if previous < 0:
+            raise NotLinkedError(f"{start[0]}:{start[1]} and {end[0]}:{end[1]} are not linked")
+        path.append(int(previous))
+    path.reverse()
+    steps = pl.DataFrame(
+        {"hop": list(range(1, len(path))), "from_node": path[:-1], "to_node": path[1:]},
+        schema={"hop": pl.Int64, "from_node": pl.UInt32, "to_node": pl.UInt32},
+    )
+    forward = indexed.rename({"left_node": "from_node", "right_node": "to_node"})
+    backward = indexed.rename({"right_node": "from_node", "left_node": "to_node"})
+    names = nodes.select(pl.col("node"), pl.col("kind"), pl.col("value"))
+    hops = (
+        steps.join(pl.concat([forward, backward]), on=["from_node", "to_node"])
+        .sort(["hop", "observed_at", "source", "stream", "record_id", "rule"], nulls_last=True)
+        .unique(subset="hop", keep="first", maintain_order=True)
+        .join(
+            names.rename({"node": "from_node", "kind": "from_kind", "value": "from_value"}),
+            on="from_node",
+        )
+        .join(
+            names.rename({"node": "to_node", "kind": "to_kind", "value": "to_value"}), on="to_node"
+        )
+    )
+    return hops.select(HOP_COLUMNS).sort("hop")
+
+
+def parse_identifier(text: str) -> tuple[str, str]:
+    kind, separator, value = text.partition(":")
+    if not separator or not kind:
+        raise ValueError(
+            f"identifier {text!r} must be written KIND:VALUE, e.g. email:ann@example.com"
+        )
+    return kind, value
+
+
+def published_identifier(
+    identifier: tuple[str, str], rules: IdentityRules, key: Secret | None
+) -> tuple[str, str]:
+    """The identifier as the published tables hold it: normalised, and hashed where configured."""
+    kind, value = identifier
+    if kind not in rules.kinds:
+        raise ValueError(f"unknown identifier kind {kind!r}; use one of {', '.join(rules.kinds)}")
+    frame = normalise_identifiers(
+        pl.DataFrame({"identifier_kind": [kind], "identifier_value": [value]}), rules
+    ).rename({"identifier_kind": "kind", "identifier_value": "value"})
+    published = publish_values(frame, rules, key)
+    return kind, published["value"][0]
+
+
+def _table(connection: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    rows = connection.execute(
+        "select table_schema from information_schema.tables where table_name = ? order by table_schema",
+        [name],
+    ).fetchall()
+    return f'"{rows[0][0]}"."{name}"' if rows else None
+
+
+def explain_in_warehouse(
+    warehouse: Path,
+    start: tuple[str, str],
+    end: tuple[str, str],
+    rules: IdentityRules,
+    key: Secret | None = None,
+) -> pl.DataFrame:
+    """`explain_link` over the `identity_edges` table of a DuckDB file, opened read-only.
+
+    The identifiers are given as typed by a person; they are normalised (and pseudonymised when
+    a key is configured) first. When `identity_map` exists, only the edges of the first
+    identifier's person are read.
+    """
+    start, end = published_identifier(start, rules, key), published_identifier(end, rules, key)
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        edges_table = _table(connection, "identity_edges")
+        if edges_table is None:
+            raise NotLinkedError(
+                f"{warehouse} has no identity_edges table; run the nightly job first"
+            )
+        map_table = _table(connection, "identity_map")
+        if map_table is None:
+            edges = connection.execute(f"select * from {edges_table}").pl()
+        else:
+            edges = connection.execute(
+                f"""
+                select edges.* from {edges_table} as edges
+                inner join {map_table} as map
+                    on map.identifier_kind = edges.left_kind and map.identifier_value = edges.left_value
+                where map.person_id = (
+                    select person_id from {map_table} where identifier_kind = ? and identifier_value = ?
+                )
+                """,
+                list(start),
+            ).pl()
+    finally:
+        connection.close()
+    return explain_link(edges, start, end)
