@@ -419,15 +419,14 @@ def stitch(
     blocked = edges.filter(block.is_not_null()).with_columns(block.alias("reason"))
     edges = edges.filter(block.is_null()).drop("left_block", "right_block")
     same_customer = _same_customer_edges(rows, node_keys)
-    if same_customer.height:
-        kind_value = node_keys.select("node", "kind", "value")
-        same_customer = same_customer.join(
-            kind_value.rename({"node": "left_node", "kind": "left_kind", "value": "left_value"}),
-            on="left_node",
-        ).join(
-            kind_value.rename({"node": "right_node", "kind": "right_kind", "value": "right_value"}),
-            on="right_node",
-        )
+    kind_value = node_keys.select("node", "kind", "value")
+    same_customer = same_customer.join(
+        kind_value.rename({"node": "left_node", "kind": "left_kind", "value": "left_value"}),
+        on="left_node",
+    ).join(
+        kind_value.rename({"node": "right_node", "kind": "right_kind", "value": "right_value"}),
+        on="right_node",
+    )
     edges = pl.concat([edges, same_customer.select(edges.columns)])
 
     timer.lap("node_info")
@@ -473,8 +472,10 @@ def stitch(
     if frozen_left is not None:
         link_left = np.concatenate([link_left, frozen_left[frozen_keep]])
         link_right = np.concatenate([link_right, frozen_right[frozen_keep]])
-    node_info = node_info.with_columns(
-        cluster=pl.Series(component_labels(node_keys.height, link_left, link_right))
+    labels = component_labels(node_keys.height, link_left, link_right)
+    node_info = node_info.join(
+        pl.DataFrame({"node": np.arange(node_keys.height, dtype=np.uint32), "cluster": labels}),
+        on="node",
     )
 
     timer.lap("account_cut_and_components")
@@ -492,8 +493,10 @@ def stitch(
     touches_erased = pl.col("left_node").is_in(erased_node_list) | pl.col("right_node").is_in(
         erased_node_list
     )
-    identity_edges = edge_status.filter(pl.col("reason").is_null() & ~touches_erased).select(
-        EDGE_COLUMNS
+    identity_edges = (
+        edge_status.filter(pl.col("reason").is_null() & ~touches_erased)
+        .sort("observed_at", *RECORD, "left_node", "right_node", nulls_last=True)
+        .select(EDGE_COLUMNS)
     )
     rejected = pl.concat(
         [
@@ -565,7 +568,7 @@ def _node_info(
             pl.col("observed_at").max().alias("last_seen_at"),
         )
     )
-    info = node_keys.join(seen, on="node", how="left")
+    info = node_keys.join(seen, on="node", how="left", maintain_order="left")
     if previous is None:
         return info.with_columns(
             previous_person_id=pl.lit(None, dtype=pl.String),
@@ -582,21 +585,25 @@ def _node_info(
         pl.col("first_seen_at").alias("prior_first"),
         pl.col("last_seen_at").alias("prior_last"),
     )
-    info = info.join(prior, on=["kind", "value"], how="left")
+    info = info.join(prior, on=["kind", "value"], how="left", maintain_order="left")
     if incremental:
         info = info.with_columns(
             first_seen_at=pl.min_horizontal("first_seen_at", "prior_first"),
             last_seen_at=pl.max_horizontal("last_seen_at", "prior_last"),
         )
-    return info.drop("prior_first", "prior_last").sort("node")
+    return info.drop("prior_first", "prior_last")
 
 
 def _account_keys(node_info: pl.DataFrame, rules: IdentityRules) -> np.ndarray:
     """Account key per node (equal values across the account kinds share a key), else -1."""
     is_account = pl.col("kind").is_in(list(rules.account_kinds))
     account_value = pl.when(is_account).then(pl.col("value"))
-    keys = node_info.select(account_value.rank("dense").fill_null(0).cast(pl.Int64) - 1)
-    return keys.to_series().to_numpy()
+    keys = node_info.select(
+        "node", account=account_value.rank("dense").fill_null(0).cast(pl.Int64) - 1
+    )
+    account = np.full(node_info.height, -1, dtype=np.int64)
+    account[keys["node"].to_numpy()] = keys["account"].to_numpy()
+    return account
 
 
 def _erased(

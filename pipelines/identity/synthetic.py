@@ -13,7 +13,6 @@ truth as `person_key, identifier_kind, identifier_value` (export form, contracts
 
 from __future__ import annotations
 
-
 import numpy as np
 import polars as pl
 

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from pipelines.identity.rules import load_rules, rules_from_mapping
+
+EVIDENCE_COLUMNS = [
+    "source",
+    "stream",
+    "record_id",
+    "observed_at",
+    "rule",
+    "identifier_kind",
+    "identifier_value",
+    "is_anchor",
+]
+RUN_AT = datetime(2026, 3, 1)
+
+
+def day(number: int) -> datetime:
+    return datetime(2026, 1, number)
+
+
+def evidence(*records: tuple) -> pl.DataFrame:
+    """Evidence from compact records: (source, stream, record_id, day, rule, [(kind, value), ...]).
+
+    The first identifier of each record is its anchor.
+    """
+    rows = []
+    for source, stream, record_id, number, rule, identifiers in records:
+        for position, (kind, value) in enumerate(identifiers):
+            rows.append((source, stream, record_id, day(number), rule, kind, value, position == 0))
+    return pl.DataFrame(rows, schema=EVIDENCE_COLUMNS, orient="row").cast(
+        {"observed_at": pl.Datetime("us")}
+    )
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules()
+
+
+def rules_with(**overrides):
+    """Default rules with top-level keys of the YAML mapping replaced."""
+    import yaml
+
+    from pipelines.identity.rules import DEFAULT_RULES_PATH
+
+    raw = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
+    raw.update(overrides)
+    return rules_from_mapping(raw)
+
+
+def partition(identity_map: pl.DataFrame) -> set[frozenset[str]]:
+    """The persons as sets of `kind:value`, independent of their ids."""
+    groups = identity_map.group_by("person_id").agg(
+        (pl.col("identifier_kind") + ":" + pl.col("identifier_value")).alias("members")
+    )
+    return {frozenset(members) for members in groups["members"].to_list()}

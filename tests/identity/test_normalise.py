@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.identity.normalise import guard_identifiers, normalise_identifiers
+from pipelines.identity.rules import RulesError, load_rules, rules_from_mapping
+from tests.identity.conftest import rules_with
+
+
+def _normalised(rules, pairs):
+    frame = pl.DataFrame(pairs, schema=["identifier_kind", "identifier_value"], orient="row")
+    return guard_identifiers(normalise_identifiers(frame, rules), rules)
+
+
+def test_normalisation_and_guards_per_kind(rules):
+    result = _normalised(
+        rules,
+        [
+            ("email", "  Ann.Lee+News@GMail.com "),
+            ("email", "ann.lee@googlemail.com"),
+            ("email", "Bob+x@Web.de"),
+            ("email", "INFO@acme.com"),
+            ("email", "no-reply@shop.example.org"),
+            ("email", "test@somewhere.com"),
+            ("email", "someone@example.com"),
+            ("email", "not-an-address"),
+            ("email", "NULL"),
+            ("email", None),
+            ("web_visitor_id", " 5F2A9C0D1E3B4A67 "),
+            ("web_visitor_id", "0000000000000000"),
+            ("web_user_id", " 42 "),
+            ("shop_customer_id", "undefined"),
+            ("checkout_token", "AbC123"),
+            ("phone", "+49 (151) 123-4567"),
+            ("phone", "12"),
+        ],
+    )
+    expected = pl.DataFrame(
+        {
+            "identifier_kind": [
+                "email", "email", "email", "email", "email", "email", "email", "email", "email", "email",
+                "web_visitor_id", "web_visitor_id", "web_user_id", "shop_customer_id", "checkout_token",
+                "phone", "phone",
+            ],
+            "identifier_value": [
+                "annlee@gmail.com", "annlee@gmail.com", "bob@web.de", "info@acme.com",
+                "no-reply@shop.example.org", "test@somewhere.com", "someone@example.com",
+                "not-an-address", "null", None, "5f2a9c0d1e3b4a67", "0000000000000000", "42",
+                "undefined", "abc123", "491511234567", "12",
+            ],
+            "block_reason": [
+                None, None, None, "generic_mailbox", "generic_mailbox", "test_address", "test_address",
+                "invalid_value", "junk_value", "junk_value", None, "junk_value", None, "junk_value",
+                None, None, "invalid_value",
+            ],
+        }
+    )  # fmt: skip
+    assert_frame_equal(result, expected)
+
+
+def test_plus_tag_and_dot_rules_are_configurable():
+    rules = rules_with(
+        email={"strip_plus_tag": ["web.de"], "dot_insensitive_domains": [], "domain_aliases": {}}
+    )
+    result = _normalised(
+        rules, [("email", "a.b+x@gmail.com"), ("email", "a+x@web.de"), ("email", "a+x@posteo.de")]
+    )
+    assert result["identifier_value"].to_list() == ["a.b+x@gmail.com", "a@web.de", "a+x@posteo.de"]
+    none = rules_with(email={"strip_plus_tag": "none"})
+    assert _normalised(none, [("email", "a+x@web.de")])["identifier_value"].to_list() == [
+        "a+x@web.de"
+    ]
+
+
+def test_default_rules_file_loads():
+    rules = load_rules()
+    assert "email" in rules.kinds and rules.account_kinds == ("shop_customer_id", "web_user_id")
+    assert {
+        "info",
+        "noreply",
+        "no-reply",
+        "sales",
+        "office",
+        "support",
+        "contact",
+        "admin",
+        "hello",
+    } <= set(rules.generic_mailboxes)
+    assert set(rules.anonymous_kinds) == {"web_visitor_id", "checkout_token"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"kinds": {"fax": {}}}, "kinds.fax"),
+        ({"kinds": {"email": {"normalise": ["shout"]}}}, "unknown steps"),
+        (
+            {"kinds": {"email": {}}, "limits": {"per_identifier": [{"kind": "email"}]}},
+            "per_identifier[0]",
+        ),
+        ({"kinds": {"email": {"valid_pattern": "("}}}, "invalid regular expression"),
+        (
+            {"kinds": {"email": {}}, "limits": {"one_account_per_person": ["phone"]}},
+            "one_account_per_person",
+        ),
+    ],
+)
+def test_rules_errors_name_the_key(mapping, message):
+    with pytest.raises(RulesError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        rules_from_mapping(mapping)
