@@ -56,23 +56,20 @@ links as (
     from person_edges
 ),
 first_links as (
-    select * from links
+    select row_number() over () as link_id, *
+    from links
     qualify row_number() over (
         partition by from_kind, from_value, to_kind, to_value
         order by observed_at, source, stream, record_id, rule
     ) = 1
 ),
 walk (node, visited, hops) as (
-    select $from_kind || ':' || $from_value, [$from_kind || ':' || $from_value], []
+    select $from_kind || ':' || $from_value, [$from_kind || ':' || $from_value], []::bigint[]
     union all
     select
         links.to_kind || ':' || links.to_value,
         list_append(walk.visited, links.to_kind || ':' || links.to_value),
-        list_append(walk.hops, struct_pack(
-            from_kind := links.from_kind, from_value := links.from_value,
-            to_kind := links.to_kind, to_value := links.to_value,
-            source := links.source, stream := links.stream, record_id := links.record_id,
-            rule := links.rule, observed_at := links.observed_at))
+        list_append(walk.hops, links.link_id)
     from walk
     inner join first_links as links on walk.node = links.from_kind || ':' || links.from_value
     where not list_contains(walk.visited, links.to_kind || ':' || links.to_value)
@@ -80,15 +77,19 @@ walk (node, visited, hops) as (
         and not list_contains(walk.visited, $to_kind || ':' || $to_value)
 ),
 chain as (
-    select hops from walk
+    select visited, hops from walk
     where node = $to_kind || ':' || $to_value
-    order by len(hops), hops::varchar
+    order by len(hops), visited
     limit 1
+),
+chain_hops as (
+    select unnest(generate_series(1, len(hops))) as hop, unnest(hops) as link_id from chain
 )
-select
-    generate_subscripts(hops, 1) as hop,
-    unnest(hops, recursive := true)
-from chain
+select chain_hops.hop, links.from_kind, links.from_value, links.to_kind, links.to_value,
+    links.source, links.stream, links.record_id, links.rule, links.observed_at
+from chain_hops
+inner join first_links as links on chain_hops.link_id = links.link_id
+order by chain_hops.hop
 """
 
 
@@ -140,8 +141,13 @@ def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, st
         {"hop": list(range(1, len(path))), "from_node": path[:-1], "to_node": path[1:]},
         schema={"hop": pl.Int64, "from_node": pl.UInt32, "to_node": pl.UInt32},
     )
-    forward = indexed.rename({"left_node": "from_node", "right_node": "to_node"})
-    backward = indexed.rename({"right_node": "from_node", "left_node": "to_node"})
+    provenance = ["source", "stream", "record_id", "rule", "observed_at"]
+    forward = indexed.select(
+        pl.col("left_node").alias("from_node"), pl.col("right_node").alias("to_node"), *provenance
+    )
+    backward = indexed.select(
+        pl.col("right_node").alias("from_node"), pl.col("left_node").alias("to_node"), *provenance
+    )
     names = nodes.select(pl.col("node"), pl.col("kind"), pl.col("value"))
     hops = (
         steps.join(pl.concat([forward, backward]), on=["from_node", "to_node"])
