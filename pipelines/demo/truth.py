@@ -1,0 +1,461 @@
+"""Ground truth (contracts §6.7): who is who, and the touchpoints, phase spells, sessions and orders
+the contract rules give for the generated records. Written independently of the pipeline, from
+the contract text, using what the generator knows (the true person behind every record)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.demo import catalog
+from pipelines.demo.records import World
+from pipelines.demo.util import lookup, utc
+
+PHASE_RANK = {"awareness": 1, "consideration": 2, "conversion": 3, "retention": 4, "loyalty": 5}
+LAPSE_DAYS = 90
+SESSION_INACTIVITY_MINUTES = 30
+SESSION_MAX_MINUTES = 240
+CONSIDERATION_TYPES = [
+    "product_view", "form_submit", "add_to_cart", "email_open", "email_click", "newsletter_signup",
+    "checkout_started", "ticket_created",
+]  # fmt: skip
+
+
+def person_keys(world: World) -> pl.DataFrame:
+    """person index → person_key, for persons, bots (negative device-based), agents and test orders."""
+    return world.persons.select("person", "person_key")
+
+
+def _key(frame: pl.DataFrame, world: World, person: str = "person") -> pl.DataFrame:
+    return frame.pipe(lookup, person_keys(world).rename({"person": person}), on=person)
+
+
+# ---- identities -----------------------------------------------------------------------------
+
+
+def identities(world: World) -> pl.DataFrame:
+    """One row per identifier as the exports contain it, with the true owner."""
+    web, email, shop, support, drops = (
+        world.web,
+        world.email,
+        world.shop,
+        world.support,
+        world.drops,
+    )
+    human_visits = web.visits.filter(~pl.col("is_bot"))
+    devices = web.devices.filter(pl.col("device").is_in(web.visits["device"].implode()))
+    bots = devices.filter("is_bot").with_columns(
+        person_key=pl.format(
+            "bot-{}", (pl.col("device") - pl.col("device").min() + 1).cast(pl.String).str.zfill(6)
+        )
+    )
+    rows = [
+        _key(
+            devices.filter(~pl.col("is_bot")).select(person="owner", value="visitor_id"), world
+        ).with_columns(kind=pl.lit("web_visitor_id")),
+        bots.select("person_key", value="visitor_id", kind=pl.lit("web_visitor_id")),
+        _key(
+            human_visits.filter(pl.col("user_id").is_not_null()).select("person", value="user_id"),
+            world,
+        ).with_columns(kind=pl.lit("web_user_id")),
+    ]
+    form_emails = web.actions.filter(
+        ~pl.col("is_bot") & (pl.col("event_category") == "form")
+    ).select(value="event_name")
+    clicks = web.actions.filter(
+        ~pl.col("is_bot") & pl.col("url").str.contains("mc_eid=", literal=True)
+    )
+    mc_eids = clicks.select(value=pl.col("url").str.extract(r"mc_eid=([0-9a-f]+)")).unique()
+    member_ids = email.members.select("person", value="unique_email_id")
+    rows.append(
+        _key(mc_eids.join(member_ids, on="value", maintain_order="left"), world).with_columns(
+            kind=pl.lit("email_subscriber_id")
+        )
+    )
+    rows.append(_key(member_ids, world).with_columns(kind=pl.lit("email_subscriber_id")))
+
+    orders = shop.orders.filter(~pl.col("is_test"))
+    emails = pl.concat(
+        [
+            form_emails,
+            email.members.select(value="email_address"),
+            orders.select(value="order_email"),
+            shop.customers.select(value="customer_email"),
+            shop.checkouts.select(value="checkout_email"),
+            shop.checkouts.filter(pl.col("customer_email").is_not_null()).select(
+                value="customer_email"
+            ),
+            support.users.filter(pl.col("role") == "end-user").select(value="email"),
+            drops.nps_responses.select(value="email"),
+            drops.reviews.select(value="email"),
+        ]
+    ).unique()
+    rows.append(_email_owners(emails, world).with_columns(kind=pl.lit("email")))
+    customers = shop.customers.select("person", value=pl.col("customer_id").cast(pl.String))
+    rows.append(_key(customers, world).with_columns(kind=pl.lit("shop_customer_id")))
+    tokens = pl.concat(
+        [
+            orders.select("person", "checkout_token"),
+            shop.checkouts.select("person", "checkout_token"),
+        ]
+    )
+    rows.append(
+        _key(tokens.select("person", value="checkout_token"), world).with_columns(
+            kind=pl.lit("checkout_token")
+        )
+    )
+    users = support.users.select("person", value=pl.col("user_id").cast(pl.String))
+    rows.append(
+        _key(users.filter(pl.col("person") >= 0), world).with_columns(
+            kind=pl.lit("support_requester_id")
+        )
+    )
+    agents = support.users.filter(pl.col("role") == "agent")
+    staff_key = pl.format("staff-{}", (-pl.col("person")).cast(pl.String).str.zfill(2))
+    rows.append(
+        agents.select(
+            person_key=staff_key,
+            value=pl.col("user_id").cast(pl.String),
+            kind=pl.lit("support_requester_id"),
+        )
+    )
+    rows.append(agents.select(person_key=staff_key, value="email", kind=pl.lit("email")))
+    phones = pl.concat(
+        [shop.customers.select("person", "phone"), support.users.select("person", "phone")]
+    ).filter(pl.col("phone").is_not_null() & (pl.col("person") >= 0))
+    rows.append(
+        _key(phones.select("person", value="phone"), world).with_columns(kind=pl.lit("phone"))
+    )
+    frame = pl.concat(
+        [r.select("person_key", identifier_kind="kind", identifier_value="value") for r in rows]
+    )
+    return frame.unique().sort("identifier_kind", "identifier_value", "person_key")
+
+
+def normalised_email(value: pl.Expr) -> pl.Expr:
+    """Trim, lower-case, strip a plus tag: the form in which one person's emails are equal."""
+    lowered = value.str.strip_chars().str.to_lowercase()
+    return lowered.str.replace(r"\+[^@]*@", "@")
+
+
+def _email_owners(emails: pl.DataFrame, world: World) -> pl.DataFrame:
+    """The owner of an email string is the person whose address it is (role mailboxes: their owner)."""
+    owners = world.persons.select("person_key", normal=pl.col("email"))
+    found = emails.with_columns(normal=normalised_email(pl.col("value"))).pipe(
+        lookup, owners, on="normal"
+    )
+    missing = found.filter(pl.col("person_key").is_null())
+    if missing.height:
+        raise AssertionError(
+            f"generator bug: emails without an owner: {missing['value'].head(5).to_list()}"
+        )
+    return found.drop("normal")
+
+
+# ---- touchpoints ----------------------------------------------------------------------------
+
+
+def touchpoints(world: World) -> pl.DataFrame:
+    """Contracts §6.1 per true person, with each touchpoint's own phase (§6.2; null: not evidence)."""
+    web, email, shop, support, drops = (
+        world.web,
+        world.email,
+        world.shop,
+        world.support,
+        world.drops,
+    )
+    is_product = pl.any_horizontal(
+        [pl.col("path").str.starts_with(p) for p in catalog.PRODUCT_PATH_PREFIXES]
+    )
+    web_tp = (
+        web.actions.filter(~pl.col("is_bot"))
+        .with_columns(
+            touchpoint_type=pl.when(pl.col("type") == "action")
+            .then(pl.when(is_product).then(pl.lit("product_view")).otherwise(pl.lit("page_view")))
+            .when((pl.col("type") == "event") & (pl.col("event_category") == "form"))
+            .then(pl.lit("form_submit"))
+            .when((pl.col("type") == "event") & (pl.col("event_action") == "add_to_cart"))
+            .then(pl.lit("add_to_cart"))
+        )
+        .filter(pl.col("touchpoint_type").is_not_null())
+        .select(
+            "person",
+            source=pl.lit("matomo"),
+            stream=pl.lit("visits"),
+            record_id=pl.col("id_visit").cast(pl.String),
+            touchpoint_type="touchpoint_type",
+            occurred_at="timestamp",
+        )
+    )
+    report = email.sends.join(
+        email.members.select("member", "person", "email_id"), on="member", maintain_order="left"
+    ).join(
+        email.campaigns.select("campaign", "campaign_id", "type", "send_time"),
+        on="campaign",
+        maintain_order="left",
+    )
+    report_key = pl.format("{}:{}", "campaign_id", "email_id")
+    sent = report.filter((pl.col("type") == "regular") & (pl.col("status") == "sent")).select(
+        "person", source=pl.lit("mailchimp"), stream=pl.lit("sent_to"), record_id=report_key,
+        touchpoint_type=pl.lit("email_sent"), occurred_at="send_time",
+    )  # fmt: skip
+    activity = email.activity.join(report.select("send", "person", "campaign_id", "email_id"), on="send", maintain_order="left").select(
+        "person", source=pl.lit("mailchimp"), stream=pl.lit("email_activity"), record_id=report_key,
+        touchpoint_type=pl.format("email_{}", "action"), occurred_at="timestamp",
+    )  # fmt: skip
+    unsubscribes = email.unsubscribes.select(
+        "person", source=pl.lit("mailchimp"), stream=pl.lit("unsubscribes"), record_id=report_key,
+        touchpoint_type=pl.lit("email_unsubscribe"), occurred_at="unsubscribed_at",
+    )  # fmt: skip
+    signups = email.members.select(
+        "person", source=pl.lit("mailchimp"), stream=pl.lit("members"), record_id="email_id",
+        touchpoint_type=pl.lit("newsletter_signup"), occurred_at="opted_in_at",
+    )  # fmt: skip
+    checkouts = shop.checkouts.select(
+        "person", source=pl.lit("shopify"), stream=pl.lit("checkouts"), record_id=pl.col("checkout_id").cast(pl.String),
+        touchpoint_type=pl.lit("checkout_started"), occurred_at="checkout_at",
+    )  # fmt: skip
+    orders = shop.orders.filter(~pl.col("is_test"))
+    order_id = pl.col("order_id").cast(pl.String)
+    cancelled = pl.col("cancelled_at") >= 0
+    order_tp = orders.select(
+        "person", source=pl.lit("shopify"), stream=pl.lit("orders"), record_id=order_id,
+        touchpoint_type=pl.when(cancelled).then(pl.lit("order_cancelled")).otherwise(pl.lit("order")),
+        occurred_at=pl.when(cancelled).then("cancelled_at").otherwise("ordered_at"),
+    )  # fmt: skip
+    referrals = orders.filter(pl.col("referrer_person") >= 0).select(
+        person="referrer_person", source=pl.lit("shopify"), stream=pl.lit("orders"), record_id=order_id,
+        touchpoint_type=pl.lit("referral"), occurred_at="ordered_at",
+    )  # fmt: skip
+    tickets = support.tickets.select(
+        "person", source=pl.lit("zendesk"), stream=pl.lit("tickets"), record_id=pl.col("ticket_id").cast(pl.String),
+        touchpoint_type=pl.lit("ticket_created"), occurred_at="created_at",
+    )  # fmt: skip
+    ratings = support.ratings.select(
+        "person", source=pl.lit("zendesk"), stream=pl.lit("satisfaction_ratings"),
+        record_id=pl.col("rating_id").cast(pl.String), touchpoint_type=pl.lit("csat_response"), occurred_at="created_at",
+    )  # fmt: skip
+    nps = drops.nps_responses.select(
+        "person", source=pl.lit("filedrop"), stream=pl.lit("nps_responses"), record_id="response_id",
+        touchpoint_type=pl.lit("nps_response"), occurred_at="responded_at_s", score="score",
+    )  # fmt: skip
+    reviews = drops.reviews.select(
+        "person", source=pl.lit("filedrop"), stream=pl.lit("reviews"), record_id="review_id",
+        touchpoint_type=pl.lit("review"), occurred_at="reviewed_at_s", score="rating",
+    )  # fmt: skip
+    parts = [
+        web_tp,
+        sent,
+        activity,
+        unsubscribes,
+        signups,
+        checkouts,
+        order_tp,
+        referrals,
+        tickets,
+        ratings,
+        nps,
+        reviews,
+    ]
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    frame = _key(frame, world).with_columns(occurred_at=utc("occurred_at"))
+    frame = frame.with_columns(phase=touchpoint_phase(frame))
+    return frame.select(
+        "person_key", "source", "stream", "record_id", "touchpoint_type", "occurred_at", "phase"
+    ).sort("person_key", "occurred_at", "source", "stream", "record_id", "touchpoint_type")
+
+
+def touchpoint_phase(frame: pl.DataFrame) -> pl.Series:
+    """§6.2: a touchpoint's phase; 'customer' when the person's first order is strictly earlier."""
+    first_order = (
+        frame.filter(pl.col("touchpoint_type") == "order")
+        .group_by("person_key")
+        .agg(first_order_at=pl.col("occurred_at").min())
+    )
+    f = frame.pipe(lookup, first_order, on="person_key")
+    customer = pl.col("first_order_at").is_not_null() & (
+        pl.col("first_order_at") < pl.col("occurred_at")
+    )
+    kind = pl.col("touchpoint_type")
+    phase = (
+        pl.when(kind == "page_view")
+        .then(pl.when(customer).then(pl.lit("retention")).otherwise(pl.lit("awareness")))
+        .when(kind.is_in(CONSIDERATION_TYPES))
+        .then(pl.when(customer).then(pl.lit("retention")).otherwise(pl.lit("consideration")))
+        .when(kind == "order")
+        .then(pl.when(customer).then(pl.lit("loyalty")).otherwise(pl.lit("conversion")))
+        .when(kind == "csat_response")
+        .then(pl.lit("retention"))
+        .when(kind == "nps_response")
+        .then(pl.when(pl.col("score") >= 9).then(pl.lit("loyalty")).otherwise(pl.lit("retention")))
+        .when(kind == "review")
+        .then(pl.when(pl.col("score") >= 4).then(pl.lit("loyalty")).otherwise(pl.lit("retention")))
+        .when(kind == "referral")
+        .then(pl.lit("loyalty"))
+    )
+    return f.select(phase).to_series().alias("phase")
+
+
+# ---- phases ---------------------------------------------------------------------------------
+
+
+def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.DataFrame:
+    """§6.3 phase spells: episodes split by lapses; running maximum phase; runs of one phase."""
+    ranks = pl.DataFrame({"phase": list(PHASE_RANK), "rank": list(PHASE_RANK.values())})
+    names = pl.DataFrame(
+        {"running_rank": list(PHASE_RANK.values()), "spell_phase": list(PHASE_RANK)}
+    )
+    t = (
+        touchpoint_frame.filter(pl.col("phase").is_not_null())
+        .join(ranks, on="phase", maintain_order="left")
+        .sort(
+            [
+                "person_key",
+                "occurred_at",
+                "rank",
+                "source",
+                "stream",
+                "record_id",
+                "touchpoint_type",
+            ],
+            descending=[False, False, True, False, False, False, False],
+        )
+    )
+    lapse = pl.duration(days=lapse_days)
+    t = t.with_columns(
+        new_episode=(
+            pl.col("occurred_at") - pl.col("occurred_at").shift(1).over("person_key") > lapse
+        ).fill_null(True)
+    ).with_columns(episode=pl.col("new_episode").cast(pl.Int32).cum_sum().over("person_key"))
+    t = t.with_columns(running_rank=pl.col("rank").cum_max().over("person_key", "episode"))
+    t = t.with_columns(
+        new_spell=(
+            (pl.col("running_rank") != pl.col("running_rank").shift(1).over("person_key"))
+            | pl.col("new_episode")
+        ).fill_null(True)
+    )
+    spells = t.filter("new_spell").join(names, on="running_rank", maintain_order="left")
+    return spells.select("person_key", phase="spell_phase", entered_at="occurred_at").sort(
+        "person_key", "entered_at"
+    )
+
+
+# ---- sessions -------------------------------------------------------------------------------
+
+
+def sessions(world: World) -> pl.DataFrame:
+    """§6.5 with the defaults: per device, over page views and events of non-bot visits."""
+    actions = world.web.actions.filter(
+        ~pl.col("is_bot") & pl.col("type").is_in(["action", "event"])
+    )
+    actions = actions.join(
+        world.web.visits.select("id_visit", "visitor_id"), on="id_visit", maintain_order="left"
+    )
+    params = [
+        pl.col("url").str.extract(rf"[?&]{name}=([^&#]*)").alias(name)
+        for name in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
+    ]
+    a = actions.with_columns(params).with_columns(
+        campaign=pl.when(
+            pl.any_horizontal(
+                pl.col(n).is_not_null()
+                for n in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
+            )
+        ).then(
+            pl.concat_str(
+                [
+                    pl.col(n).fill_null("")
+                    for n in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
+                ],
+                separator="|",
+            )
+        )
+    )
+    a = a.sort("visitor_id", "timestamp", "id_visit", "step").select(
+        "visitor_id", "timestamp", "type", "campaign"
+    )
+    a = a.with_columns(row=pl.int_range(pl.len()))
+    gap = pl.col("timestamp") - pl.col("timestamp").shift(1).over("visitor_id")
+    a = a.with_columns(
+        reason=pl.when(gap.is_null())
+        .then(pl.lit("first"))
+        .when(gap > SESSION_INACTIVITY_MINUTES * 60)
+        .then(pl.lit("inactivity"))
+    )
+    # Max length and campaign change depend on where the current session started: add the
+    # earliest violating action of each session as a new boundary until none is left.
+    while True:
+        a = a.with_columns(session=pl.col("reason").is_not_null().cum_sum())
+        a = a.with_columns(
+            started=pl.col("timestamp").first().over("session"),
+            current=pl.col("campaign").first().over("session"),
+        )
+        too_long = pl.col("timestamp") - pl.col("started") > SESSION_MAX_MINUTES * 60
+        changed = pl.col("campaign").is_not_null() & (
+            pl.col("current").is_null() | (pl.col("campaign") != pl.col("current"))
+        )
+        violations = (
+            a.filter(pl.col("reason").is_null() & (too_long | changed))
+            .group_by("session")
+            .agg(pl.col("row").min())
+        )
+        if violations.height == 0:
+            break
+        first = violations.join(a, on="row", maintain_order="left").select(
+            "row",
+            new_reason=pl.when(too_long)
+            .then(pl.lit("max_length"))
+            .otherwise(pl.lit("campaign_change")),
+        )
+        a = (
+            a.pipe(lookup, first, on="row")
+            .with_columns(reason=pl.coalesce("reason", "new_reason"))
+            .drop("new_reason")
+        )
+    a = a.with_columns(session=pl.col("reason").is_not_null().cum_sum())
+    return (
+        a.group_by("session")
+        .agg(
+            visitor_id=pl.col("visitor_id").first(),
+            session_started_at=pl.col("timestamp").min(),
+            session_ended_at=pl.col("timestamp").max(),
+            page_views=(pl.col("type") == "action").sum(),
+            split_reason=pl.col("reason").first(),
+        )
+        .sort("visitor_id", "session_started_at")
+        .select(
+            "visitor_id",
+            session_started_at=utc("session_started_at"),
+            session_ended_at=utc("session_ended_at"),
+            page_views=pl.col("page_views").cast(pl.Int64),
+            split_reason="split_reason",
+        )
+    )
+
+
+# ---- orders ---------------------------------------------------------------------------------
+
+
+def orders(world: World) -> pl.DataFrame:
+    o = world.shop.orders
+    cancelled = pl.col("cancelled_at") >= 0
+    first = (
+        o.filter(~pl.col("is_test") & ~cancelled)
+        .group_by("person")
+        .agg(first_order_id=pl.col("order_id").sort_by("ordered_at", "order_id").first())
+    )
+    o = o.pipe(lookup, first, on="person")
+    o = _key(o, world).with_columns(
+        person_key=pl.when("is_test").then(pl.lit("staff-qa")).otherwise("person_key")
+    )
+    return o.select(
+        order_id=pl.col("order_id").cast(pl.String),
+        person_key="person_key",
+        created_at=utc("ordered_at"),
+        is_test="is_test",
+        is_cancelled=cancelled,
+        total_price=pl.col("total_cents") / 100,
+        refunded_amount=pl.when(pl.col("refunded_at") >= 0)
+        .then(pl.col("refund_cents") / 100)
+        .otherwise(0.0),
+        is_first_order=(pl.col("order_id") == pl.col("first_order_id")).fill_null(False),
+    ).sort("created_at", "order_id")

@@ -1,0 +1,478 @@
+"""Matomo: the actions of every planned visit, bots, and the split of a visit at a mid-visit login
+(Matomo starts a new visit), numbered as Matomo numbers them. Times are unix seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from pipelines.demo import catalog
+from pipelines.demo.email import Email
+from pipelines.demo.shop import Shop
+from pipelines.demo.support import Support
+from pipelines.demo.util import (
+    DAY,
+    Period,
+    Streams,
+    chance,
+    hex_ids,
+    lognormal_seconds,
+    lookup,
+    pick,
+)
+from pipelines.demo.visit_plan import (
+    ABANDON,
+    BROWSE,
+    COLLEAGUE_FORM,
+    CONTACT,
+    EMAIL_CHANNEL,
+    MID,
+    ORDER,
+    SHARED,
+    SIGNUP,
+    WHOLE,
+    device_attributes,
+    plan_visits,
+)
+
+HUMAN_MAX_ACTIONS = 19  # humans never reach the bot rule's 20 actions
+
+
+@dataclass(frozen=True)
+class Web:
+    devices: pl.DataFrame  # one row per device (visitorId), bots included
+    visits: pl.DataFrame  # one row per Matomo visit
+    actions: pl.DataFrame  # one row per action of a Matomo visit
+    order_landing: (
+        pl.DataFrame
+    )  # order_id, landing path+query, referring site (for the shop records)
+    checkout_landing: pl.DataFrame  # checkout_id, landing path+query, referring site
+
+
+def build_web(
+    streams: Streams,
+    persons: pl.DataFrame,
+    shop: Shop,
+    email: Email,
+    support: Support,
+    period: Period,
+) -> Web:
+    page_table = catalog.pages()
+    devices, plan = plan_visits(streams, persons, shop, email, support, period)
+    bots, devices = _bots(streams("bots"), plan.height, devices, page_table, period)
+    steps = _steps(streams("steps"), plan, page_table)
+    visits, actions = _matomo_visits(plan, steps, devices, bots, page_table)
+    order_landing = plan.filter(pl.col("kind") == ORDER).select(
+        "order_id", landing_site=pl.col("landing_path_query"), referring_site="referrer_url"
+    )
+    checkout_landing = plan.filter(pl.col("kind") == ABANDON).select(
+        "checkout_id", landing_site=pl.col("landing_path_query"), referring_site="referrer_url"
+    )
+    return Web(devices, visits, actions, order_landing, checkout_landing)
+
+
+# ---- steps (actions) ------------------------------------------------------------------------
+
+STEP_SCHEMA = {
+    "visit": pl.Int64,
+    "pos": pl.Int32,
+    "type": pl.String,
+    "path": pl.String,
+    "query": pl.String,
+    "event_category": pl.String,
+    "event_action": pl.String,
+    "event_name": pl.String,
+    "goal_name": pl.String,
+    "revenue_cents": pl.Int64,
+    "order_id": pl.Int64,
+    "is_anchor": pl.Boolean,
+    "gap": pl.Int64,
+    "splits_before": pl.Boolean,
+}
+
+
+def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
+    """One row per action of a planned visit, timestamped around the visit's anchor."""
+    n = plan.height
+    kind = plan["kind"].to_numpy()
+    tail_length = np.select(
+        [np.isin(kind, [SIGNUP, CONTACT, COLLEAGUE_FORM]), kind == ABANDON, kind == ORDER],
+        [3, 4, 6],
+        0,
+    )
+    browse_n = np.where(kind == BROWSE, rng.geometric(0.3, n), rng.integers(0, 4, n))
+    marathon = plan["is_marathon"].to_numpy()
+    browse_n = np.where(marathon, rng.integers(14, HUMAN_MAX_ACTIONS, n), browse_n)
+    browse_n = np.clip(browse_n, 0, HUMAN_MAX_ACTIONS - 1 - tail_length)
+    recovered = (kind == ORDER) & (plan["channel"].to_numpy() == EMAIL_CHANNEL)
+    browse_n = np.where(recovered, 0, browse_n)
+
+    visit = plan["visit"].to_numpy()
+    landing = pl.DataFrame(
+        {
+            "visit": visit,
+            "pos": 0,
+            "type": "action",
+            "path": plan["landing_path"],
+            "query": plan["landing_query"],
+        }
+    )
+    browse_pages = page_table.filter(pl.col("weight") > 0)
+    b_visit = np.repeat(visit, browse_n)
+    b_pos = 1 + np.arange(len(b_visit)) - np.repeat(np.cumsum(browse_n) - browse_n, browse_n)
+    browse = pl.DataFrame(
+        {
+            "visit": b_visit,
+            "pos": b_pos,
+            "type": "action",
+            "path": browse_pages["path"].to_numpy()[
+                pick(rng, len(b_visit), browse_pages["weight"].to_numpy())
+            ],
+        }
+    )
+    tails = _tails(plan, recovered)
+    steps = pl.concat([_with_schema(f) for f in [landing, browse, *tails]]).sort("visit", "pos")
+    steps = steps.join(
+        plan.select("visit", "kind", "login", "anchor_at", "checkout_gap", "is_marathon"),
+        on="visit",
+        maintain_order="left",
+    )
+    steps = steps.with_columns(step=pl.int_range(pl.len()).over("visit"))
+    m = steps.height
+    page_gap = lognormal_seconds(rng, m, 40, 0.9, 3, 1_200)
+    page_gap = np.where(steps["is_marathon"].to_numpy(), rng.integers(900, 1_500, m), page_gap)
+    event_gap = rng.integers(5, 90, m)
+    kind_gap = steps["gap"].to_numpy()
+    gap = np.where(
+        kind_gap == PAGE_GAP, page_gap, np.where(kind_gap == EVENT_GAP, event_gap, kind_gap)
+    )
+    gap = np.where(steps["step"].to_numpy() == 0, 0, gap)
+    gap = np.where(kind_gap == CHECKOUT_GAP, steps["checkout_gap"].fill_null(90).to_numpy(), gap)
+    steps = steps.with_columns(gap=pl.Series(gap)).with_columns(
+        elapsed=pl.col("gap").cum_sum().over("visit")
+    )
+    anchor_elapsed = pl.col("elapsed").filter(pl.col("is_anchor")).first().over("visit")
+    steps = steps.with_columns(
+        timestamp=pl.col("anchor_at") + pl.col("elapsed") - anchor_elapsed.fill_null(0)
+    )
+    # Where a login in the middle of a browsing visit happens: at a random later step.
+    split_at = pl.DataFrame(
+        {
+            "visit": visit,
+            "browse_split": 1 + (rng.random(n) * np.maximum(browse_n, 1)).astype(np.int64),
+        }
+    )
+    steps = steps.join(split_at, on="visit", maintain_order="left").with_columns(
+        splits_before=pl.when(pl.col("kind").is_in([BROWSE, SHARED]))
+        .then((pl.col("step") == pl.col("browse_split")) & (pl.col("login") == MID))
+        .otherwise(pl.col("splits_before") & (pl.col("login") == MID))
+    )
+    return steps.drop("browse_split", "elapsed", "checkout_gap", "is_marathon", "anchor_at", "gap")
+
+
+def _with_schema(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [
+        pl.lit(None, dtype).alias(k) for k, dtype in STEP_SCHEMA.items() if k not in frame.columns
+    ]
+    frame = frame.with_columns(missing).select(list(STEP_SCHEMA)).cast(STEP_SCHEMA)
+    return frame.with_columns(
+        is_anchor=pl.col("is_anchor").fill_null(pl.col("pos") == 0),
+        gap=pl.col("gap").fill_null(PAGE_GAP),
+        splits_before=pl.col("splits_before").fill_null(False),
+    )
+
+
+# Gap codes of a step (seconds before it): a page view's, an event's, the order's checkout gap.
+PAGE_GAP, EVENT_GAP, CHECKOUT_GAP = -1, -2, -3
+
+
+def _step(
+    frame: pl.DataFrame,
+    pos: int,
+    kind: str,
+    anchor: pl.Expr | bool = False,
+    gap: int = PAGE_GAP,
+    **fields,
+) -> pl.DataFrame:
+    """One step (action) for every visit of `frame`; `fields` are step columns as expressions."""
+    anchor_expr = anchor if isinstance(anchor, pl.Expr) else pl.lit(anchor)
+    return frame.select(
+        "visit",
+        pos=pl.lit(pos),
+        type=pl.lit(kind),
+        is_anchor=anchor_expr,
+        gap=pl.lit(gap),
+        **fields,
+    )
+
+
+def _event(
+    frame: pl.DataFrame, pos: int, category: str, action: pl.Expr, name: pl.Expr, anchor: bool
+) -> pl.DataFrame:
+    return _step(
+        frame,
+        pos,
+        "event",
+        anchor,
+        EVENT_GAP,
+        event_category=pl.lit(category),
+        event_action=action,
+        event_name=name,
+    )
+
+
+def _tails(plan: pl.DataFrame, recovered: np.ndarray) -> list[pl.DataFrame]:
+    """The kind-specific end of a visit: a form, a checkout, an order. Positions from 100 on."""
+    p = plan.with_columns(is_recovered=pl.Series(recovered))
+    forms = p.filter(pl.col("kind").is_in([SIGNUP, CONTACT, COLLEAGUE_FORM]))
+    action = pl.col("form_action")
+    form_page = (
+        pl.when(action == "newsletter_signup")
+        .then(pl.lit("/pages/newsletter"))
+        .when(pl.col("kind") == COLLEAGUE_FORM)
+        .then(pl.lit("/pricing"))
+        .when(action == "lead_form")
+        .then(pl.lit("/pages/office-guide"))
+        .otherwise(pl.lit("/contact"))
+    )
+    goal = (
+        pl.when(action == "newsletter_signup")
+        .then(pl.lit("Newsletter sign-up"))
+        .otherwise(pl.lit("Lead"))
+    )
+    shopping = p.filter(pl.col("kind").is_in([ABANDON, ORDER]) & ~pl.col("is_recovered"))
+    checkout = p.filter(pl.col("kind").is_in([ABANDON, ORDER]))
+    orders = p.filter(pl.col("kind") == ORDER)
+    tails = [
+        _step(forms, 100, "action", path=form_page),
+        _event(forms, 101, "form", action, pl.col("form_email"), anchor=True),
+        _step(forms.filter(pl.col("kind") != COLLEAGUE_FORM), 102, "goal", gap=1, goal_name=goal),
+        _step(shopping, 100, "action", path=pl.format("/products/{}", "handle")),
+        _event(shopping, 101, "ecommerce", pl.lit("add_to_cart"), pl.col("handle"), anchor=False),
+        _step(shopping, 102, "action", path=pl.lit("/cart")),
+        _step(
+            checkout,
+            103,
+            "action",
+            pl.col("kind") == ABANDON,
+            path=pl.lit("/checkout"),
+            splits_before=pl.col("kind") == ORDER,
+        ),
+        _step(orders, 104, "action", True, CHECKOUT_GAP, path=pl.lit("/checkout/thank-you")),
+        _step(
+            orders,
+            105,
+            "ecommerceOrder",
+            gap=0,
+            revenue_cents=pl.col("revenue_cents"),
+            order_id=pl.col("order_id"),
+        ),
+    ]
+    return [t for t in tails if t.height]
+
+
+# ---- bots -----------------------------------------------------------------------------------
+
+
+def _bots(rng, human_visits: int, devices: pl.DataFrame, page_table: pl.DataFrame, period: Period):
+    """~2.5 % of visits: HeadlessChrome, or fast crawlers (≥ 20 actions in fewer seconds)."""
+    n_visits = max(4, round(human_visits * 0.025 / 0.975))
+    n_bots = max(2, n_visits // 3)
+    first = devices.height
+    frame = pl.DataFrame({"device": first + np.arange(n_bots), "owner": np.full(n_bots, -1)})
+    bot_devices = device_attributes(rng, frame, np.zeros(n_bots, dtype=np.int64))
+    crawler = np.arange(n_bots) % 2 == 1
+    bot_devices = bot_devices.with_columns(
+        browser_name=pl.Series(np.where(crawler, "Chrome", catalog.BOT_BROWSERS[0])),
+        operating_system=pl.lit("GNU/Linux"),
+        is_bot=pl.lit(True),
+        is_crawler=pl.Series(crawler),
+    )
+    device = first + rng.integers(0, n_bots, n_visits)
+    is_crawler = crawler[device - first]
+    actions = np.where(is_crawler, rng.integers(20, 46, n_visits), rng.integers(3, 16, n_visits))
+    start = period.start + (rng.random(n_visits) * (period.end - period.start - DAY)).astype(
+        np.int64
+    )
+    b_visit = np.repeat(np.arange(n_visits), actions)
+    step = np.arange(len(b_visit)) - np.repeat(np.cumsum(actions) - actions, actions)
+    crawl = is_crawler[b_visit]
+    gap = np.where(
+        crawl, chance(rng, len(b_visit), 0.3).astype(np.int64), rng.integers(1, 20, len(b_visit))
+    )
+    gap[step == 0] = 0
+    elapsed = _group_cumsum(gap, actions)
+    pages_ = page_table.filter(pl.col("weight") > 0)["path"].to_numpy()
+    bot_steps = pl.DataFrame(
+        {
+            "bot_visit": b_visit,
+            "step": step,
+            "type": "action",
+            "path": pages_[rng.integers(0, len(pages_), len(b_visit))],
+            "timestamp": start[b_visit] + elapsed,
+            "device": device[b_visit],
+        }
+    )
+    all_devices = pl.concat([devices.with_columns(is_crawler=pl.lit(False)), bot_devices])
+    return bot_steps, all_devices
+
+
+def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    total = np.cumsum(values)
+    ends = np.cumsum(counts)
+    before = (
+        np.concatenate([[0], total[ends[:-1] - 1]])
+        if len(counts)
+        else np.zeros(0, dtype=values.dtype)
+    )
+    return total - np.repeat(before, counts)
+
+
+# ---- Matomo visits --------------------------------------------------------------------------
+
+
+def _matomo_visits(
+    plan: pl.DataFrame,
+    steps: pl.DataFrame,
+    devices: pl.DataFrame,
+    bot_steps: pl.DataFrame,
+    page_table: pl.DataFrame,
+):
+    """Split planned visits at a mid-visit login (Matomo starts a new visit) and number them."""
+    steps = steps.with_columns(part=pl.col("splits_before").cast(pl.Int8).cum_sum().over("visit"))
+    human = steps.join(
+        plan.select(
+            "visit",
+            "person",
+            "device",
+            "login",
+            "customer_id",
+            "referrer_type",
+            "referrer_name",
+            "referrer_url",
+            "referrer_keyword",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+        ),
+        on="visit",
+        maintain_order="left",
+    ).with_columns(
+        user_id=pl.when(
+            (pl.col("login") == WHOLE) | ((pl.col("login") == MID) & (pl.col("part") == 1))
+        ).then(pl.col("customer_id").cast(pl.String)),
+        is_bot=pl.lit(False),
+    )
+    bots = bot_steps.select(
+        visit=-1 - pl.col("bot_visit"),
+        step="step",
+        type="type",
+        path="path",
+        timestamp="timestamp",
+        device="device",
+        part=pl.lit(0, pl.Int8),
+        person=pl.lit(-1),
+        referrer_type=pl.lit("direct"),
+        is_bot=pl.lit(True),
+    )
+    actions = pl.concat([human, bots], how="diagonal_relaxed")
+    # Referrer fields belong to the first part of a visit; the post-login part is internal.
+    internal = pl.col("part") == 1
+    actions = actions.with_columns(
+        pl.when(internal).then(pl.lit("direct")).otherwise("referrer_type").alias("referrer_type"),
+        *[
+            pl.when(internal).then(None).otherwise(c).alias(c)
+            for c in (
+                "referrer_name",
+                "referrer_url",
+                "referrer_keyword",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_term",
+            )
+        ],
+    )
+    visit_keys = (
+        actions.group_by("visit", "part")
+        .agg(first_at=pl.col("timestamp").min(), device=pl.col("device").first())
+        .sort("first_at", "device", "visit", "part")
+        .with_columns(id_visit=100_000 + pl.int_range(pl.len()) * 3 + 1)
+        .with_columns(visit_count=pl.int_range(1, pl.len() + 1).over("device"))
+    )
+    actions = actions.join(
+        visit_keys.select("visit", "part", "id_visit"), on=["visit", "part"], maintain_order="left"
+    )
+    actions = actions.sort("id_visit", "timestamp", "step").with_columns(
+        action_index=pl.int_range(pl.len()),
+        time_spent=(pl.col("timestamp").shift(-1).over("id_visit") - pl.col("timestamp")).fill_null(
+            0
+        ),
+    )
+    actions = actions.pipe(lookup, page_table.select("path", "title", "page_id_action"), on="path")
+    actions = actions.with_columns(
+        idpageview=hex_ids(actions["action_index"].to_numpy(), salt=0x9A6E, length=6),
+        url=pl.when(pl.col("query").is_not_null())
+        .then(pl.format("{}{}?{}", pl.lit(catalog.SITE), "path", "query"))
+        .otherwise(pl.format("{}{}", pl.lit(catalog.SITE), "path")),
+    )
+    # Events and goals happen on the page before them.
+    page_url = (
+        pl.when(pl.col("type") == "action")
+        .then("url")
+        .otherwise(None)
+        .forward_fill()
+        .over("id_visit")
+    )
+    actions = actions.with_columns(
+        url=pl.when(pl.col("type") == "action").then("url").otherwise(page_url)
+    )
+    visits = actions.group_by("id_visit").agg(
+        visit=pl.col("visit").first(),
+        part=pl.col("part").first(),
+        person=pl.col("person").first(),
+        device=pl.col("device").first(),
+        user_id=pl.col("user_id").first(),
+        is_bot=pl.col("is_bot").first(),
+        first_action_at=pl.col("timestamp").min(),
+        last_action_at=pl.col("timestamp").max(),
+        actions=pl.len(),
+        **{
+            c: pl.col(c).first()
+            for c in (
+                "referrer_type",
+                "referrer_name",
+                "referrer_url",
+                "referrer_keyword",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_term",
+            )
+        },
+    )
+    visits = visits.join(
+        visit_keys.select("visit", "part", "visit_count"),
+        on=["visit", "part"],
+        maintain_order="left",
+    ).join(
+        devices.select(
+            "device",
+            "visitor_id",
+            "fingerprint",
+            "device_type",
+            "operating_system",
+            "browser_name",
+            "owner",
+        ),
+        on="device",
+        maintain_order="left",
+    )
+    visits = visits.sort("id_visit")
+    keep = ["id_visit", "visit", "part", "person", "device", "timestamp", "step", "type", "url", "path", "title",
+            "page_id_action", "idpageview", "time_spent", "event_category", "event_action", "event_name", "goal_name",
+            "revenue_cents", "order_id", "is_bot"]  # fmt: skip
+    return visits, actions.select(keep)
