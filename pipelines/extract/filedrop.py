@@ -118,7 +118,7 @@ def _read_csv(spec: StreamSpec, path: Path) -> DropRead:
         malformed = con.execute(
             f"""select any_value(csv_line) as record,
                        'malformed CSV row at line ' || line || ': '
-                           || string_agg(distinct error_message, '; ') as reason
+                           || arg_min(error_message, column_idx) as reason
                 from {errors} group by line order by line"""
         ).pl()
     finally:

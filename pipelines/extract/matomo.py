@@ -80,7 +80,8 @@ class MatomoConnector:
                     source=self.source,
                     stream="visits",
                 )
-            yield Page({"visits": split_json_array(response.text)}, response.received_at)
+            if response.data:
+                yield Page({"visits": split_json_array(response.text)}, response.received_at)
             if len(response.data) < self.page_size:
                 return
             offset += self.page_size

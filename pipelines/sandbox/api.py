@@ -36,6 +36,8 @@ class Reply:
     body: str
     headers: dict[str, str] = field(default_factory=dict)
     records: int = 0
+    delay_seconds: float = 0.0
+    """How long the server waits before answering (the `timeout` fault)."""
 
 
 class BadRequest(Exception):

@@ -213,9 +213,9 @@ class SandboxServer:
         if fault is not None and fault.kind == "disconnect":
             self._record(entry, None)
             return None
-        if fault is not None and fault.kind == "timeout":
-            time.sleep(fault.delay_seconds)
         reply = self._reply(api, request, stream, fault)
+        if fault is not None and fault.kind == "timeout":
+            reply.delay_seconds = fault.delay_seconds
         return self._record(entry, reply)
 
     def _reply(self, api: VendorApi, request: Request, stream: str, fault: Fault | None) -> Reply:
@@ -292,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         payload = reply.body.encode()
+        time.sleep(reply.delay_seconds)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
