@@ -1,0 +1,521 @@
+"""Validate pandas frames against the suites with Great Expectations 1.x, in process, and
+summarise every expectation as a `CheckOutcome`: passed or not, how many rows failed, a few
+offending rows, the observed value and the bound, a one-line message.
+
+`import great_expectations` takes seconds, so it happens inside `GxSession` only (once per
+process: Python caches the module); nothing imports this module's GX parts at load time.
+The GX context is ephemeral (in-memory stores); the only files it writes are the Data Docs
+pages under the site folder given to it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.quality.frames import landing_frame, warehouse_frame
+from pipelines.quality.row_counts import (
+    STATE_FILE_NAME,
+    Baseline,
+    ResolvedBounds,
+    read_baselines,
+    record_baseline,
+    resolve_bounds,
+)
+from pipelines.quality.suites import ExpectationSpec, LandingFrame, Suite
+from pipelines.settings import Settings
+
+SAMPLE_ROWS = 5
+SAMPLE_TEXT_LIMIT = 200
+GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
+DATASOURCE = "journey"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the checks need to know about the run."""
+
+    run_id: str
+    days: int = 1
+    """Partition days the run covers (per-day row-count comparisons)."""
+    full_refresh: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    """UTC, naive: the `now_utc` suite parameter ("not in the future")."""
+
+
+@dataclass(frozen=True)
+class QualityPaths:
+    landing_dir: Path
+    warehouse_path: Path
+    """The warehouse the warehouse suites query: the run's *build* warehouse."""
+    state_file: Path
+    docs_dir: Path
+    """Data Docs site folder (`{docs_dir}/gx`)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QualityPaths:
+        return cls(
+            landing_dir=settings.landing_dir,
+            warehouse_path=settings.build_warehouse_path,
+            state_file=settings.state_dir / STATE_FILE_NAME,
+            docs_dir=settings.docs_dir / "gx",
+        )
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    suite: str
+    asset: tuple[str, ...]
+    check: str
+    severity: str
+    passed: bool
+    expectation: str
+    description: str
+    message: str
+    rows: int | None = None
+    """Rows in the frame (None when the frame could not be built)."""
+    failed_rows: int | None = None
+    """Rows that break a row-level expectation (None for table-level ones, e.g. row count)."""
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    observed: Any = None
+    bound: Any = None
+    basis: str | None = None
+    """Where a bound came from (row counts: the previous run)."""
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "blocking"
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-able check metadata, in the keys the run report reads."""
+        data: dict[str, Any] = {
+            "suite": self.suite,
+            "severity": self.severity,
+            "expectation": self.expectation,
+            "message": self.message,
+        }
+        for key in ("rows", "failed_rows", "observed", "bound", "basis"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.failed_rows:
+            data["sample"] = self.sample
+        return data
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "asset": list(self.asset),
+            "check": self.check,
+            "passed": self.passed,
+            "blocking": self.blocking,
+            "description": self.description,
+            **self.metadata(),
+            "sample": self.sample,
+        }
+
+
+# -------------------------------------------------------------------------------------------
+# JSON-able values
+# -------------------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """numpy/pandas scalars, timestamps and NaN made plain JSON values."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(item) for item in value]
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def sample_rows(frame: pd.DataFrame, index: Iterable[Any]) -> list[dict[str, Any]]:
+    """The frame's rows at `index` (at most SAMPLE_ROWS), as JSON records, long text cut."""
+    labels = [label for label in list(index)[:SAMPLE_ROWS] if label in frame.index]
+    if not labels:
+        return []
+    records = json.loads(
+        frame.loc[labels].to_json(orient="records", date_format="iso", default_handler=str)
+    )
+    return [
+        {
+            key: (value[:SAMPLE_TEXT_LIMIT] + "…")
+            if isinstance(value, str) and len(value) > SAMPLE_TEXT_LIMIT
+            else value
+            for key, value in record.items()
+        }
+        for record in records
+    ]
+
+
+# -------------------------------------------------------------------------------------------
+# GX
+# -------------------------------------------------------------------------------------------
+
+
+def import_gx():
+    """Import Great Expectations with analytics off (seconds, once per process)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations
+
+    return great_expectations
+
+
+class GxSession:
+    """An ephemeral GX context; Data Docs go to `site_dir` when one is given."""
+
+    SITE = "journey"
+
+    def __init__(self, site_dir: Path | None = None) -> None:
+        gx = import_gx()
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        sites = {}
+        if site_dir is not None:
+            sites[self.SITE] = {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(Path(site_dir).resolve()),
+                },
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "show_cta_footer": False,
+                },
+            }
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            data_docs_sites=sites,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            analytics_enabled=False,
+        )
+        self.gx = gx
+        self.site_dir = site_dir
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self.datasource = self.context.data_sources.add_pandas(DATASOURCE)
+        self._names: set[str] = set()
+        self.validated: list[tuple[Any, list[Any]]] = []
+        """(suite identifier, [validation result identifiers]) of every validation so far."""
+
+    def validate(
+        self,
+        suite: Suite,
+        frame: pd.DataFrame,
+        *,
+        run: RunInfo,
+        row_count_bounds: dict[str, ResolvedBounds],
+    ):
+        """Run `suite` on `frame`; returns the GX suite validation result and the aliases:
+        GX keeps one of several identical expectations (same type and kwargs, e.g. two
+        row-count bounds that both resolve to "at least 0" on a first run), so a dropped
+        check takes the result of the one kept (`{dropped check: kept check}`)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
+
+        gx_suite = self.gx.ExpectationSuite(
+            name=suite.name, meta={"asset": suite.asset_label, "notes": suite.description}
+        )
+        kept: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for spec in suite.expectations:
+            kwargs = dict(spec.kwargs)
+            if spec.check in row_count_bounds:
+                resolved = row_count_bounds[spec.check]
+                kwargs = {"min_value": resolved.min_value, "max_value": resolved.max_value}
+            identity = json.dumps([spec.type, kwargs], sort_keys=True, default=str)
+            if identity in kept:
+                aliases[spec.check] = kept[identity]
+                continue
+            kept[identity] = spec.check
+            gx_suite.add_expectation_configuration(
+                ExpectationConfiguration(
+                    type=spec.type,
+                    kwargs=kwargs,
+                    meta={**spec.meta, "notes": spec.description},
+                    severity=GX_SEVERITY[spec.severity],
+                )
+            )
+        self._forget(suite.name)
+        gx_suite = self.context.suites.add(gx_suite)
+        asset = self.datasource.add_dataframe_asset(suite.name)
+        batch = asset.add_batch_definition_whole_dataframe("frame")
+        definition = self.context.validation_definitions.add(
+            self.gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+        )
+        known = set(self.context.validation_results_store.list_keys())
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters={"now_utc": run.now},
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+            run_id=RunIdentifier(run_name=run.run_id, run_time=datetime.now(UTC)),
+        )
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        added = [
+            key for key in self.context.validation_results_store.list_keys() if key not in known
+        ]
+        self.validated.append((ExpectationSuiteIdentifier(name=suite.name), added))
+        return result, aliases
+
+    def _forget(self, name: str) -> None:
+        """Drop an earlier validation of the same suite in this session (re-validation)."""
+        if name not in self._names:
+            self._names.add(name)
+            return
+        self.context.validation_definitions.delete(name)
+        self.context.suites.delete(name)
+        self.datasource.delete_asset(name)
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "exception")
+    for value in info.values():
+        message = _exception_message(value)
+        if message:
+            return message
+    return None
+
+
+def _bound(spec_type: str, kwargs: dict[str, Any]) -> Any:
+    if "min_value" in kwargs or "max_value" in kwargs:
+        return jsonable({"min": kwargs.get("min_value"), "max": kwargs.get("max_value")})
+    if "value_set" in kwargs:
+        return jsonable(kwargs["value_set"])
+    if "regex" in kwargs:
+        return kwargs["regex"]
+    return None
+
+
+def summarise(
+    suite: Suite,
+    frame: pd.DataFrame,
+    validation: Any,
+    row_count_bounds: dict[str, ResolvedBounds] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> list[CheckOutcome]:
+    """One outcome per expectation of `suite`, in suite order."""
+    row_count_bounds = row_count_bounds or {}
+    aliases = aliases or {}
+    by_check = {
+        result.expectation_config.meta.get("check"): result for result in validation.results
+    }
+    outcomes = []
+    for spec in suite.expectations:
+        result = by_check.get(aliases.get(spec.check, spec.check))
+        if result is None:
+            outcomes.append(
+                _failed(suite, spec, "GX returned no result for this expectation", len(frame))
+            )
+            continue
+        outcomes.append(_outcome(suite, spec, frame, result, row_count_bounds.get(spec.check)))
+    return outcomes
+
+
+def _outcome(
+    suite: Suite,
+    spec: ExpectationSpec,
+    frame: pd.DataFrame,
+    result: Any,
+    resolved: ResolvedBounds | None,
+) -> CheckOutcome:
+    details = result.result or {}
+    kwargs = dict(result.expectation_config.kwargs)
+    kwargs.pop("batch_id", None)
+    bound = _bound(spec.type, kwargs)
+    basis = resolved.explanation if resolved else None
+    error = _exception_message(result.exception_info)
+    where = f"{suite.asset_label}: {spec.check} [{spec.severity}]"
+    if error:
+        return _failed(suite, spec, f"could not be evaluated: {error}", len(frame), bound=bound)
+    failed_rows = details.get("unexpected_count")
+    observed = jsonable(details.get("observed_value"))
+    sample: list[dict[str, Any]] = []
+    if failed_rows is not None:
+        failed_rows = int(failed_rows)
+        sample = sample_rows(frame, details.get("partial_unexpected_index_list") or [])
+        if failed_rows and not sample:
+            values = details.get("partial_unexpected_list") or []
+            sample = [{"value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
+        checked = details.get("element_count", len(frame))
+        if result.success:
+            message = f"{where} passed on {checked} rows"
+        else:
+            message = f"{where} failed on {failed_rows} of {checked} rows: {spec.description}"
+    elif result.success:
+        message = f"{where} passed (observed {json.dumps(observed, default=str)})"
+    else:
+        message = (
+            f"{where} failed: observed {json.dumps(observed, default=str)}, expected "
+            f"{json.dumps(bound, default=str)}: {spec.description}"
+        )
+        if basis:
+            message += f" ({basis})"
+    return CheckOutcome(
+        suite=suite.name,
+        asset=suite.asset,
+        check=spec.check,
+        severity=spec.severity,
+        passed=bool(result.success),
+        expectation=spec.type,
+        description=spec.description,
+        message=message,
+        rows=len(frame),
+        failed_rows=failed_rows,
+        sample=sample,
+        observed=observed,
+        bound=bound,
+        basis=basis,
+    )
+
+
+def _failed(
+    suite: Suite, spec: ExpectationSpec, reason: str, rows: int | None, bound: Any = None
+) -> CheckOutcome:
+    return CheckOutcome(
+        suite=suite.name,
+        asset=suite.asset,
+        check=spec.check,
+        severity=spec.severity,
+        passed=False,
+        expectation=spec.type,
+        description=spec.description,
+        message=f"{suite.asset_label}: {spec.check} [{spec.severity}] {reason}",
+        rows=rows,
+        bound=bound,
+    )
+
+
+def frame_failed(suite: Suite, error: BaseException) -> list[CheckOutcome]:
+    """Every check of a suite whose frame could not be built fails, saying why."""
+    reason = f"could not build the frame: {type(error).__name__}: {error}".splitlines()[0]
+    return [_failed(suite, spec, reason, None) for spec in suite.expectations]
+
+
+# -------------------------------------------------------------------------------------------
+# Running suites
+# -------------------------------------------------------------------------------------------
+
+
+def row_count_bounds_for(
+    suite: Suite, previous: Baseline | None, run: RunInfo
+) -> dict[str, ResolvedBounds]:
+    return {
+        spec.check: resolve_bounds(
+            spec.row_count_bounds, previous, days=run.days, full_refresh=run.full_refresh
+        )
+        for spec in suite.expectations
+        if spec.row_count_bounds is not None
+    }
+
+
+def validate_frame(
+    suite: Suite,
+    frame: pd.DataFrame,
+    run: RunInfo | None = None,
+    *,
+    previous: Baseline | None = None,
+    session: GxSession | None = None,
+) -> list[CheckOutcome]:
+    """Validate one frame against one suite (no Data Docs unless `session` has a site)."""
+    run = run or RunInfo(run_id="adhoc")
+    session = session or GxSession()
+    bounds = row_count_bounds_for(suite, previous, run)
+    validation, aliases = session.validate(suite, frame, run=run, row_count_bounds=bounds)
+    return summarise(suite, frame, validation, bounds, aliases)
+
+
+def load_frame(suite: Suite, paths: QualityPaths, run: RunInfo) -> pd.DataFrame:
+    if isinstance(suite.frame, LandingFrame):
+        return landing_frame(paths.landing_dir, suite.frame, run.run_id)
+    return warehouse_frame(paths.warehouse_path, suite.frame)
+
+
+def _should_record(suite: Suite, outcomes: Sequence[CheckOutcome], run: RunInfo) -> bool:
+    specs = [spec for spec in suite.expectations if spec.row_count_bounds is not None]
+    if not specs:
+        return False
+    if run.full_refresh and any(spec.row_count_bounds.per_run_day for spec in specs):
+        return False  # a full refresh's volume is no baseline for a nightly run
+    checks = {spec.check for spec in specs}
+    return not any(o.check in checks and o.blocking and not o.passed for o in outcomes)
+
+
+def run_suites(
+    suites: Sequence[Suite],
+    paths: QualityPaths,
+    run: RunInfo,
+    *,
+    frame_loader: Callable[[Suite], pd.DataFrame] | None = None,
+) -> list[CheckOutcome]:
+    """Validate every suite, keep row-count baselines, and write the Data Docs.
+
+    Never raises for bad data or a frame that cannot be built: those become failed outcomes
+    (with the reason), so a run always reports every check. The Data Docs are written even
+    when checks fail — that is when they matter most.
+    """
+    from pipelines.quality.docs import DocsSite
+
+    site = DocsSite(paths.docs_dir)
+    site.begin(run.run_id)
+    session = GxSession(site.root)
+    baselines = read_baselines(paths.state_file)
+    outcomes: list[CheckOutcome] = []
+    try:
+        for suite in suites:
+            try:
+                frame = frame_loader(suite) if frame_loader else load_frame(suite, paths, run)
+            except Exception as error:  # reported as failed checks, with the reason
+                suite_outcomes = frame_failed(suite, error)
+                site.record(suite, suite_outcomes, identifiers=None)
+                outcomes.extend(suite_outcomes)
+                continue
+            previous = baselines.get(suite.name)
+            suite_outcomes = validate_frame(suite, frame, run, previous=previous, session=session)
+            if _should_record(suite, suite_outcomes, run):
+                record_baseline(
+                    paths.state_file,
+                    suite.name,
+                    rows=len(frame),
+                    days=run.days,
+                    run_id=run.run_id,
+                    full_refresh=run.full_refresh,
+                )
+            site.record(suite, suite_outcomes, identifiers=session.validated[-1])
+            outcomes.extend(suite_outcomes)
+    finally:
+        site.publish(session)
+    return outcomes
