@@ -6,7 +6,12 @@
 {%- endmacro %}
 
 {% macro default__url_parameter(url_expression, name) -%}
-    nullif(url_decode(regexp_extract({{ url_expression }}, '[?&]{{ name }}=([^&#]*)', 1)), '')
+    url_decode({{ journey_warehouse.url_parameter_raw(url_expression, name) }})
+{%- endmacro %}
+
+{#- The raw (still percent-encoded) value of query parameter `name`, null when absent or empty. -#}
+{% macro url_parameter_raw(url_expression, name) -%}
+    nullif(regexp_extract({{ url_expression }}, '[?&]{{ name }}=([^&#]*)', 1), '')
 {%- endmacro %}
 
 {#- The path of a URL or of a path+query ("/products/x?utm_source=a" -> "/products/x"). -#}

@@ -134,7 +134,7 @@ referrals as (
         orders.created_at,
         orders._extracted_at,
         discount_codes.discount_code,
-        substring(discount_codes.discount_code, 5) as referrer_shop_customer_id
+        trim(substring(discount_codes.discount_code, 5)) as referrer_shop_customer_id
     from orders
     inner join {{ ref('stg_shopify__order_discount_codes') }} as discount_codes
         on orders.order_id = discount_codes.order_id
@@ -152,8 +152,8 @@ final as (
     select
         {{ touchpoint_columns('shopify', 'orders', 'order_id', "'referral'", 'referrer_shop_customer_id', 'created_at',
                               "'Referral Programme'", "'referral_code'", "'referral'", 'discount_code',
-                              person_identifier_kind="'shop_customer_id'",
-                              person_identifier_value='referrer_shop_customer_id') }}
+                              person_record_stream='customers',
+                              person_record_id='referrer_shop_customer_id') }}
     from referrals
     where created_at is not null
     union all

@@ -87,10 +87,13 @@ classified as (
 sourced as (
     select
         classified.*,
+        -- the campaign parameters as the URL carries them (contracts §6.5 compares these)
         case when has_campaign_parameters then
             {{ dbt.concat([
-                "coalesce(utm_source, '')", "'|'", "coalesce(utm_medium, '')", "'|'",
-                "coalesce(utm_campaign, '')", "'|'", "coalesce(mailchimp_campaign_id, '')"
+                "coalesce(" ~ url_parameter_raw('url', 'utm_source') ~ ", '')", "'|'",
+                "coalesce(" ~ url_parameter_raw('url', 'utm_medium') ~ ", '')", "'|'",
+                "coalesce(" ~ url_parameter_raw('url', 'utm_campaign') ~ ", '')", "'|'",
+                "coalesce(" ~ url_parameter_raw('url', 'mc_cid') ~ ", '')"
             ]) }}
         end as campaign_key,
         case

@@ -30,6 +30,7 @@ actions as (
     select
         action_id,
         visit_id,
+        {{ dbt.safe_cast('visit_id', dbt.type_bigint()) }} as visit_number,
         action_index,
         web_visitor_id,
         has_login,
@@ -74,10 +75,10 @@ sequenced as (
     select
         *,
         row_number() over (
-            partition by web_visitor_id order by occurred_at, visit_id, action_index
+            partition by web_visitor_id order by occurred_at, visit_number, visit_id, action_index
         ) as action_sequence,
         lag(occurred_at) over (
-            partition by web_visitor_id order by occurred_at, visit_id, action_index
+            partition by web_visitor_id order by occurred_at, visit_number, visit_id, action_index
         ) as previous_occurred_at
     from session_actions
 ),

@@ -1,0 +1,142 @@
+{#- Every touchpoint with its person and its phase (contracts §6.2). The person is the person of
+    the touchpoint's record in identity_record_persons; records of erased persons
+    (identity_suppressed_records) are left out. Phases come from the seeds `journey_phase_rules`
+    (touchpoint_type, condition, phase) and `journey_phases` (phase, phase_rank, label), so the
+    phase model is configuration. Conditions a rule may name:
+      any; prospect / customer (the person's first order is strictly earlier: customer);
+      first_order / repeat_order (order touchpoints);
+      nps_promoter (score 9-10) / nps_passive (7-8) / nps_detractor (0-6) (nps_response);
+      review_positive (rating 4-5) / review_negative (1-3) (review).
+    A touchpoint type no rule names is not phase evidence (phase null). Where several rules
+    match, the highest-ranked phase wins. -#}
+
+with
+
+touchpoints as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+record_persons as (
+    select source, stream, record_id, person_id
+    from {{ source('identity', 'identity_record_persons') }}
+),
+
+suppressed_records as (
+    select distinct source, stream, record_id
+    from {{ source('identity', 'identity_suppressed_records') }}
+),
+
+phase_rules as (
+    select
+        lower(trim(touchpoint_type)) as touchpoint_type,
+        lower(trim(condition)) as rule_condition,
+        lower(trim(phase)) as phase
+    from {{ ref('journey_phase_rules') }}
+),
+
+journey_phases as (
+    select lower(trim(phase)) as phase, phase_rank
+    from {{ ref('journey_phases') }}
+),
+
+with_person as (
+    select
+        touchpoints.*,
+        record_persons.person_id
+    from touchpoints
+    left join record_persons
+        on touchpoints.person_record_source = record_persons.source
+        and touchpoints.person_record_stream = record_persons.stream
+        and touchpoints.person_record_id = record_persons.record_id
+    left join suppressed_records as suppressed_own
+        on touchpoints.source = suppressed_own.source
+        and touchpoints.stream = suppressed_own.stream
+        and touchpoints.record_id = suppressed_own.record_id
+    left join suppressed_records as suppressed_person
+        on touchpoints.person_record_source = suppressed_person.source
+        and touchpoints.person_record_stream = suppressed_person.stream
+        and touchpoints.person_record_id = suppressed_person.record_id
+    where suppressed_own.record_id is null
+        and suppressed_person.record_id is null
+),
+
+first_orders as (
+    select
+        person_id,
+        min(occurred_at) as first_order_at
+    from with_person
+    where touchpoint_type = 'order'
+        and person_id is not null
+    group by person_id
+),
+
+conditioned as (
+    select
+        with_person.*,
+        first_orders.first_order_at,
+        coalesce(first_orders.first_order_at < with_person.occurred_at, false) as is_customer,
+        case
+            when with_person.touchpoint_type = 'order' and first_orders.first_order_at < with_person.occurred_at
+                then 'repeat_order'
+            when with_person.touchpoint_type = 'order' then 'first_order'
+        end as order_condition,
+        case
+            when with_person.touchpoint_type = 'nps_response' and with_person.touchpoint_score >= 9 then 'nps_promoter'
+            when with_person.touchpoint_type = 'nps_response' and with_person.touchpoint_score >= 7 then 'nps_passive'
+            when with_person.touchpoint_type = 'nps_response' and with_person.touchpoint_score >= 0 then 'nps_detractor'
+            when with_person.touchpoint_type = 'review' and with_person.touchpoint_score >= 4 then 'review_positive'
+            when with_person.touchpoint_type = 'review' and with_person.touchpoint_score >= 1 then 'review_negative'
+        end as score_condition
+    from with_person
+    left join first_orders
+        on with_person.person_id = first_orders.person_id
+),
+
+matched_rules as (
+    select
+        conditioned.touchpoint_id,
+        phase_rules.phase,
+        journey_phases.phase_rank,
+        row_number() over (
+            partition by conditioned.touchpoint_id
+            order by journey_phases.phase_rank desc, phase_rules.phase
+        ) as rule_rank
+    from conditioned
+    inner join phase_rules
+        on conditioned.touchpoint_type = phase_rules.touchpoint_type
+        and phase_rules.rule_condition in (
+            'any',
+            case when conditioned.is_customer then 'customer' else 'prospect' end,
+            conditioned.order_condition,
+            conditioned.score_condition
+        )
+    inner join journey_phases
+        on phase_rules.phase = journey_phases.phase
+),
+
+final as (
+    select
+        conditioned.touchpoint_id,
+        conditioned.person_id,
+        conditioned.occurred_at,
+        conditioned.source,
+        conditioned.stream,
+        conditioned.record_id,
+        conditioned.touchpoint_type,
+        conditioned.channel,
+        conditioned.traffic_source,
+        conditioned.traffic_medium,
+        conditioned.campaign,
+        conditioned.touchpoint_value,
+        conditioned.touchpoint_score,
+        matched_rules.phase,
+        matched_rules.phase_rank,
+        conditioned.is_customer,
+        conditioned.first_order_at
+    from conditioned
+    left join matched_rules
+        on conditioned.touchpoint_id = matched_rules.touchpoint_id
+        and matched_rules.rule_rank = 1
+)
+
+select * from final
