@@ -59,13 +59,14 @@ def assign_person_ids(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Person id per cluster, plus merges (survivor, retired) and splits.
 
-    `nodes`: node, cluster, kind, value, first_seen_at, previous_person_id (null when new),
+    `nodes`: node (numbered in kind, value order), cluster, kind, value, first_seen_at,
+    previous_person_id (null when new),
     previous_first_seen_at (the previous person's first_seen_at).
     Returns (`cluster, person_id`), (`surviving_person_id, retired_person_id`),
     (`previous_person_id, person_id`).
     """
     earliest = (
-        nodes.sort(["first_seen_at", "kind", "value"], nulls_last=True)
+        nodes.sort(["first_seen_at", "node"], nulls_last=True)
         .group_by("cluster", maintain_order=True)
         .first()
         .with_row_index("cluster_order")
