@@ -132,10 +132,17 @@ def _members(rng, persons: pl.DataFrame, shop: Shop, period: Period) -> pl.DataF
     members = members.with_columns(
         unique_email_id=hex_ids(members["member"].to_numpy(), salt=0x5EED, length=10)
     )
-    hashes = duckdb.sql(
-        "SELECT md5(lower(email_address)) AS email_id FROM members ORDER BY member"
-    ).pl()
-    return members.with_columns(hashes["email_id"])
+    return members.with_columns(subscriber_hash(members["email_address"]))
+
+
+def subscriber_hash(emails: pl.Series) -> pl.Series:
+    """Mailchimp's member id: md5 of the lower-cased address (DuckDB, as Polars has no md5)."""
+    addresses = emails.to_frame("email_address").with_columns(row=pl.int_range(pl.len()))
+    with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")
+        connection.register("addresses", addresses)
+        query = "SELECT md5(lower(email_address)) AS email_id FROM addresses ORDER BY row"
+        return connection.execute(query).pl()["email_id"]
 
 
 def _campaigns(period: Period) -> pl.DataFrame:

@@ -4,6 +4,7 @@ the contract text, using what the generator knows (the true person behind every 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipelines.demo import catalog
@@ -256,12 +257,16 @@ def touchpoints(world: World) -> pl.DataFrame:
         nps,
         reviews,
     ]
-    frame = pl.concat(parts, how="diagonal_relaxed")
+    # Person keys are zero-padded, so person order is key order; a stable sort keeps the
+    # (deterministic) order of the parts for ties.
+    frame = pl.concat(parts, how="diagonal_relaxed").sort(
+        "person", "occurred_at", maintain_order=True
+    )
     frame = _key(frame, world).with_columns(occurred_at=utc("occurred_at"))
     frame = frame.with_columns(phase=touchpoint_phase(frame))
     return frame.select(
         "person_key", "source", "stream", "record_id", "touchpoint_type", "occurred_at", "phase"
-    ).sort("person_key", "occurred_at", "source", "stream", "record_id", "touchpoint_type")
+    )
 
 
 def touchpoint_phase(frame: pl.DataFrame) -> pl.Series:
@@ -301,12 +306,9 @@ def touchpoint_phase(frame: pl.DataFrame) -> pl.Series:
 def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.DataFrame:
     """§6.3 phase spells: episodes split by lapses; running maximum phase; runs of one phase."""
     ranks = pl.DataFrame({"phase": list(PHASE_RANK), "rank": list(PHASE_RANK.values())})
-    names = pl.DataFrame(
-        {"running_rank": list(PHASE_RANK.values()), "spell_phase": list(PHASE_RANK)}
-    )
     t = (
         touchpoint_frame.filter(pl.col("phase").is_not_null())
-        .join(ranks, on="phase", maintain_order="left")
+        .join(ranks, on="phase")
         .sort(
             [
                 "person_key",
@@ -320,22 +322,23 @@ def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.D
             descending=[False, False, True, False, False, False, False],
         )
     )
-    lapse = pl.duration(days=lapse_days)
-    t = t.with_columns(
-        new_episode=(
-            pl.col("occurred_at") - pl.col("occurred_at").shift(1).over("person_key") > lapse
-        ).fill_null(True)
-    ).with_columns(episode=pl.col("new_episode").cast(pl.Int32).cum_sum().over("person_key"))
-    t = t.with_columns(running_rank=pl.col("rank").cum_max().over("person_key", "episode"))
-    t = t.with_columns(
-        new_spell=(
-            (pl.col("running_rank") != pl.col("running_rank").shift(1).over("person_key"))
-            | pl.col("new_episode")
-        ).fill_null(True)
-    )
-    spells = t.filter("new_spell").join(names, on="running_rank", maintain_order="left")
-    return spells.select("person_key", phase="spell_phase", entered_at="occurred_at").sort(
-        "person_key", "entered_at"
+    person = t["person_key"].to_numpy()
+    at = t["occurred_at"].dt.epoch("us").to_numpy()
+    rank = t["rank"].to_numpy().astype(np.int64)
+    new_person = np.r_[True, person[1:] != person[:-1]] if len(at) else np.zeros(0, bool)
+    lapsed = np.r_[False, np.diff(at) > lapse_days * 86_400 * 1_000_000] if len(at) else new_person
+    new_episode = new_person | lapsed
+    episode = np.cumsum(new_episode)  # increasing across the whole frame
+    # Running maximum within an episode: offset each episode above every earlier one.
+    running = np.maximum.accumulate(rank + episode * 10) - episode * 10
+    new_spell = new_episode | np.r_[True, running[1:] != running[:-1]]
+    names = np.array(["", *list(PHASE_RANK)])
+    return pl.DataFrame(
+        {
+            "person_key": person[new_spell],
+            "phase": names[running[new_spell]],
+            "entered_at": t["occurred_at"].filter(pl.Series(new_spell)),
+        }
     )
 
 
@@ -347,89 +350,82 @@ def sessions(world: World) -> pl.DataFrame:
     actions = world.web.actions.filter(
         ~pl.col("is_bot") & pl.col("type").is_in(["action", "event"])
     )
-    actions = actions.join(
-        world.web.visits.select("id_visit", "visitor_id"), on="id_visit", maintain_order="left"
+    actions = actions.sort("device", "timestamp", "id_visit", "step").select(
+        "device", "timestamp", "type", "url"
     )
-    params = [
-        pl.col("url").str.extract(rf"[?&]{name}=([^&#]*)").alias(name)
-        for name in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
-    ]
-    a = actions.with_columns(params).with_columns(
-        campaign=pl.when(
-            pl.any_horizontal(
-                pl.col(n).is_not_null()
-                for n in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
-            )
-        ).then(
-            pl.concat_str(
-                [
-                    pl.col(n).fill_null("")
-                    for n in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
-                ],
-                separator="|",
-            )
-        )
-    )
-    a = a.sort("visitor_id", "timestamp", "id_visit", "step").select(
-        "visitor_id", "timestamp", "type", "campaign"
-    )
-    a = a.with_columns(row=pl.int_range(pl.len()))
-    gap = pl.col("timestamp") - pl.col("timestamp").shift(1).over("visitor_id")
-    a = a.with_columns(
-        reason=pl.when(gap.is_null())
-        .then(pl.lit("first"))
-        .when(gap > SESSION_INACTIVITY_MINUTES * 60)
-        .then(pl.lit("inactivity"))
+    key = _campaign_codes(actions["url"])
+    device = actions["device"].to_numpy()
+    ts = actions["timestamp"].to_numpy()
+    new_device = np.r_[True, device[1:] != device[:-1]] if len(ts) else np.zeros(0, bool)
+    gap = np.r_[0, np.diff(ts)] if len(ts) else ts
+    reason = np.where(
+        new_device, FIRST, np.where(gap > SESSION_INACTIVITY_MINUTES * 60, INACTIVITY, NONE)
     )
     # Max length and campaign change depend on where the current session started: add the
     # earliest violating action of each session as a new boundary until none is left.
     while True:
-        a = a.with_columns(session=pl.col("reason").is_not_null().cum_sum())
-        a = a.with_columns(
-            started=pl.col("timestamp").first().over("session"),
-            current=pl.col("campaign").first().over("session"),
-        )
-        too_long = pl.col("timestamp") - pl.col("started") > SESSION_MAX_MINUTES * 60
-        changed = pl.col("campaign").is_not_null() & (
-            pl.col("current").is_null() | (pl.col("campaign") != pl.col("current"))
-        )
-        violations = (
-            a.filter(pl.col("reason").is_null() & (too_long | changed))
-            .group_by("session")
-            .agg(pl.col("row").min())
-        )
-        if violations.height == 0:
+        boundary = reason != NONE
+        session = np.cumsum(boundary) - 1
+        starts = np.flatnonzero(boundary)
+        too_long = ts - ts[starts][session] > SESSION_MAX_MINUTES * 60
+        current = key[starts][session]
+        changed = (key >= 0) & (key != current)
+        violating = ~boundary & (too_long | changed)
+        if not violating.any():
             break
-        first = violations.join(a, on="row", maintain_order="left").select(
-            "row",
-            new_reason=pl.when(too_long)
-            .then(pl.lit("max_length"))
-            .otherwise(pl.lit("campaign_change")),
-        )
-        a = (
-            a.pipe(lookup, first, on="row")
-            .with_columns(reason=pl.coalesce("reason", "new_reason"))
-            .drop("new_reason")
-        )
-    a = a.with_columns(session=pl.col("reason").is_not_null().cum_sum())
-    return (
-        a.group_by("session")
-        .agg(
-            visitor_id=pl.col("visitor_id").first(),
-            session_started_at=pl.col("timestamp").min(),
-            session_ended_at=pl.col("timestamp").max(),
-            page_views=(pl.col("type") == "action").sum(),
-            split_reason=pl.col("reason").first(),
-        )
-        .sort("visitor_id", "session_started_at")
-        .select(
-            "visitor_id",
-            session_started_at=utc("session_started_at"),
-            session_ended_at=utc("session_ended_at"),
-            page_views=pl.col("page_views").cast(pl.Int64),
-            split_reason="split_reason",
-        )
+        rows = np.flatnonzero(violating)
+        _, first = np.unique(session[rows], return_index=True)
+        rows = rows[first]
+        reason[rows] = np.where(too_long[rows], MAX_LENGTH, CAMPAIGN_CHANGE)
+    boundary = reason != NONE
+    starts = np.flatnonzero(boundary)
+    ends = np.r_[starts[1:], len(ts)] - 1
+    session = np.cumsum(boundary) - 1
+    page_views = np.bincount(
+        session, weights=(actions["type"] == "action").to_numpy(), minlength=len(starts)
     )
+    frame = pl.DataFrame(
+        {
+            "device": device[starts],
+            "session_started_at": ts[starts],
+            "session_ended_at": ts[ends],
+            "page_views": page_views.astype(np.int64),
+            "split_reason": np.array(SPLIT_REASONS)[reason[starts]],
+        }
+    ).pipe(lookup, world.web.devices.select("device", "visitor_id"), on="device")
+    return frame.sort("visitor_id", "session_started_at").select(
+        "visitor_id",
+        utc("session_started_at"),
+        utc("session_ended_at"),
+        "page_views",
+        "split_reason",
+    )
+
+
+NONE, FIRST, INACTIVITY, MAX_LENGTH, CAMPAIGN_CHANGE = -1, 0, 1, 2, 3
+SPLIT_REASONS = ["first", "inactivity", "max_length", "campaign_change"]
+CAMPAIGN_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
+
+
+def _campaign_codes(urls: pl.Series) -> np.ndarray:
+    """Per URL, a code of its campaign parameters (equal codes: equal campaign); -1: none."""
+    frame = urls.to_frame("url").with_columns(row=pl.int_range(pl.len()))
+    with_query = frame.filter(pl.col("url").str.contains("?", literal=True))
+    params = [
+        pl.col("url").str.extract(rf"[?&]{name}=([^&#]*)").alias(name)
+        for name in CAMPAIGN_PARAMETERS
+    ]
+    with_query = with_query.with_columns(params).filter(
+        pl.any_horizontal(pl.col(n).is_not_null() for n in CAMPAIGN_PARAMETERS)
+    )
+    with_query = with_query.with_columns(
+        campaign=pl.concat_str(
+            [pl.col(n).fill_null("") for n in CAMPAIGN_PARAMETERS], separator="|"
+        )
+    ).with_columns(code=pl.col("campaign").rank("dense").cast(pl.Int64))
+    codes = np.full(frame.height, -1, dtype=np.int64)
+    codes[with_query["row"].to_numpy()] = with_query["code"].to_numpy()
+    return codes
 
 
 # ---- orders ---------------------------------------------------------------------------------

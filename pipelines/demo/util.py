@@ -161,6 +161,20 @@ def money(cents: str | pl.Expr) -> pl.Expr:
     return pl.format("{}.{}", expr // 100, (expr % 100).cast(pl.String).str.zfill(2))
 
 
+def rank_in_groups(counts: np.ndarray) -> np.ndarray:
+    """0, 1, … within each group of consecutive rows (group sizes `counts`)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at every group of consecutive rows (group sizes `counts`)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = np.cumsum(values)
+    before = (total - values)[np.cumsum(counts[counts > 0]) - counts[counts > 0]]
+    return total - np.repeat(before, counts[counts > 0])
+
+
 def lookup(frame: pl.DataFrame, other: pl.DataFrame, on: str | list[str]) -> pl.DataFrame:
     """Left join that keeps the left frame's row order (row order feeds the random draws)."""
     return frame.join(other, on=on, how="left", maintain_order="left")

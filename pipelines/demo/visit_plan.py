@@ -27,7 +27,6 @@ from pipelines.demo.util import (
     hex_ids,
     lookup,
     pick,
-    str_or_null,
 )
 
 # Visit kinds.
@@ -421,7 +420,8 @@ def _assign_devices(
 def _channels(rng, plan: pl.DataFrame, page_table: pl.DataFrame, period: Period) -> pl.DataFrame:
     """Acquisition channel, landing page, UTM parameters and Matomo referrer fields per visit."""
     n = plan.height
-    first_visit = plan.select(pl.int_range(pl.len()).over("person") == 0).to_series().to_numpy()
+    first_visit = np.zeros(n, dtype=bool)
+    first_visit[np.unique(plan["person"].to_numpy(), return_index=True)[1]] = True
     first_w = [c[2] for c in catalog.CHANNELS]
     later_w = [c[3] for c in catalog.CHANNELS]
     drawn = np.where(first_visit, pick(rng, n, first_w), pick(rng, n, later_w))
@@ -431,71 +431,49 @@ def _channels(rng, plan: pl.DataFrame, page_table: pl.DataFrame, period: Period)
 
     # Landing page: home, a product, a blog post or another content page.
     browse = page_table.filter(pl.col("weight") > 0)
-    landing = browse["path"].to_numpy()[pick(rng, n, browse["weight"].to_numpy())]
-    landing = np.where(chance(rng, n, 0.35), "/", landing)
-    landing_path = plan["landing_path"].fill_null("").to_numpy()
-    landing = np.where(landing_path != "", landing_path, landing)
+    landing = browse["path"].gather(pick(rng, n, browse["weight"].to_numpy()))
+    landing = pl.select(
+        pl.when(pl.Series(chance(rng, n, 0.35))).then(pl.lit("/")).otherwise(landing)
+    ).to_series()
 
-    utm_source, utm_medium, utm_campaign, utm_term = (np.full(n, "", dtype="U40") for _ in range(4))
     names = [c[0] for c in catalog.CHANNELS]
     day = (plan["anchor_at"].to_numpy() - period.start) // DAY
+    campaigns = catalog.PAID_CAMPAIGNS.with_columns(utm_code=pl.int_range(pl.len(), dtype=pl.Int64))
+    utm_code = np.full(n, -1, dtype=np.int64)
     for paid in ("paid_search", "paid_social", "display"):
         rows = np.flatnonzero(channel == names.index(paid))
-        campaigns = catalog.PAID_CAMPAIGNS.filter(pl.col("channel") == paid)
-        chosen = pick(rng, len(rows), campaigns["weight"].to_numpy())
-        first_day = campaigns["first_day"].to_numpy()[chosen]
-        last_day = campaigns["last_day"].fill_null(10**6).to_numpy()[chosen]
+        of_channel = campaigns.filter(pl.col("channel") == paid)
+        chosen = pick(rng, len(rows), of_channel["weight"].to_numpy())
+        first_day = of_channel["first_day"].to_numpy()[chosen]
+        last_day = of_channel["last_day"].fill_null(10**6).to_numpy()[chosen]
         active = (day[rows] >= first_day) & (day[rows] <= last_day)
         chosen = np.where(active, chosen, 0)  # the channel's first campaign runs all period
-        utm_source[rows] = campaigns["source"].to_numpy()[chosen]
-        utm_medium[rows] = campaigns["medium"].to_numpy()[chosen]
-        utm_campaign[rows] = campaigns["campaign"].to_numpy()[chosen]
-        if paid == "paid_search":
-            utm_term[rows] = np.where(
-                campaigns["campaign"].to_numpy()[chosen] == "brand_search",
-                "deskly",
-                "standing desk",
-            )
-    social = np.flatnonzero((channel == names.index("social")) & chance(rng, n, 0.3))
-    utm_source[social], utm_medium[social], utm_campaign[social] = catalog.ORGANIC_SOCIAL_UTM
+        utm_code[rows] = of_channel["utm_code"].to_numpy()[chosen]
+    social = (channel == names.index("social")) & chance(rng, n, 0.3)
+    utm_code[social] = campaigns.height  # organic social with UTM parameters (a bio link)
 
-    utm_source, utm_medium, utm_campaign, utm_term = (
-        str_or_null(name, values)
-        for name, values in zip(
-            ("s", "m", "c", "t"), (utm_source, utm_medium, utm_campaign, utm_term), strict=True
-        )
-    )
-    query = pl.DataFrame([utm_source, utm_medium, utm_campaign, utm_term]).select(
-        q=pl.when(pl.col("s").is_not_null()).then(
-            pl.concat_str(
-                pl.format("utm_source={}&utm_medium={}&utm_campaign={}", "s", "m", "c"),
-                pl.when(pl.col("t").is_not_null())
-                .then(pl.format("&utm_term={}", pl.col("t").str.replace(" ", "+")))
-                .otherwise(pl.lit("")),
-            )
-        )
-    )["q"]
-    query = plan["landing_query"].fill_null(query)
-
-    referrer = _referrers(rng, channel, names)
     plan = plan.with_columns(
         channel=pl.Series(channel),
-        landing_path=pl.Series(landing),
-        landing_query=query,
-        utm_source=utm_source,
-        utm_medium=utm_medium,
-        utm_campaign=utm_campaign,
-        utm_term=utm_term,
+        landing_path=plan["landing_path"].fill_null(landing),
+        utm_code=pl.Series(utm_code),
+        site_code=pl.Series(_referrer_sites(rng, channel, names)),
+        referrer_type=pl.Series(
+            np.array([c[1] for c in catalog.CHANNELS] + ["campaign", "direct"])[channel]
+        ),
         is_marathon=pl.Series((kind == BROWSE) & chance(rng, n, 0.003)),
-        **referrer,
     )
-    # Email visits: the campaign is Mailchimp's.
-    email_campaign = pl.col("landing_query").str.extract(r"utm_campaign=([^&]+)")
+    plan = plan.pipe(lookup, _utm_table(campaigns), on="utm_code").pipe(
+        lookup, _site_table(), on="site_code"
+    )
+    # Email visits: the campaign is Mailchimp's, its parameters are already on the landing URL.
     is_email = pl.col("channel") == EMAIL_CHANNEL
     plan = plan.with_columns(
+        landing_query=pl.coalesce("landing_query", "utm_query"),
         utm_source=pl.when(is_email).then(pl.lit("mailchimp")).otherwise("utm_source"),
         utm_medium=pl.when(is_email).then(pl.lit("email")).otherwise("utm_medium"),
-        utm_campaign=pl.when(is_email).then(email_campaign).otherwise("utm_campaign"),
+        utm_campaign=pl.when(is_email)
+        .then(pl.col("landing_query").str.extract(r"utm_campaign=([^&]+)"))
+        .otherwise("utm_campaign"),
     )
     is_campaign = pl.col("utm_source").is_not_null()
     return plan.with_columns(
@@ -506,27 +484,62 @@ def _channels(rng, plan: pl.DataFrame, page_table: pl.DataFrame, period: Period)
         landing_path_query=pl.when(pl.col("landing_query").is_not_null())
         .then(pl.format("{}?{}", "landing_path", "landing_query"))
         .otherwise("landing_path"),
+    ).drop("utm_code", "site_code", "utm_query")
+
+
+def _utm_table(campaigns: pl.DataFrame) -> pl.DataFrame:
+    """UTM parameters per code: the paid campaigns, then organic social's bio link."""
+    source, medium, campaign = catalog.ORGANIC_SOCIAL_UTM
+    organic = pl.DataFrame({"source": [source], "medium": [medium], "campaign": [campaign]})
+    table = pl.concat([campaigns.select("source", "medium", "campaign"), organic])
+    term = (
+        pl.when(pl.col("medium") != "cpc")
+        .then(None)
+        .when(pl.col("campaign") == "brand_search")
+        .then(pl.lit("deskly"))
+        .otherwise(pl.lit("standing desk"))
     )
+    table = table.select(
+        utm_code=pl.int_range(pl.len(), dtype=pl.Int64),
+        utm_source="source",
+        utm_medium="medium",
+        utm_campaign="campaign",
+        utm_term=term,
+    )
+    query = pl.format(
+        "utm_source={}&utm_medium={}&utm_campaign={}", "utm_source", "utm_medium", "utm_campaign"
+    )
+    term_part = pl.format("&utm_term={}", pl.col("utm_term").str.replace(" ", "+"))
+    return table.with_columns(utm_query=pl.concat_str(query, term_part.fill_null("")))
 
 
-def _referrers(rng, channel: np.ndarray, names: list[str]) -> dict[str, pl.Series]:
-    n = len(channel)
-    ref_type = np.array([c[1] for c in catalog.CHANNELS] + ["campaign", "direct"])[channel]
-    name, url, keyword = (np.full(n, "", dtype="U80") for _ in range(3))
-    for channel_name, sites in (("organic_search", catalog.SEARCH_ENGINES), ("paid_search", catalog.SEARCH_ENGINES),
-                                ("social", catalog.SOCIAL_SITES), ("referral", catalog.REFERRAL_SITES)):  # fmt: skip
+SITE_GROUPS = [  # (channel, sites, name shown, keyword)
+    ("organic_search", catalog.SEARCH_ENGINES, True, "Keyword not defined"),
+    ("paid_search", catalog.SEARCH_ENGINES, False, None),
+    ("social", catalog.SOCIAL_SITES, True, None),
+    ("referral", catalog.REFERRAL_SITES, True, None),
+]
+
+
+def _site_table() -> pl.DataFrame:
+    """Referrer name, URL and keyword per site code (codes numbered across SITE_GROUPS)."""
+    rows = [
+        (name if shown else None, url, keyword)
+        for _, sites, shown, keyword in SITE_GROUPS
+        for name, (url, _) in sites.items()
+    ]
+    table = pl.DataFrame(
+        rows, schema=["referrer_name", "referrer_url", "referrer_keyword"], orient="row"
+    )
+    return table.with_columns(site_code=pl.int_range(pl.len(), dtype=pl.Int64))
+
+
+def _referrer_sites(rng, channel: np.ndarray, names: list[str]) -> np.ndarray:
+    """Which referring site a visit came from (a code of `_site_table`; -1: none)."""
+    code = np.full(len(channel), -1, dtype=np.int64)
+    offset = 0
+    for channel_name, sites, _, _ in SITE_GROUPS:
         rows = np.flatnonzero(channel == names.index(channel_name))
-        chosen = pick(rng, len(rows), [w for _, w in sites.values()])
-        if channel_name == "paid_search":
-            url[rows] = np.array([u for u, _ in sites.values()])[chosen]
-            continue
-        name[rows] = np.array(list(sites))[chosen]
-        url[rows] = np.array([u for u, _ in sites.values()])[chosen]
-        if channel_name == "organic_search":
-            keyword[rows] = "Keyword not defined"
-    return {
-        "referrer_type": pl.Series(ref_type),
-        "referrer_name": str_or_null("referrer_name", name),
-        "referrer_url": str_or_null("referrer_url", url),
-        "referrer_keyword": str_or_null("referrer_keyword", keyword),
-    }
+        code[rows] = offset + pick(rng, len(rows), [w for _, w in sites.values()])
+        offset += len(sites)
+    return code

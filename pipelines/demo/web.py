@@ -17,14 +17,17 @@ from pipelines.demo.util import (
     Period,
     Streams,
     chance,
+    group_cumsum,
     hex_ids,
     lognormal_seconds,
     lookup,
     pick,
+    rank_in_groups,
 )
 from pipelines.demo.visit_plan import (
     ABANDON,
     BROWSE,
+    CLICK,
     COLLEAGUE_FORM,
     CONTACT,
     EMAIL_CHANNEL,
@@ -94,7 +97,8 @@ STEP_SCHEMA = {
 
 
 def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
-    """One row per action of a planned visit, timestamped around the visit's anchor."""
+    """One row per action of a planned visit, timestamped around the visit's anchor
+    (plan row i is visit i)."""
     n = plan.height
     kind = plan["kind"].to_numpy()
     tail_length = np.select(
@@ -117,59 +121,51 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
             "type": "action",
             "path": plan["landing_path"],
             "query": plan["landing_query"],
+            "is_anchor": np.isin(kind, [BROWSE, CLICK, SHARED]),
         }
     )
     browse_pages = page_table.filter(pl.col("weight") > 0)
     b_visit = np.repeat(visit, browse_n)
-    b_pos = 1 + np.arange(len(b_visit)) - np.repeat(np.cumsum(browse_n) - browse_n, browse_n)
     browse = pl.DataFrame(
         {
             "visit": b_visit,
-            "pos": b_pos,
+            "pos": 1 + rank_in_groups(browse_n),
             "type": "action",
-            "path": browse_pages["path"].to_numpy()[
+            "path": browse_pages["path"].gather(
                 pick(rng, len(b_visit), browse_pages["weight"].to_numpy())
-            ],
+            ),
         }
     )
-    tails = _tails(plan, recovered)
-    steps = pl.concat([_with_schema(f) for f in [landing, browse, *tails]]).sort("visit", "pos")
-    steps = steps.join(
-        plan.select("visit", "kind", "login", "anchor_at", "checkout_gap", "is_marathon"),
-        on="visit",
-        maintain_order="left",
-    )
-    steps = steps.with_columns(step=pl.int_range(pl.len()).over("visit"))
-    m = steps.height
+    steps = pl.concat([_with_schema(f) for f in [landing, browse, *_tails(plan, recovered)]])
+    steps = steps.sort("visit", "pos")
+    v = steps["visit"].to_numpy()
+    counts = np.bincount(v, minlength=n)
+    step = rank_in_groups(counts)
+    m = len(v)
     page_gap = lognormal_seconds(rng, m, 40, 0.9, 3, 1_200)
-    page_gap = np.where(steps["is_marathon"].to_numpy(), rng.integers(900, 1_500, m), page_gap)
+    page_gap = np.where(marathon[v], rng.integers(900, 1_500, m), page_gap)
     event_gap = rng.integers(5, 90, m)
     kind_gap = steps["gap"].to_numpy()
     gap = np.where(
         kind_gap == PAGE_GAP, page_gap, np.where(kind_gap == EVENT_GAP, event_gap, kind_gap)
     )
-    gap = np.where(steps["step"].to_numpy() == 0, 0, gap)
-    gap = np.where(kind_gap == CHECKOUT_GAP, steps["checkout_gap"].fill_null(90).to_numpy(), gap)
-    steps = steps.with_columns(gap=pl.Series(gap)).with_columns(
-        elapsed=pl.col("gap").cum_sum().over("visit")
-    )
-    anchor_elapsed = pl.col("elapsed").filter(pl.col("is_anchor")).first().over("visit")
-    steps = steps.with_columns(
-        timestamp=pl.col("anchor_at") + pl.col("elapsed") - anchor_elapsed.fill_null(0)
-    )
-    # Where a login in the middle of a browsing visit happens: at a random later step.
-    split_at = pl.DataFrame(
-        {
-            "visit": visit,
-            "browse_split": 1 + (rng.random(n) * np.maximum(browse_n, 1)).astype(np.int64),
-        }
-    )
-    steps = steps.join(split_at, on="visit", maintain_order="left").with_columns(
-        splits_before=pl.when(pl.col("kind").is_in([BROWSE, SHARED]))
-        .then((pl.col("step") == pl.col("browse_split")) & (pl.col("login") == MID))
-        .otherwise(pl.col("splits_before") & (pl.col("login") == MID))
-    )
-    return steps.drop("browse_split", "elapsed", "checkout_gap", "is_marathon", "anchor_at", "gap")
+    gap = np.where(kind_gap == CHECKOUT_GAP, plan["checkout_gap"].fill_null(90).to_numpy()[v], gap)
+    gap = np.where(step == 0, 0, gap)
+    elapsed = group_cumsum(gap, counts)
+    is_anchor = steps["is_anchor"].to_numpy()
+    if np.bincount(v[is_anchor], minlength=n).max(initial=1) != 1 or is_anchor.sum() != n:
+        raise AssertionError("generator bug: every planned visit needs exactly one anchor step")
+    anchor_elapsed = np.zeros(n, dtype=np.int64)
+    anchor_elapsed[v[is_anchor]] = elapsed[is_anchor]
+    timestamp = plan["anchor_at"].to_numpy()[v] + elapsed - anchor_elapsed[v]
+    # A login in the middle of a browsing visit happens at a random later step.
+    login_mid = plan["login"].to_numpy()[v] == MID
+    browse_split = (1 + rng.random(n) * np.maximum(browse_n, 1)).astype(np.int64)[v]
+    browsing = np.isin(kind[v], [BROWSE, SHARED])
+    splits = np.where(browsing, step == browse_split, steps["splits_before"].to_numpy()) & login_mid
+    return steps.with_columns(
+        step=pl.Series(step), timestamp=pl.Series(timestamp), splits_before=pl.Series(splits)
+    ).drop("gap", "is_anchor")
 
 
 def _with_schema(frame: pl.DataFrame) -> pl.DataFrame:
@@ -178,7 +174,7 @@ def _with_schema(frame: pl.DataFrame) -> pl.DataFrame:
     ]
     frame = frame.with_columns(missing).select(list(STEP_SCHEMA)).cast(STEP_SCHEMA)
     return frame.with_columns(
-        is_anchor=pl.col("is_anchor").fill_null(pl.col("pos") == 0),
+        is_anchor=pl.col("is_anchor").fill_null(False),
         gap=pl.col("gap").fill_null(PAGE_GAP),
         splits_before=pl.col("splits_before").fill_null(False),
     )
@@ -303,7 +299,7 @@ def _bots(rng, human_visits: int, devices: pl.DataFrame, page_table: pl.DataFram
         crawl, chance(rng, len(b_visit), 0.3).astype(np.int64), rng.integers(1, 20, len(b_visit))
     )
     gap[step == 0] = 0
-    elapsed = _group_cumsum(gap, actions)
+    elapsed = group_cumsum(gap, actions)
     pages_ = page_table.filter(pl.col("weight") > 0)["path"].to_numpy()
     bot_steps = pl.DataFrame(
         {
@@ -319,17 +315,6 @@ def _bots(rng, human_visits: int, devices: pl.DataFrame, page_table: pl.DataFram
     return bot_steps, all_devices
 
 
-def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    total = np.cumsum(values)
-    ends = np.cumsum(counts)
-    before = (
-        np.concatenate([[0], total[ends[:-1] - 1]])
-        if len(counts)
-        else np.zeros(0, dtype=values.dtype)
-    )
-    return total - np.repeat(before, counts)
-
-
 # ---- Matomo visits --------------------------------------------------------------------------
 
 
@@ -341,29 +326,14 @@ def _matomo_visits(
     page_table: pl.DataFrame,
 ):
     """Split planned visits at a mid-visit login (Matomo starts a new visit) and number them."""
-    steps = steps.with_columns(part=pl.col("splits_before").cast(pl.Int8).cum_sum().over("visit"))
-    human = steps.join(
-        plan.select(
-            "visit",
-            "person",
-            "device",
-            "login",
-            "customer_id",
-            "referrer_type",
-            "referrer_name",
-            "referrer_url",
-            "referrer_keyword",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "utm_term",
-        ),
-        on="visit",
-        maintain_order="left",
-    ).with_columns(
-        user_id=pl.when(
-            (pl.col("login") == WHOLE) | ((pl.col("login") == MID) & (pl.col("part") == 1))
-        ).then(pl.col("customer_id").cast(pl.String)),
+    v = steps["visit"].to_numpy()
+    part = group_cumsum(
+        steps["splits_before"].to_numpy().astype(np.int64), np.bincount(v, minlength=plan.height)
+    )
+    human = steps.with_columns(
+        part=pl.Series(part),
+        device=plan["device"].gather(v),
+        person=plan["person"].gather(v),
         is_bot=pl.lit(False),
     )
     bots = bot_steps.select(
@@ -373,106 +343,94 @@ def _matomo_visits(
         path="path",
         timestamp="timestamp",
         device="device",
-        part=pl.lit(0, pl.Int8),
-        person=pl.lit(-1),
-        referrer_type=pl.lit("direct"),
+        part=pl.lit(0, pl.Int64),
+        person=pl.lit(-1, pl.Int64),
         is_bot=pl.lit(True),
     )
     actions = pl.concat([human, bots], how="diagonal_relaxed")
-    # Referrer fields belong to the first part of a visit; the post-login part is internal.
-    internal = pl.col("part") == 1
+    # One Matomo visit per (planned visit, part): rows of one are contiguous and in time order.
+    visit_of, part_of, ts = (actions[c].to_numpy() for c in ("visit", "part", "timestamp"))
+    new_part = np.r_[True, (visit_of[1:] != visit_of[:-1]) | (part_of[1:] != part_of[:-1])]
+    index = np.cumsum(new_part) - 1
+    starts = np.flatnonzero(new_part)
+    counts = np.diff(np.r_[starts, len(index)])
+    ends = starts + counts - 1
+    device_of, person_of = actions["device"].to_numpy(), actions["person"].to_numpy()
+    order = np.lexsort((part_of[starts], visit_of[starts], device_of[starts], ts[starts]))
+    id_visit = np.empty(len(starts), dtype=np.int64)
+    id_visit[order] = 100_000 + np.arange(len(starts)) * 3 + 1
+    by_device = np.lexsort((id_visit, device_of[starts]))
+    visit_count = np.empty(len(starts), dtype=np.int64)
+    visit_count[by_device] = 1 + rank_in_groups(np.unique(device_of[starts], return_counts=True)[1])
+    row_id = id_visit[index]
+    is_last = np.r_[index[1:] != index[:-1], True]
+    time_spent = np.where(is_last, 0, np.r_[ts[1:], 0] - ts)
     actions = actions.with_columns(
-        pl.when(internal).then(pl.lit("direct")).otherwise("referrer_type").alias("referrer_type"),
-        *[
-            pl.when(internal).then(None).otherwise(c).alias(c)
-            for c in (
-                "referrer_name",
-                "referrer_url",
-                "referrer_keyword",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "utm_term",
-            )
-        ],
-    )
-    visit_keys = (
-        actions.group_by("visit", "part")
-        .agg(first_at=pl.col("timestamp").min(), device=pl.col("device").first())
-        .sort("first_at", "device", "visit", "part")
-        .with_columns(id_visit=100_000 + pl.int_range(pl.len()) * 3 + 1)
-        .with_columns(visit_count=pl.int_range(1, pl.len() + 1).over("device"))
-    )
-    actions = actions.join(
-        visit_keys.select("visit", "part", "id_visit"), on=["visit", "part"], maintain_order="left"
-    )
-    actions = actions.sort("id_visit", "timestamp", "step").with_columns(
-        action_index=pl.int_range(pl.len()),
-        time_spent=(pl.col("timestamp").shift(-1).over("id_visit") - pl.col("timestamp")).fill_null(
-            0
-        ),
-    )
-    actions = actions.pipe(lookup, page_table.select("path", "title", "page_id_action"), on="path")
-    actions = actions.with_columns(
-        idpageview=hex_ids(actions["action_index"].to_numpy(), salt=0x9A6E, length=6),
+        id_visit=pl.Series(row_id),
+        time_spent=pl.Series(time_spent),
         url=pl.when(pl.col("query").is_not_null())
         .then(pl.format("{}{}?{}", pl.lit(catalog.SITE), "path", "query"))
         .otherwise(pl.format("{}{}", pl.lit(catalog.SITE), "path")),
     )
-    # Events and goals happen on the page before them.
-    page_url = (
-        pl.when(pl.col("type") == "action")
-        .then("url")
-        .otherwise(None)
-        .forward_fill()
-        .over("id_visit")
+    actions = actions.gather(np.argsort(row_id, kind="stable")).with_columns(
+        action_index=pl.int_range(pl.len())
     )
+    # Events, goals and orders happen on the page before them (a visit starts with a page view).
     actions = actions.with_columns(
-        url=pl.when(pl.col("type") == "action").then("url").otherwise(page_url)
+        url=pl.col("url").forward_fill(),
+        idpageview=hex_ids(np.arange(actions.height), salt=0x9A6E, length=6),
+    ).pipe(lookup, page_table.select("path", "title", "page_id_action"), on="path")
+    visits = pl.DataFrame(
+        {
+            "id_visit": id_visit,
+            "visit": visit_of[starts],
+            "part": part_of[starts],
+            "device": device_of[starts],
+            "person": person_of[starts],
+            "is_bot": visit_of[starts] < 0,
+            "first_action_at": ts[starts],
+            "last_action_at": ts[ends],
+            "actions": counts,
+            "visit_count": visit_count,
+        }
+    ).sort("id_visit")
+    return _visit_attributes(visits, plan, devices), actions.select(ACTION_COLUMNS)
+
+
+ACTION_COLUMNS = [
+    "id_visit", "visit", "part", "person", "device", "timestamp", "step", "type", "url", "path",
+    "title", "page_id_action", "idpageview", "time_spent", "event_category", "event_action",
+    "event_name", "goal_name", "revenue_cents", "order_id", "is_bot",
+]  # fmt: skip
+REFERRER_COLUMNS = [
+    "referrer_name", "referrer_url", "referrer_keyword", "utm_source", "utm_medium", "utm_campaign",
+    "utm_term",
+]  # fmt: skip
+
+
+def _visit_attributes(
+    visits: pl.DataFrame, plan: pl.DataFrame, devices: pl.DataFrame
+) -> pl.DataFrame:
+    """Referrer, login and device fields; the part after a mid-visit login is an internal visit."""
+    attributes = plan.select("visit", "login", "customer_id", "referrer_type", *REFERRER_COLUMNS)
+    visits = visits.pipe(lookup, attributes, on="visit")
+    internal = pl.col("part") == 1
+    logged_in = (pl.col("login") == WHOLE) | ((pl.col("login") == MID) & internal)
+    referrer_type = (
+        pl.when(internal | pl.col("is_bot")).then(pl.lit("direct")).otherwise("referrer_type")
     )
-    visits = actions.group_by("id_visit").agg(
-        visit=pl.col("visit").first(),
-        part=pl.col("part").first(),
-        person=pl.col("person").first(),
-        device=pl.col("device").first(),
-        user_id=pl.col("user_id").first(),
-        is_bot=pl.col("is_bot").first(),
-        first_action_at=pl.col("timestamp").min(),
-        last_action_at=pl.col("timestamp").max(),
-        actions=pl.len(),
-        **{
-            c: pl.col(c).first()
-            for c in (
-                "referrer_type",
-                "referrer_name",
-                "referrer_url",
-                "referrer_keyword",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "utm_term",
-            )
-        },
-    )
-    visits = visits.join(
-        visit_keys.select("visit", "part", "visit_count"),
-        on=["visit", "part"],
-        maintain_order="left",
-    ).join(
-        devices.select(
-            "device",
-            "visitor_id",
-            "fingerprint",
-            "device_type",
-            "operating_system",
-            "browser_name",
-            "owner",
-        ),
-        on="device",
-        maintain_order="left",
-    )
-    visits = visits.sort("id_visit")
-    keep = ["id_visit", "visit", "part", "person", "device", "timestamp", "step", "type", "url", "path", "title",
-            "page_id_action", "idpageview", "time_spent", "event_category", "event_action", "event_name", "goal_name",
-            "revenue_cents", "order_id", "is_bot"]  # fmt: skip
-    return visits, actions.select(keep)
+    visits = visits.with_columns(
+        *[pl.when(internal).then(None).otherwise(c).alias(c) for c in REFERRER_COLUMNS],
+        user_id=pl.when(logged_in).then(pl.col("customer_id").cast(pl.String)),
+        referrer_type=referrer_type,
+    ).drop("login", "customer_id")
+    device_columns = [
+        "device",
+        "visitor_id",
+        "fingerprint",
+        "device_type",
+        "operating_system",
+        "browser_name",
+        "owner",
+    ]
+    return visits.pipe(lookup, devices.select(device_columns), on="device")
