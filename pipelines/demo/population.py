@@ -31,7 +31,7 @@ class Mix:
 
     lead_share: float = 0.26
     buyer_share: float = 0.15
-    repeat_buyer_share: float = 0.34  # before repeats that fall after the period are dropped
+    repeat_buyer_share: float = 0.28  # before repeats that fall after the period are dropped
     buyer_presignup_share: float = 0.40  # buyers who subscribe before their first order
     buyer_checkout_optin_share: float = 0.50  # of the others: opt in at checkout
     second_device_share: float = 0.08  # of leads and buyers
