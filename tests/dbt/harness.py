@@ -97,7 +97,7 @@ class Warehouse:
             raise DbtFailed(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}")
         return completed.stdout
 
-    def stitch_identities(self, run_id: str) -> None:
+    def stitch_identities(self, run_id: str, erasures: pl.DataFrame | None = None) -> None:
         started = time.perf_counter()
         with duckdb.connect(str(self.database), read_only=True) as con:
             evidence = con.sql("select * from intermediate.int_identity_evidence").pl()
@@ -106,6 +106,7 @@ class Warehouse:
             rules=load_rules(),
             run_id=run_id,
             run_at=datetime.now(UTC).replace(tzinfo=None),
+            erasures=erasures,
         )
         write_tables(result, self.identity_dir)
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
