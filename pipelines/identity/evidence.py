@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.identity.hashing import hash_hex
-from pipelines.identity.normalise import guard_expression, normalise_expression
+from pipelines.identity.normalise import normalise_and_guard
 from pipelines.identity.rules import IdentityRules
 from pipelines.settings import Secret
 
@@ -133,12 +133,12 @@ def published_identifiers(
     frame: pl.DataFrame, rules: IdentityRules, key: Secret | None
 ) -> pl.DataFrame:
     """`kind, raw_value` -> adds `value` (normalised, pseudonymised where configured), `block_reason`."""
-    normalised = frame.with_columns(
-        pl.col("kind").alias("identifier_kind"), pl.col("raw_value").alias("identifier_value")
-    ).with_columns(normalise_expression(rules).cast(pl.String).alias("identifier_value"))
-    guarded = normalised.with_columns(guard_expression(rules).alias("block_reason")).drop(
-        "identifier_kind"
-    )
+    guarded = normalise_and_guard(
+        frame.with_columns(
+            pl.col("kind").alias("identifier_kind"), pl.col("raw_value").alias("identifier_value")
+        ),
+        rules,
+    ).drop("identifier_kind")
     return publish_values(guarded.rename({"identifier_value": "value"}), rules, key)
 
 

@@ -30,18 +30,18 @@ def hash_hex(values: pl.Series, key: Secret | None = None) -> pl.Series:
 
     The result has the input's length and order.
     """
-    frame = pl.DataFrame(
-        {"row_index": pl.int_range(len(values), dtype=pl.UInt32, eager=True), "value": values}
-    )
+    frame = pl.DataFrame({"value": values.cast(pl.String)})
     connection = duckdb.connect()
     try:
+        # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
+        connection.execute("set preserve_insertion_order = true")
         connection.register("hash_input", frame.to_arrow())
         if key is None:
-            query = "select row_index, sha256(encode(value)) as hashed from hash_input"
-            parameters: list = []
+            query = "select sha256(encode(value)) as hashed from hash_input"
+            parameters: dict = {}
         else:
             query = (
-                "select row_index, sha256($opad::blob || unhex(sha256($ipad::blob || encode(value)))) "
+                "select sha256($opad::blob || unhex(sha256($ipad::blob || encode(value)))) "
                 "as hashed from hash_input"
             )
             inner, outer = _pads(key)
@@ -49,5 +49,4 @@ def hash_hex(values: pl.Series, key: Secret | None = None) -> pl.Series:
         result = connection.execute(query, parameters).pl()
     finally:
         connection.close()
-    hashed = result.sort("row_index")["hashed"]
-    return hashed.alias(values.name)
+    return result["hashed"].alias(values.name)

@@ -20,22 +20,33 @@ ACCOUNT_REASON = "one_account_per_person"
 def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Collapse edges to identifier pairs ranked by earliest evidence.
 
-    Returns the edges with `pair_key`, and one row per pair: `pair_key, low, high, rank` plus the
-    provenance of its earliest edge. Rank order: observed_at, then the pair's identifiers in
-    (kind, value) order — a canonical order that does not depend on input row order.
+    Returns the edges sorted by pair (then time) with `pair_key` and `pair_index`, and one row
+    per pair in pair_key order: `pair_key, low, high, rank` plus the provenance of its earliest
+    edge. Rank order: observed_at, then the pair's identifiers in (kind, value) order — a
+    canonical order that does not depend on input row order.
     """
     low = pl.min_horizontal("left_node", "right_node").cast(pl.UInt64)
     high = pl.max_horizontal("left_node", "right_node").cast(pl.UInt64)
-    edges = edges.with_columns(pair_key=low * (1 << 32) + high)
-    pairs = (
-        edges.sort("pair_key", "observed_at", "record_key", "row", nulls_last=True)
-        .unique(subset="pair_key", keep="first", maintain_order=True)
-        .sort("observed_at", "pair_key", nulls_last=True)
-        .with_row_index("rank")
+    edges = (
+        edges.with_columns(pair_key=low * (1 << 32) + high)
+        .sort("pair_key", "observed_at", "record_key", "left_node", "rule", "row", nulls_last=True)
         .with_columns(
-            low=(pl.col("pair_key") // (1 << 32)).cast(pl.UInt32),
-            high=(pl.col("pair_key") % (1 << 32)).cast(pl.UInt32),
+            pair_index=(pl.col("pair_key") != pl.col("pair_key").shift(1)).fill_null(True).cum_sum()
+            - 1
         )
+    )
+    pairs = edges.unique(subset="pair_key", keep="first", maintain_order=True).drop("pair_index")
+    order = (
+        pairs.select(pl.arg_sort_by(["observed_at", "pair_key"], nulls_last=True))
+        .to_series()
+        .to_numpy()
+    )
+    rank = np.empty(len(order), dtype=np.uint32)
+    rank[order] = np.arange(len(order), dtype=np.uint32)
+    pairs = pairs.with_columns(
+        rank=pl.Series(rank),
+        low=(pl.col("pair_key") // (1 << 32)).cast(pl.UInt32),
+        high=(pl.col("pair_key") % (1 << 32)).cast(pl.UInt32),
     )
     return edges, pairs
 

@@ -212,19 +212,21 @@ def _node_info(nodes: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFra
 def _named(
     frame: pl.DataFrame, evidence: pl.DataFrame, nodes: pl.DataFrame, sides: dict[str, str]
 ) -> pl.DataFrame:
-    """Add record provenance (by `row`) and `<side>_kind/_value` (by node column) as strings."""
+    """Add record provenance (by `row`) and `<side>_kind/_value` (by node column) as strings.
+
+    Both are gathers by integer position (nodes are numbered by row), never joins on strings.
+    """
     provenance = evidence.select(*RECORD, pl.col("rule").alias("record_rule"))[frame["row"]]
     frame = pl.concat([frame, provenance], how="horizontal").with_columns(
         rule=pl.coalesce("rule", "record_rule")
     )
-    for side, node_column in sides.items():
-        names = nodes.select(
-            pl.col("node").alias(node_column),
-            pl.col("kind").alias(f"{side}_kind"),
-            pl.col("value").alias(f"{side}_value"),
-        )
-        frame = frame.join(names, on=node_column, how="left", maintain_order="left")
-    return frame
+    return frame.with_columns(
+        [
+            nodes[column].gather(frame[node_column]).alias(f"{side}_{column}")
+            for side, node_column in sides.items()
+            for column in ("kind", "value")
+        ]
+    )
 
 
 def _tables(
@@ -243,11 +245,8 @@ def _tables(
     nodes = encoded.nodes
     erased = erased_nodes["node"].implode()
     touches_erased = pl.col("left_node").is_in(erased) | pl.col("right_node").is_in(erased)
-    status = edges.join(
-        pairs.select("pair_key", "reason"), on="pair_key", how="left", maintain_order="left"
-    )
-    status = status.filter(~touches_erased).sort(
-        "observed_at", "record_key", "left_node", "right_node", nulls_last=True
+    status = edges.with_columns(reason=pairs["reason"].gather(edges["pair_index"])).filter(
+        ~touches_erased
     )
     sides = {"left": "left_node", "right": "right_node"}
     accepted_edges = _named(status.filter(pl.col("reason").is_null()), evidence, nodes, sides)
@@ -280,7 +279,7 @@ def _tables(
         "first_seen_at",
         "last_seen_at",
     )
-    anchored = encoded.anchors.join(person_of_node, on="node").sort("record_key", "row")
+    anchored = encoded.anchors.join(person_of_node, on="node").sort("record_key")
     record_persons = pl.concat(
         [evidence.select(RECORD)[anchored["row"]], anchored.select("person_id")], how="horizontal"
     )
