@@ -1,0 +1,12 @@
+"""Extraction: vendor APIs and file drops → append-only landing Parquet (docs/contracts.md §1–4).
+
+Modules (none imports Dagster; the assets are thin wrappers around `runner`):
+
+* `streams` — the registry of every stream: key, version field, required/known fields, checks.
+* `landing` — columnar contract validation, quarantine, atomic Parquet writers, readers.
+* `http` — the one HTTP client (timeouts, retries with jitter, Retry-After, call limits, auth).
+* `matomo`, `mailchimp`, `shopify`, `zendesk` — one connector per vendor; `filedrop` — CSV/NDJSON.
+* `cursors` — per-stream cursors under `{data_dir}/state/cursors/`.
+* `runner` — `plan_window`, `extract_source`, `StreamResult`: the API the assets call.
+* `vendor_dataset` — land a generator dataset without HTTP (dbt development, benchmarks).
+"""

@@ -20,6 +20,7 @@ def connection() -> duckdb.DuckDBPyConnection:
     if con is None:
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         _local.con = con
     return con
 

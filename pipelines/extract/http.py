@@ -161,7 +161,8 @@ class HttpClient:
                 last = "connection error"
             else:
                 self.requests_made += 1
-                self._note_call_limit(response.headers)
+                if response.status_code != 429:  # a 429 says when to come back itself
+                    self._note_call_limit(response.headers)
                 outcome = self._judge(response, stream, path)
                 if isinstance(outcome, JsonResponse):
                     return outcome

@@ -182,7 +182,7 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
         f"{present(name)} as present_{index}" for index, name in enumerate(spec.required)
     )
     sql = f"""
-        with parsed as (
+        with parsed as materialized (
             select
                 record,
                 json_type(record) = 'OBJECT' as is_object,

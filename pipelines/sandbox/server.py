@@ -225,7 +225,7 @@ class SandboxServer:
         if kind == "rate_limit":
             reply = api.failure(429, "Too many requests; slow down")
             reply.headers["Retry-After"] = f"{fault.retry_after:g}"  # type: ignore[union-attr]
-            return self._with_call_limit(api, reply, "40/40")
+            return reply
         if kind == "server_error":
             return api.failure(500, "Internal server error (injected)")
         call_limit = None
@@ -272,6 +272,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _Server
 
     def do_GET(self) -> None:

@@ -401,3 +401,36 @@ def test_a_required_field_missing_from_a_whole_page_fails_the_stream(sandbox, tm
     assert read_cursor(settings.state_dir, "zendesk", "users") is None
     assert read_cursor(settings.state_dir, "zendesk", "tickets") is not None
     assert landed(settings, "zendesk", "users").height == 8  # the pages before the drift
+
+
+def test_a_demo_generator_dataset_extracts_cleanly_and_matches_direct_landing(tmp_path: Path):
+    generator = pytest.importorskip("pipelines.demo.generator")
+    from pipelines.extract.landing import read_quarantine
+    from pipelines.extract.runner import plan_window
+    from pipelines.extract.vendor_dataset import dataset_end
+    from pipelines.sandbox import SandboxServer
+
+    dataset = tmp_path / "demo"
+    generator.generate(dataset, persons=150, seed=3)
+    last_day = dataset_end(dataset).date()
+    reference = tmp_path / "reference"
+    land_vendor_dataset(dataset, reference / "landing", reference / "quarantine", "ref")
+    with SandboxServer(dataset) as server:
+        settings = make_settings(
+            server,
+            tmp_path / "data",
+            JOURNEY_PARTITIONS_START="2025-01-01",
+            JOURNEY_HTTP_PAGE_SIZE="100",
+        )
+        for source in VENDORS:
+            window = plan_window(
+                settings, source, first_day=last_day, last_day=last_day, full_refresh=True
+            )
+            results = run(settings, source, window=window)
+            for result in results:
+                assert result.quarantined == 0 and result.unknown_fields == {}, result
+                assert_frame_equal(
+                    comparable(landed(settings, source, result.stream)),
+                    comparable(read_landing(reference / "landing", source, result.stream)),
+                )
+                assert read_quarantine(settings.quarantine_dir, source, result.stream).height == 0
