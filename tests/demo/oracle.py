@@ -11,7 +11,8 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-BOT_BROWSERS = ["HeadlessChrome"]
+from tests.demo.helpers import is_bot
+
 GENERIC_LOCAL_PARTS = [
     "info",
     "sales",
@@ -69,10 +70,7 @@ def evidence(root: Path) -> pl.DataFrame:
             }
         ),
     )
-    is_bot = pl.col("browserName").is_in(BOT_BROWSERS) | (
-        (pl.col("actions") >= 20) & (pl.col("visitDuration") < pl.col("actions"))
-    )
-    visits = visits.filter(~is_bot).with_columns(observed=pl.col("firstActionTimestamp"))
+    visits = visits.filter(~is_bot()).with_columns(observed=pl.col("firstActionTimestamp"))
     add(visits, "matomo", "visits", "web_visitor_id", pl.col("visitorId"), pl.col("observed"))
     add(visits, "matomo", "visits", ACCOUNT, pl.col("userId"), pl.col("observed"))
     details = (

@@ -1,0 +1,58 @@
+"""Readers for the generated dataset (vendor parquet, drops, truth, manifest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.demo import catalog
+
+
+def vendor(root: Path, source: str, stream: str) -> pl.DataFrame:
+    return pl.read_parquet(root / "vendor" / source / f"{stream}.parquet")
+
+
+def latest(frame: pl.DataFrame) -> pl.DataFrame:
+    """The version of each record the sandbox serves at the dataset end (greatest updated_at)."""
+    return frame.unique().sort("updated_at", "record_id").group_by("record_id").last()
+
+
+def decoded(frame: pl.DataFrame, fields: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Decode the JSON text of `record` into the named top-level fields (a field named like a
+    vendor column, e.g. `updated_at`, becomes `record_updated_at`)."""
+    record = pl.col("record").str.json_decode(pl.Struct(fields))
+    names = {name: f"record_{name}" if name in frame.columns else name for name in fields}
+    return frame.with_columns(
+        record.struct.field(name).alias(alias) for name, alias in names.items()
+    )
+
+
+def is_bot() -> pl.Expr:
+    """Contracts §6.1 bot rule on decoded Matomo visits."""
+    return pl.col("browserName").is_in(catalog.BOT_BROWSERS) | (
+        (pl.col("actions") >= 20) & (pl.col("visitDuration") < pl.col("actions"))
+    )
+
+
+def human_visits(
+    root: Path, fields: dict[str, pl.DataType], *, served: bool = False
+) -> pl.DataFrame:
+    """Decoded Matomo visits that are not bots (`served`: one row per visit, its served version)."""
+    frame = vendor(root, "matomo", "visits")
+    frame = latest(frame) if served else frame.unique()
+    bot_fields = {"browserName": pl.String, "actions": pl.Int64, "visitDuration": pl.Int64}
+    return decoded(frame, bot_fields | fields).filter(~is_bot())
+
+
+def drop(root: Path, stream: str) -> pl.DataFrame:
+    return pl.read_csv(sorted((root / "drop" / stream).glob("*.csv")), infer_schema=False)
+
+
+def truth(root: Path, name: str) -> pl.DataFrame:
+    return pl.read_parquet(root / "truth" / f"{name}.parquet")
+
+
+def manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
