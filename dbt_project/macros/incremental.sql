@@ -20,3 +20,35 @@
 {% macro duckdb__last_non_null(expression, over_clause) -%}
     last_value({{ expression }} ignore nulls) over ({{ over_clause }})
 {%- endmacro %}
+
+{#- Inside is_incremental(): every row of `relation` (a CTE name) whose group — the values of
+    `keys` — has at least one row extracted since the watermark. Incremental models recompute
+    whole groups (a visitor's sessions, a record's touchpoints) and replace them with
+    delete+insert on the same keys. -#}
+{% macro rows_of_changed_groups(relation, keys) -%}
+    select {{ relation }}.*
+    from {{ relation }}
+    inner join (
+        select distinct {{ keys | join(', ') }}
+        from {{ relation }}
+        where _extracted_at > {{ journey_warehouse.incremental_watermark() }}
+    ) as changed_groups
+        on {% for key in keys -%}
+            {{ relation }}.{{ key }} = changed_groups.{{ key }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+{%- endmacro %}
+
+{#- A table of the identity step published unchanged (contracts §5.3). -#}
+{% macro published_identity_table(table) -%}
+with
+
+{{ table }} as (
+    select * from {{ source('identity', table) }}
+),
+
+final as (
+    select * from {{ table }}
+)
+
+select * from final
+{%- endmacro %}

@@ -55,6 +55,10 @@ orders as (
     select * from {{ ref('stg_shopify__orders') }} where not is_test
 ),
 
+filedrop_orders as (
+    select * from {{ ref('stg_filedrop__orders') }} where not coalesce(is_test, false)
+),
+
 customers as (
     select * from {{ ref('stg_shopify__customers') }}
 ),
@@ -133,6 +137,11 @@ evidence as (
         ('email', 'contact_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
         ('email', 'customer_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null and nullif(trim(contact_email), '') is null"),
         ('checkout_token', 'checkout_token', 'false'),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('filedrop_orders', 'filedrop', 'orders', 'order', 'order_id', 'created_at', [
+        ('shop_customer_id', 'shop_customer_id', 'true'),
+        ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
     ]) }}
     union all
     {{ identity_evidence_rows('customers', 'shopify', 'customers', 'shop_customer', 'shop_customer_id', 'created_at', [

@@ -21,26 +21,13 @@ touchpoints as (
     {%- endfor %}
 ),
 
-{% if is_incremental() %}
-changed_records as (
-    select distinct source, stream, record_id
-    from touchpoints
-    where _extracted_at > {{ incremental_watermark() }}
-),
-
 selected as (
-    select touchpoints.*
-    from touchpoints
-    inner join changed_records
-        on touchpoints.source = changed_records.source
-        and touchpoints.stream = changed_records.stream
-        and touchpoints.record_id = changed_records.record_id
-),
-{% else %}
-selected as (
+    {% if is_incremental() -%}
+    {{ rows_of_changed_groups('touchpoints', ['source', 'stream', 'record_id']) }}
+    {%- else -%}
     select * from touchpoints
+    {%- endif %}
 ),
-{% endif %}
 
 final as (
     select * from selected

@@ -52,24 +52,13 @@ actions as (
         and occurred_at is not null
 ),
 
-{% if is_incremental() %}
-changed_visitors as (
-    select distinct web_visitor_id
-    from actions
-    where _extracted_at > {{ incremental_watermark() }}
-),
-
 session_actions as (
-    select actions.*
-    from actions
-    inner join changed_visitors
-        on actions.web_visitor_id = changed_visitors.web_visitor_id
-),
-{% else %}
-session_actions as (
+    {% if is_incremental() -%}
+    {{ rows_of_changed_groups('actions', ['web_visitor_id']) }}
+    {%- else -%}
     select * from actions
+    {%- endif %}
 ),
-{% endif %}
 
 sequenced as (
     select

@@ -1,13 +1,2 @@
 {#- Published unchanged from the identity stitching step (contracts §5.3). -#}
-
-with
-
-identity_map as (
-    select * from {{ source('identity', 'identity_map') }}
-),
-
-final as (
-    select * from identity_map
-)
-
-select * from final
+{{ published_identity_table('identity_map') }}

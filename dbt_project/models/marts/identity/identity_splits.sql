@@ -1,13 +1,2 @@
 {#- Published unchanged from the identity stitching step (contracts §5.3). -#}
-
-with
-
-identity_splits as (
-    select * from {{ source('identity', 'identity_splits') }}
-),
-
-final as (
-    select * from identity_splits
-)
-
-select * from final
+{{ published_identity_table('identity_splits') }}
