@@ -9,10 +9,10 @@ partition day × this run's days when `per_run_day`); min = baseline × min_rati
 (first run; a full refresh on either side of a per-day comparison) the check passes with
 min 0 and says so.
 
-Updating: a suite's count becomes the next baseline unless one of its *blocking* row-count
-expectations failed — a connector that suddenly lands nothing keeps failing every night
-until someone looks, instead of becoming the new normal. To accept a new volume on purpose,
-delete the suite's entry from the state file.
+Updating: a suite's count becomes the next baseline unless one of the suite's *blocking*
+checks failed — a connector that suddenly lands nothing keeps failing every night until
+someone looks, and a mart blocked for duplicated rows does not make the doubled count the
+new normal. To accept a new volume on purpose, delete the suite's entry from the state file.
 """
 
 from __future__ import annotations

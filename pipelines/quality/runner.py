@@ -256,13 +256,15 @@ class GxSession:
                 aliases[spec.check] = kept[identity]
                 continue
             kept[identity] = spec.check
-            gx_suite.add_expectation_configuration(
+            # `add_expectation` keeps two expectations of one type on one column (the
+            # configuration API would upsert them by domain and silently drop one)
+            gx_suite.add_expectation(
                 ExpectationConfiguration(
                     type=spec.type,
                     kwargs=kwargs,
                     meta={**spec.meta, "notes": spec.description},
                     severity=GX_SEVERITY[spec.severity],
-                )
+                ).to_domain_obj()
             )
         self._forget(suite.name)
         gx_suite = self.context.suites.add(gx_suite)
@@ -465,13 +467,14 @@ def load_frame(suite: Suite, paths: QualityPaths, run: RunInfo) -> pd.DataFrame:
 
 
 def _should_record(suite: Suite, outcomes: Sequence[CheckOutcome], run: RunInfo) -> bool:
+    """A suite's row count becomes the next baseline unless one of its blocking checks failed
+    (bad data is no baseline) or it is a full refresh compared per day."""
     specs = [spec for spec in suite.expectations if spec.row_count_bounds is not None]
     if not specs:
         return False
     if run.full_refresh and any(spec.row_count_bounds.per_run_day for spec in specs):
         return False  # a full refresh's volume is no baseline for a nightly run
-    checks = {spec.check for spec in specs}
-    return not any(o.check in checks and o.blocking and not o.passed for o in outcomes)
+    return not any(o.blocking and not o.passed for o in outcomes)
 
 
 def run_suites(

@@ -219,6 +219,61 @@ def test_row_count_bounds_come_from_the_previous_run(gx_session):
     assert steady.passed
 
 
+def test_two_row_count_bounds_on_one_table_are_both_evaluated(gx_session):
+    suite = make_suite(
+        [
+            expectation(
+                "expect_table_row_count_to_be_between",
+                "row_count_vs_previous_run",
+                "warning",
+                bounds_from_previous_run={"min_ratio": 0.5, "max_ratio": 2.0},
+            ),
+            expectation(
+                "expect_table_row_count_to_be_between",
+                "row_count_not_collapsed",
+                bounds_from_previous_run={"min_ratio": 0.1},
+            ),
+        ]
+    )
+    frame = pd.DataFrame({"x": range(20)})
+    first = validate_frame(suite, frame, RUN, session=gx_session)  # identical: 0..None
+    assert [(o.check, o.passed) for o in first] == [
+        ("row_count_vs_previous_run", True),
+        ("row_count_not_collapsed", True),
+    ]
+    previous = Baseline(rows=100, days=1, run_id="yesterday")
+    warned, blocked = validate_frame(suite, frame, RUN, previous=previous, session=gx_session)
+    assert (warned.passed, warned.bound) == (False, {"min": 50, "max": 200})
+    assert (blocked.passed, blocked.bound) == (True, {"min": 10, "max": None})
+
+
+def test_two_expectations_of_one_type_on_one_column_are_both_kept(gx_session):
+    suite = make_suite(
+        [
+            expectation(
+                "expect_column_values_to_be_between",
+                "score_not_negative",
+                column="score",
+                min_value=0,
+            ),
+            expectation(
+                "expect_column_values_to_be_between",
+                "score_at_most_ten",
+                "warning",
+                column="score",
+                max_value=10,
+            ),
+        ]
+    )
+    outcomes = validate_frame(
+        suite, pd.DataFrame({"score": [-1, 5, 11, 12]}), RUN, session=gx_session
+    )
+    assert [(o.check, o.failed_rows) for o in outcomes] == [
+        ("score_not_negative", 1),
+        ("score_at_most_ten", 2),
+    ]
+
+
 def test_a_missing_column_fails_the_check_with_the_reason(gx_session):
     suite = make_suite(
         [expectation("expect_column_values_to_not_be_null", "id_not_null", column="id")]

@@ -1,0 +1,175 @@
+"""The real mart suites (`expectations/marts/`) on a small hand-built warehouse: all pass on
+clean data, and each corruption trips the check meant for it, on the right rows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.quality.frames import warehouse_frame
+from pipelines.quality.runner import RunInfo, validate_frame
+from pipelines.quality.suites import WarehouseFrame, load_suites
+
+SUITES = {s.name: s for s in load_suites() if isinstance(s.frame, WarehouseFrame)}
+RUN = RunInfo(run_id="test")
+
+CLEAN = """
+create schema marts;
+create schema identity;
+create table identity.identity_map as select * from (values
+    ('email', 'ann@x.com', 'p1', timestamp '2026-01-01', timestamp '2026-03-01'),
+    ('web_visitor_id', 'aaaa', 'p1', timestamp '2026-01-01', timestamp '2026-02-01'),
+    ('email', 'bob@x.com', 'p2', timestamp '2026-01-05', timestamp '2026-01-05')
+) as t(identifier_kind, identifier_value, person_id, first_seen_at, last_seen_at);
+create table marts.dim_persons as select * from (values
+    ('p1', 2, 'new', false), ('p2', 1, 'prospect', false)
+) as t(person_id, identifiers, segment, is_anonymous);
+create table marts.fct_touchpoints as select * from (values
+    ('t1', 'p1', timestamp '2026-01-01 10:00', 'matomo', 'visits', '1', 'page_view', 'awareness', 1),
+    ('t2', 'p1', timestamp '2026-01-02 10:00', 'matomo', 'visits', '2', 'product_view', 'consideration', 2),
+    ('t3', 'p1', timestamp '2026-06-01 10:00', 'matomo', 'visits', '3', 'page_view', 'awareness', 1),
+    ('t4', 'p2', timestamp '2026-01-05 10:00', 'mailchimp', 'members', 'm', 'newsletter_signup', 'consideration', 2)
+) as t(touchpoint_id, person_id, occurred_at, source, stream, record_id, touchpoint_type, phase, phase_rank);
+create table marts.fct_sessions as select * from (values
+    ('s1', 'aaaa', 'p1', timestamp '2026-01-01 10:00', timestamp '2026-01-01 10:20', 'first'),
+    ('s2', 'aaaa', 'p1', timestamp '2026-01-02 10:00', timestamp '2026-01-02 10:00', 'inactivity')
+) as t(session_id, web_visitor_id, person_id, started_at, ended_at, split_reason);
+create table marts.fct_journey_phases as select * from (values
+    ('j1', 'p1', 1, 1, 'awareness', 1, timestamp '2026-01-01 10:00', timestamp '2026-01-02 10:00', false),
+    ('j2', 'p1', 2, 1, 'consideration', 2, timestamp '2026-01-02 10:00', timestamp '2026-06-01 10:00', false),
+    ('j3', 'p1', 3, 2, 'awareness', 1, timestamp '2026-06-01 10:00', null, true),
+    ('j4', 'p2', 1, 1, 'consideration', 2, timestamp '2026-01-05 10:00', null, true)
+) as t(journey_phase_spell_id, person_id, spell_number, episode_number, phase, phase_rank,
+       entered_at, exited_at, is_current);
+"""
+
+
+@pytest.fixture(scope="module")
+def clean_warehouse(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("marts") / "journey.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(CLEAN)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def warehouse(clean_warehouse, tmp_path) -> Path:
+    path = tmp_path / "journey.duckdb"
+    shutil.copy(clean_warehouse, path)
+    return path
+
+
+def _validate(path: Path, suite_name: str, session):
+    suite = SUITES[suite_name]
+    return validate_frame(suite, warehouse_frame(path, suite.frame), RUN, session=session)
+
+
+@pytest.mark.parametrize("suite_name", sorted(SUITES))
+def test_every_mart_suite_passes_on_clean_data(suite_name, clean_warehouse, gx_session):
+    outcomes = _validate(clean_warehouse, suite_name, gx_session)
+    assert [o.message for o in outcomes if not o.passed] == []
+
+
+CORRUPTIONS = {
+    "duplicated touchpoint": (
+        "insert into marts.fct_touchpoints select * from marts.fct_touchpoints where touchpoint_id = 't2'",
+        "marts.fct_touchpoints",
+        "touchpoint_id_unique",
+        2,
+        {"touchpoint_id": "t2"},
+    ),
+    "future touchpoint": (
+        "update marts.fct_touchpoints set occurred_at = now()::timestamp + interval 3 day "
+        "where touchpoint_id = 't4'",
+        "marts.fct_touchpoints",
+        "occurred_at_in_range",
+        1,
+        {"touchpoint_id": "t4"},
+    ),
+    "null touchpoint id": (
+        "update marts.fct_touchpoints set touchpoint_id = null where touchpoint_id = 't3'",
+        "marts.fct_touchpoints",
+        "touchpoint_id_not_null",
+        1,
+        {"record_id": "3"},
+    ),
+    "session ends before it starts": (
+        "update marts.fct_sessions set ended_at = started_at - interval 1 minute "
+        "where session_id = 's1'",
+        "marts.fct_sessions",
+        "ended_after_started",
+        1,
+        {"session_id": "s1"},
+    ),
+    "phase falls within an episode": (
+        "update marts.fct_journey_phases set episode_number = 1 where journey_phase_spell_id = 'j3'",
+        "marts.fct_journey_phases",
+        "phase_rises_within_episode",
+        1,
+        {"journey_phase_spell_id": "j3"},
+    ),
+    "spells out of time order": (
+        "update marts.fct_journey_phases set entered_at = timestamp '2025-12-01' "
+        "where journey_phase_spell_id = 'j2'",
+        "marts.fct_journey_phases",
+        "spells_in_time_order",
+        1,
+        {"journey_phase_spell_id": "j2"},
+    ),
+    "two current spells": (
+        "update marts.fct_journey_phases set is_current = true where journey_phase_spell_id = 'j1'",
+        "marts.fct_journey_phases",
+        "one_current_spell_per_person",
+        3,
+        {"person_id": "p1"},
+    ),
+    "person without identifiers": (
+        "delete from identity.identity_map where person_id = 'p2'",
+        "marts.dim_persons",
+        "person_has_identifiers",
+        1,
+        {"person_id": "p2"},
+    ),
+    "fact refers to an unknown person": (
+        "update marts.fct_sessions set person_id = 'p9' where session_id = 's2'",
+        "marts.dim_persons",
+        "person_has_identifiers",
+        1,
+        {"person_id": "p9", "used_in": "fct_sessions"},
+    ),
+    "over-merged cluster": (
+        "insert into identity.identity_map select 'web_visitor_id', 'v' || i, 'p2', "
+        "timestamp '2026-01-01', timestamp '2026-01-01' from range(250) as r(i)",
+        "marts.dim_persons",
+        "cluster_size_bounded",
+        1,
+        {"person_id": "p2", "identifiers_in_map": 251},
+    ),
+    "identifier in two persons": (
+        "insert into identity.identity_map values "
+        "('email', 'bob@x.com', 'p1', timestamp '2026-01-01', timestamp '2026-01-01')",
+        "marts.identity_map",
+        "identifier_unique",
+        2,
+        {"identifier_value": "bob@x.com"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_each_corruption_trips_its_check(name, warehouse, gx_session):
+    statement, suite_name, check, failed_rows, sample_subset = CORRUPTIONS[name]
+    con = duckdb.connect(str(warehouse))
+    con.execute(statement)
+    con.close()
+    outcomes = {o.check: o for o in _validate(warehouse, suite_name, gx_session)}
+    outcome = outcomes[check]
+    assert not outcome.passed
+    assert outcome.blocking
+    assert outcome.failed_rows == failed_rows
+    assert outcome.sample, "the sample shows the offending rows"
+    assert sample_subset.items() <= outcome.sample[0].items()
