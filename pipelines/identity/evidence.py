@@ -9,6 +9,7 @@ distinct raw value, and every later step works on integers. Nodes are numbered i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -37,6 +38,7 @@ MAP_SCHEMA = {
     "last_seen_at": pl.Datetime("us"),
 }
 SAME_CUSTOMER_RULE = "same_customer_id"
+LOW_CARDINALITY = ["source", "stream", "rule", "identifier_kind"]
 SEEDS = ((0x1D3A, 0x5EED), (0x2B7F, 0x77AA), (0x3C91, 0x9D01))
 
 
@@ -73,27 +75,45 @@ def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def prepare_evidence(evidence: pl.DataFrame | pl.LazyFrame, rules: IdentityRules) -> pl.DataFrame:
-    """Typed evidence with a `row` index; cheap contract checks (columns, kinds, nulls)."""
-    columns = (
-        evidence.collect_schema().names()
-        if isinstance(evidence, pl.LazyFrame)
-        else evidence.columns
-    )
-    missing = [column for column in EVIDENCE_SCHEMA if column not in columns]
+    """Typed evidence with a `row` index and hash keys; cheap contract checks (columns, kinds, nulls).
+
+    Built as one lazy plan: the keys are hashed from the strings, then the low-cardinality
+    columns become Categorical, so the frame kept for the run is small.
+    """
+    frame = evidence.lazy()
+    schema = frame.collect_schema()
+    missing = [column for column in EVIDENCE_SCHEMA if column not in schema.names()]
     if missing:
         raise EvidenceError(
             f"identity evidence lacks columns {missing} (contracts §5.2 requires "
             f"{list(EVIDENCE_SCHEMA)}); fix the int_identity_evidence model"
         )
-    if isinstance(evidence, pl.LazyFrame):
-        evidence = evidence.select(list(EVIDENCE_SCHEMA)).collect()
-    evidence = _as_utc(evidence.select(list(EVIDENCE_SCHEMA)), ["observed_at"]).cast(
-        EVIDENCE_SCHEMA
+    observed = pl.col("observed_at")
+    observed_type = schema["observed_at"]
+    if isinstance(observed_type, pl.Datetime) and observed_type.time_zone is not None:
+        observed = observed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    seed, check_seed = SEEDS[0]
+    identifier = ["identifier_kind", "identifier_value"]
+    evidence = (
+        frame.select(list(EVIDENCE_SCHEMA))
+        .with_columns(observed.alias("observed_at"))
+        .cast(EVIDENCE_SCHEMA)
+        .with_columns(
+            _mixed_hash(RECORD, seed).alias("record_key"),
+            _mixed_hash(RECORD, check_seed).alias("record_check"),
+            _mixed_hash(identifier, seed).alias("raw_key"),
+            _mixed_hash(identifier, check_seed).alias("raw_check"),
+        )
+        .with_columns(pl.col(LOW_CARDINALITY).cast(pl.Categorical))
+        .with_row_index("row")
+        .collect()
     )
-    kinds = evidence.select(pl.col("identifier_kind").unique())["identifier_kind"]
+    kinds = evidence.select(pl.col("identifier_kind").cast(pl.String).unique())["identifier_kind"]
     unknown = sorted(kind for kind in kinds.to_list() if kind not in rules.kinds)
     if unknown:
-        example = evidence.filter(pl.col("identifier_kind").is_in(unknown)).row(0, named=True)
+        example = evidence.filter(pl.col("identifier_kind").cast(pl.String).is_in(unknown)).row(
+            0, named=True
+        )
         raise EvidenceError(
             f"identity evidence holds unknown identifier kinds {unknown} (e.g. record "
             f"{example['source']}/{example['stream']}/{example['record_id']}); add the kind to "
@@ -107,7 +127,7 @@ def prepare_evidence(evidence: pl.DataFrame | pl.LazyFrame, rules: IdentityRules
             raise EvidenceError(
                 f"identity evidence has {count} rows with a null {column}; fix int_identity_evidence"
             )
-    return evidence.with_row_index("row")
+    return evidence
 
 
 def prepare_previous(previous_map: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -174,22 +194,32 @@ def encode(
     previous: pl.DataFrame | None,
     key: Secret | None,
     attempt: int = 0,
+    lap: Callable[[str], None] = lambda step: None,
 ) -> Encoded:
-    """Encode prepared evidence (and, in an incremental run, the previous map's identifiers)."""
-    seed, check_seed = SEEDS[attempt]
-    record = pl.struct(RECORD)
-    identifier = pl.struct("identifier_kind", "identifier_value")
+    """Encode prepared evidence (and, in an incremental run, the previous map's identifiers).
+
+    `lap(step)` is called after each step (timings for the run metrics).
+    """
     keyed = evidence.select(
-        "row",
-        "observed_at",
-        "is_anchor",
-        record.hash(seed).alias("record_key"),
-        record.hash(check_seed).alias("record_check"),
-        identifier.hash(seed).alias("raw_key"),
-        identifier.hash(check_seed).alias("raw_check"),
+        "row", "observed_at", "is_anchor", "record_key", "record_check", "raw_key", "raw_check"
     )
+    if attempt:  # rehash with other seeds, from the strings
+        seed, check_seed = SEEDS[attempt]
+        strings = evidence.select(
+            pl.col([*RECORD, "identifier_kind", "identifier_value"]).cast(pl.String)
+        )
+        identifier = ["identifier_kind", "identifier_value"]
+        keyed = keyed.with_columns(
+            strings.select(
+                _mixed_hash(RECORD, seed).alias("record_key"),
+                _mixed_hash(RECORD, check_seed).alias("record_check"),
+                _mixed_hash(identifier, seed).alias("raw_key"),
+                _mixed_hash(identifier, check_seed).alias("raw_check"),
+            )
+        )
 
     # one row per distinct raw identifier: normalise, guard, publish once
+    lap("encode:keys")
     raw = keyed.group_by("raw_key").agg(
         pl.col("row").first(),
         pl.col("raw_check").n_unique().alias("checks"),
@@ -198,34 +228,57 @@ def encode(
     )
     if raw.filter(pl.col("checks") > 1).height:
         raise HashCollision("identifier keys collide")
+    lap("encode:distinct_identifiers")
     raw = raw.with_columns(
         evidence.select(
-            pl.col("identifier_kind").alias("kind"), pl.col("identifier_value").alias("raw_value")
+            pl.col("identifier_kind").cast(pl.String).alias("kind"),
+            pl.col("identifier_value").alias("raw_value"),
         )[raw["row"]]
     )
     raw = published_identifiers(raw.drop("row", "checks"), rules, key)
 
     # nodes: distinct published identifiers that are not blocked, numbered in (kind, value) order
-    seen = (
-        raw.filter(pl.col("block_reason").is_null())
-        .group_by("kind", "value")
-        .agg(pl.col("first_seen_at").min(), pl.col("last_seen_at").max())
+    lap("encode:normalise_guard_publish")
+    usable = raw.filter(pl.col("block_reason").is_null()).select(
+        "raw_key", "kind", "value", "first_seen_at", "last_seen_at"
     )
     if previous is not None:
-        prior = previous.select("kind", "value", "first_seen_at", "last_seen_at")
-        seen = (
-            pl.concat([seen, prior])
-            .group_by("kind", "value")
-            .agg(pl.col("first_seen_at").min(), pl.col("last_seen_at").max())
+        prior = previous.select(
+            pl.lit(None, dtype=pl.UInt64).alias("raw_key"),
+            "kind",
+            "value",
+            "first_seen_at",
+            "last_seen_at",
         )
-    nodes = seen.sort("kind", "value").with_row_index("node")
-    raw = raw.join(nodes.select("kind", "value", "node"), on=["kind", "value"], how="left").select(
-        "raw_key", "kind", "value", "block_reason", "node"
+        usable = pl.concat([usable, prior])
+    # one sort numbers the nodes: a new node wherever (kind, value) changes
+    changed = (pl.col("kind") != pl.col("kind").shift(1)) | (
+        pl.col("value") != pl.col("value").shift(1)
     )
+    usable = usable.sort("kind", "value").with_columns(
+        node=(changed.fill_null(True).cum_sum() - 1).cast(pl.UInt32)
+    )
+    nodes = (
+        usable.group_by("node")
+        .agg(
+            pl.col("kind").first(),
+            pl.col("value").first(),
+            pl.col("first_seen_at").min(),
+            pl.col("last_seen_at").max(),
+        )
+        .sort("node")
+    )
+    raw = raw.join(
+        usable.filter(pl.col("raw_key").is_not_null()).select("raw_key", "node"),
+        on="raw_key",
+        how="left",
+    ).select("raw_key", "kind", "value", "block_reason", "node")
 
+    lap("encode:nodes")
     rows = keyed.join(
         raw.select("raw_key", "node"), on="raw_key", how="left", maintain_order="left"
     )
+    lap("encode:rows_to_nodes")
     anchors = rows.filter(pl.col("is_anchor")).select(
         "record_key", "record_check", "row", "node", "raw_key"
     )
@@ -241,6 +294,7 @@ def encode(
             f"{doubled.height} records carry more than one anchor identifier, e.g. "
             f"{evidence[example].select(RECORD).unique().rows()}; contracts §5.2 allows exactly one per record"
         )
+    lap("encode:anchor_checks")
     others = rows.filter(~pl.col("is_anchor")).select(
         "row",
         "record_key",
@@ -271,6 +325,7 @@ def encode(
     joined = joined.filter(pl.col("left_raw") != pl.col("right_raw")).drop(
         "record_check", "anchor_check"
     )
+    lap("encode:record_edges")
     is_blocked = pl.col("left_node").is_null() | pl.col("right_node").is_null()
     reasons = raw.select("raw_key", "block_reason")
     blocked = (
@@ -299,8 +354,11 @@ def encode(
         .select("row", "record_key", "observed_at", "left_node", "right_node")
         .with_columns(rule=pl.lit(None, dtype=pl.String))
     )
+    lap("encode:blocked")
     edges = _deduplicate(edges)
+    lap("encode:deduplicate")
     edges = pl.concat([edges, _same_customer_edges(rows, nodes)])
+    lap("encode:same_customer_id")
     return Encoded(
         nodes=nodes,
         raw=raw,
@@ -309,6 +367,18 @@ def encode(
         blocked=blocked,
         anchors=anchors.select("record_key", "row", "node"),
     )
+
+
+MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+
+
+def _mixed_hash(columns: list[str], seed: int) -> pl.Expr:
+    """A 64-bit key over several columns: per-column seeded hashes, mixed by odd multipliers."""
+    expression = None
+    for position, column in enumerate(columns):
+        part = pl.col(column).hash(seed + position) * pl.lit(MIX[position], dtype=pl.UInt64)
+        expression = part if expression is None else expression ^ part
+    return expression
 
 
 def _deduplicate(edges: pl.DataFrame) -> pl.DataFrame:

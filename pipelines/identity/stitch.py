@@ -125,13 +125,17 @@ def stitch(
     for attempt in range(len(SEEDS)):  # a fixed number of retries, after a 64-bit hash collision
         try:
             encoded = encode(
-                evidence, rules, previous if incremental else None, pseudonymize_key, attempt
+                evidence,
+                rules,
+                previous if incremental else None,
+                pseudonymize_key,
+                attempt,
+                timer.lap,
             )
             break
         except HashCollision:
             if attempt == len(SEEDS) - 1:
                 raise
-    timer.lap("normalise_guard_edges")
 
     node_info = _node_info(encoded.nodes, previous)
     edges, pairs = rank_pairs(encoded.edges)
@@ -216,7 +220,9 @@ def _named(
 
     Both are gathers by integer position (nodes are numbered by row), never joins on strings.
     """
-    provenance = evidence.select(*RECORD, pl.col("rule").alias("record_rule"))[frame["row"]]
+    provenance = evidence.select(
+        pl.col(RECORD).cast(pl.String), pl.col("rule").cast(pl.String).alias("record_rule")
+    )[frame["row"]]
     frame = pl.concat([frame, provenance], how="horizontal").with_columns(
         rule=pl.coalesce("rule", "record_rule")
     )
@@ -281,7 +287,11 @@ def _tables(
     )
     anchored = encoded.anchors.join(person_of_node, on="node").sort("record_key")
     record_persons = pl.concat(
-        [evidence.select(RECORD)[anchored["row"]], anchored.select("person_id")], how="horizontal"
+        [
+            evidence.select(pl.col(RECORD).cast(pl.String))[anchored["row"]],
+            anchored.select("person_id"),
+        ],
+        how="horizontal",
     )
 
     causes = merge_causes(merges, accepted, node_info)
@@ -305,7 +315,9 @@ def _tables(
             ).select("row"),
         ]
     )["row"].unique()
-    suppressed = evidence.select(RECORD)[suppressed_rows].unique().sort(RECORD)
+    suppressed = (
+        evidence.select(pl.col(RECORD).cast(pl.String))[suppressed_rows].unique().sort(RECORD)
+    )
     return {
         "identity_map": identity_map,
         "identity_record_persons": record_persons,

@@ -446,3 +446,39 @@ def test_write_tables_writes_every_table(tmp_path, rules):
     assert sorted(p.name for p in (tmp_path / "identity").iterdir()) == sorted(
         f"{n}.parquet" for n in paths
     )
+
+
+def test_rehash_after_a_collision_gives_the_same_graph(rules):
+    from pipelines.identity.evidence import encode, prepare_evidence
+
+    frame = evidence(
+        ("matomo", "visits", "v2", 2, "login", [("web_user_id", "42"), ("web_visitor_id", "aaa1")]),
+        (
+            "shopify",
+            "orders",
+            "o1",
+            3,
+            "order",
+            [("shop_customer_id", "42"), ("email", " Ann@X.com")],
+        ),
+        (
+            "zendesk",
+            "tickets",
+            "t1",
+            4,
+            "ticket",
+            [("support_requester_id", "7"), ("email", "info@x.com")],
+        ),
+    )
+    prepared = prepare_evidence(frame, rules)
+    first, second = encode(prepared, rules, None, None, 0), encode(prepared, rules, None, None, 1)
+    assert_frame_equal(first.nodes, second.nodes)
+    columns = ["row", "left_node", "right_node", "rule"]
+    assert_frame_equal(
+        first.edges.select(columns).sort("row"), second.edges.select(columns).sort("row")
+    )
+    assert (
+        first.blocked["reason"].to_list()
+        == second.blocked["reason"].to_list()
+        == ["generic_mailbox"]
+    )
