@@ -187,3 +187,28 @@ def test_a_suite_for_an_asset_the_job_lacks_is_an_error(tmp_path):
     (tmp_path / "marts" / "fct_orders.json").write_text(json.dumps(ORDERS_SUITE))
     with pytest.raises(QualityConfigurationError, match="fct_orders"):
         build_quality_checks([], [dg.AssetKey("fct_order")], suites_dir=tmp_path)
+
+
+def test_the_real_suites_become_one_check_step_per_source_and_one_for_the_warehouse():
+    from pipelines.assets.quality import quality_check_keys
+    from pipelines.extract.streams import STREAMS
+    from pipelines.quality.suites import list_checks
+
+    catalogue = list_checks()
+    landing = [dg.AssetKey([source, stream]) for source, stream in STREAMS]
+    marts = {dg.AssetKey(item["asset"]) for item in catalogue} - set(landing)
+    definitions = build_quality_checks(landing, marts)
+
+    assert sorted(d.node_def.name for d in definitions) == [
+        "quality_landing_filedrop",
+        "quality_landing_mailchimp",
+        "quality_landing_matomo",
+        "quality_landing_shopify",
+        "quality_landing_zendesk",
+        "quality_warehouse",
+    ]
+    specs = {spec.key: spec for d in definitions for spec in d.check_specs}
+    assert set(specs) == set(quality_check_keys())
+    for item in catalogue:
+        spec = specs[dg.AssetCheckKey(dg.AssetKey(item["asset"]), item["check"])]
+        assert spec.blocking is item["blocking"]
