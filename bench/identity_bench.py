@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import polars as pl
 
 RESULTS = Path(__file__).resolve().parent / "results" / "identity"
 EDGES_PER_PERSON = 4.0  # what pipelines.identity.synthetic produces on average
+CHUNK_PERSONS = 500_000
 
 
 def _peak_mb() -> float:
@@ -41,50 +43,74 @@ def _anchor_edges(evidence_path: Path) -> pl.DataFrame:
     from pipelines.identity.rules import load_rules
 
     rules = load_rules()
-    evidence = pl.read_parquet(evidence_path)
+    evidence = pl.read_parquet(evidence_path / "*.parquet")
     evidence = normalise_identifiers(evidence, rules)
     key = (pl.col("identifier_kind") + ":" + pl.col("identifier_value")).alias("key")
     rows = evidence.select("source", "stream", "record_id", "is_anchor", key)
     nodes = rows.select("key").unique().with_row_index("node")
     rows = rows.join(nodes, on="key").drop("key")
-    anchors = rows.filter(pl.col("is_anchor")).select("source", "stream", "record_id", pl.col("node").alias("a"))
-    others = rows.filter(~pl.col("is_anchor")).select("source", "stream", "record_id", pl.col("node").alias("b"))
+    anchors = rows.filter(pl.col("is_anchor")).select(
+        "source", "stream", "record_id", pl.col("node").alias("a")
+    )
+    others = rows.filter(~pl.col("is_anchor")).select(
+        "source", "stream", "record_id", pl.col("node").alias("b")
+    )
     return others.join(anchors, on=["source", "stream", "record_id"]).select("a", "b"), nodes.height
+
+
+def _split(started: float, prepared: float) -> dict:
+    """Seconds spent preparing the edges (read, normalise, anchor join) and clustering them."""
+    return {
+        "prepare_edges": round(prepared - started, 2),
+        "components": round(time.perf_counter() - prepared, 2),
+    }
 
 
 def run_stitch(evidence_path: Path, out_dir: Path) -> dict:
     from pipelines.identity.rules import load_rules
     from pipelines.identity.stitch import stitch, write_tables
 
-    evidence = pl.scan_parquet(evidence_path)
+    evidence = pl.scan_parquet(evidence_path / "*.parquet")
     result = stitch(evidence, rules=load_rules(), run_id="bench", run_at=datetime.now(UTC))
     started = time.perf_counter()
     write_tables(result, out_dir)
     metrics = {k: v for k, v in result.metrics.items() if not k.startswith("seconds")}
     steps = {k[8:-1]: v for k, v in result.metrics.items() if k.startswith("seconds")}
     steps["write"] = round(time.perf_counter() - started, 3)
-    return {"persons": metrics["persons"], "largest_cluster": metrics["largest_cluster"], "steps": steps}
+    return {
+        "persons": metrics["persons"],
+        "largest_cluster": metrics["largest_cluster"],
+        "steps": steps,
+    }
 
 
 def run_networkx(evidence_path: Path) -> dict:
     import networkx
 
+    started = time.perf_counter()
     edges, node_count = _anchor_edges(evidence_path)
+    prepared = time.perf_counter()
     graph = networkx.Graph()
     graph.add_nodes_from(range(node_count))
     graph.add_edges_from(edges.iter_rows())
     components = sum(1 for _ in networkx.connected_components(graph))
-    return {"persons": components}
+    return {"persons": components, "steps": _split(started, prepared)}
 
 
 def run_duckdb(evidence_path: Path) -> dict:
     import duckdb
 
+    started = time.perf_counter()
     edges, node_count = _anchor_edges(evidence_path)
+    prepared = time.perf_counter()
     connection = duckdb.connect()
     connection.register("edge_input", edges.to_arrow())
-    connection.execute("create table edges as select a, b from edge_input union all select b, a from edge_input")
-    connection.execute(f"create table labels as select range as node, range as label from range({node_count})")
+    connection.execute(
+        "create table edges as select a, b from edge_input union all select b, a from edge_input"
+    )
+    connection.execute(
+        f"create table labels as select range as node, range as label from range({node_count})"
+    )
     iterations = 0
     while True:  # a loop over propagation rounds, the algorithm under test
         iterations += 1
@@ -106,7 +132,7 @@ def run_duckdb(evidence_path: Path) -> dict:
         if changed == 0:
             break
     persons = connection.execute("select count(distinct label) from labels").fetchone()[0]
-    return {"persons": persons, "iterations": iterations}
+    return {"persons": persons, "iterations": iterations, "steps": _split(started, prepared)}
 
 
 def _child(arguments: argparse.Namespace) -> None:
@@ -123,28 +149,44 @@ def _child(arguments: argparse.Namespace) -> None:
 
 
 def _generate(size: int, path: Path) -> dict:
+    """Synthetic evidence for about `size` edges, written in chunks of persons (bounded memory)."""
     from pipelines.identity.synthetic import generate_evidence
 
-    if path.exists():
-        frame = pl.scan_parquet(path)
-        rows = frame.select(pl.len()).collect().item()
-        edges = frame.filter(~pl.col("is_anchor")).select(pl.len()).collect().item()
-        return {"rows": rows, "edges": edges}
-    evidence, _ = generate_evidence(int(size / EDGES_PER_PERSON), seed=size % 997)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    evidence.write_parquet(path)
-    return {"rows": evidence.height, "edges": evidence.filter(~pl.col("is_anchor")).height}
+    if not path.exists():
+        path.mkdir(parents=True)
+        persons = int(size / EDGES_PER_PERSON)
+        for first in range(0, persons, CHUNK_PERSONS):
+            count = min(CHUNK_PERSONS, persons - first)
+            evidence, _ = generate_evidence(count, seed=size % 997 + first, first_person=first)
+            evidence.write_parquet(path / f"part-{first // CHUNK_PERSONS:04d}.parquet")
+            del evidence
+    frame = pl.scan_parquet(path / "*.parquet")
+    rows = frame.select(pl.len()).collect().item()
+    edges = frame.filter(~pl.col("is_anchor")).select(pl.len()).collect().item()
+    return {"rows": rows, "edges": edges}
 
 
 def _measure(engine: str, evidence: Path, out: Path, cap: float) -> dict:
-    command = [sys.executable, "-m", "bench.identity_bench", "--child", engine, "--evidence", str(evidence), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.identity_bench",
+        "--child",
+        engine,
+        "--evidence",
+        str(evidence),
+        "--out",
+        str(out),
+    ]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=cap, check=False)
     except subprocess.TimeoutExpired:
         return {"status": f"stopped after {cap:.0f} s"}
     if done.returncode != 0:
-        return {"status": f"failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"}
+        return {
+            "status": f"failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+        }
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall_with_startup"] = round(time.perf_counter() - started, 2)
     return {"status": "ok", **result}
@@ -152,10 +194,22 @@ def _measure(engine: str, evidence: Path, out: Path, cap: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000000,5000000,20000000", help="edge counts, comma-separated")
+    parser.add_argument(
+        "--sizes", default="1000000,5000000,20000000", help="edge counts, comma-separated"
+    )
     parser.add_argument("--engines", default="stitch,duckdb_sql,networkx")
-    parser.add_argument("--cap-seconds", type=float, default=900.0, help="stop a measurement after this long")
-    parser.add_argument("--child", choices=["stitch", "networkx", "duckdb_sql"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cap-seconds", type=float, default=900.0, help="stop a measurement after this long"
+    )
+    parser.add_argument(
+        "--networkx-max-edges",
+        type=int,
+        default=5_000_000,
+        help="largest size given to networkx (its graph needs ~1 KB per edge of memory)",
+    )
+    parser.add_argument(
+        "--child", choices=["stitch", "networkx", "duckdb_sql"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--evidence", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
@@ -167,10 +221,18 @@ def main(argv: list[str] | None = None) -> int:
     stopped: set[str] = set()
     report = []
     for size in [int(text) for text in arguments.sizes.split(",")]:
-        evidence = RESULTS / f"evidence_{size}.parquet"
+        evidence = RESULTS / f"evidence_{size}"
         shape = _generate(size, evidence)
-        print(f"\n== {size:,} target edges: {shape['edges']:,} edges, {shape['rows']:,} evidence rows ==", flush=True)
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(
+            f"\n== {size:,} target edges: {shape['edges']:,} edges, {shape['rows']:,} evidence rows "
+            f"(load average {load} on {os.cpu_count()} cores) ==",
+            flush=True,
+        )
         for engine in arguments.engines.split(","):
+            if engine == "networkx" and size > arguments.networkx_max_edges:
+                print(f"{engine:>11}: skipped (above --networkx-max-edges)")
+                continue
             if engine in stopped:
                 print(f"{engine:>11}: skipped (did not finish a smaller size)")
                 continue
@@ -179,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                 stopped.add(engine)
                 print(f"{engine:>11}: {outcome['status']}", flush=True)
             else:
-                extra = outcome.get("steps") or {k: outcome[k] for k in ("iterations",) if k in outcome}
+                extra = outcome.get("steps") or {
+                    k: outcome[k] for k in ("iterations",) if k in outcome
+                }
                 print(
                     f"{engine:>11}: {outcome['seconds']:8.2f} s  peak {outcome['peak_mb']:8.0f} MB  "
                     f"persons {outcome['persons']:,}  {extra}",

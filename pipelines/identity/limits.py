@@ -29,7 +29,9 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     high = pl.max_horizontal("left_node", "right_node").cast(pl.UInt64)
     edges = (
         edges.with_columns(pair_key=low * (1 << 32) + high)
-        .sort("pair_key", "observed_at", "record_key", "left_node", "rule", "row", nulls_last=True)
+        # stable sort: within one record a pair has at most one evidence edge, followed by its
+        # same_customer_id edge (appended last by evidence.encode), so ties keep a fixed order
+        .sort("pair_key", "observed_at", "record_key", nulls_last=True, maintain_order=True)
         .with_columns(
             pair_index=(pl.col("pair_key") != pl.col("pair_key").shift(1)).fill_null(True).cum_sum()
             - 1

@@ -68,12 +68,20 @@ def _records(
     return rows.filter(pl.col("identifier_value").is_not_null() | pl.col("is_anchor"))
 
 
-def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Evidence and ground truth for `persons` synthetic persons (deterministic per seed)."""
+def generate_evidence(
+    persons: int, seed: int = 0, first_person: int = 0
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Evidence and ground truth for `persons` synthetic persons (deterministic per seed).
+
+    `first_person` numbers the persons from there, so chunks generated separately (for very
+    large benchmarks) have disjoint identifiers and records.
+    """
     rng = np.random.default_rng(seed)
     n = persons
     ids = np.arange(n)
-    key = pl.Series(ids).cast(pl.String)
+    label = first_person + ids  # what identifiers are made of; `ids` index the arrays
+    tag = f"{first_person}x" if first_person else ""
+    key = pl.Series(label).cast(pl.String)
     is_buyer = rng.random(n) < 0.30
     has_email = is_buyer | (rng.random(n) < 0.45)
     is_subscriber = has_email & (rng.random(n) < 0.6)
@@ -100,12 +108,12 @@ def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.Dat
     plus = has_email & ~generic_owner & ~colleague & (rng.random(n) < 0.04)
 
     visitor_base = np.concatenate([[0], np.cumsum(devices)[:-1]])
-    customer = np.where(is_buyer, (100_000 + ids).astype(str), None)
+    customer = np.where(is_buyer, (100_000 + label).astype(str), None)
     subscriber = np.where(is_subscriber, (pl.Series(["s"] * n) + key).to_numpy(), None)
-    requester = np.where(has_support, (900_000 + ids).astype(str), None)
+    requester = np.where(has_support, (900_000 + label).astype(str), None)
     phone = np.where(
         has_phone,
-        (pl.Series(["+49 151 "] * n) + pl.Series(1_000_000 + ids).cast(pl.String)).to_numpy(),
+        (pl.Series(["+49 151 "] * n) + pl.Series(1_000_000 + label).cast(pl.String)).to_numpy(),
         None,
     )
 
@@ -125,7 +133,7 @@ def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.Dat
     device_person = np.repeat(ids, devices)
     device_index = np.arange(len(device_person))
     visitor = (
-        pl.Series(["v"] * len(device_index))
+        pl.Series([f"v{tag}"] * len(device_index))
         + pl.Series(device_index).cast(pl.String).str.pad_start(15, "0")
     ).to_numpy()
     # shared device trap: a buyer logs in on the first device of the previous buyer
@@ -241,7 +249,7 @@ def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.Dat
     orders = np.repeat(buyers, rng.choice([1, 2, 3], size=len(buyers), p=[0.6, 0.3, 0.1]))
     order_at = start_day[orders] + rng.uniform(10, 90, len(orders)) * SECONDS_PER_DAY
     token = (
-        pl.Series(["ck"] * len(orders)) + pl.Series(np.arange(len(orders))).cast(pl.String)
+        pl.Series([f"ck{tag}"] * len(orders)) + pl.Series(np.arange(len(orders))).cast(pl.String)
     ).to_numpy()
     frames.append(
         _records(
@@ -300,7 +308,8 @@ def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.Dat
                 (
                     "checkout_token",
                     (
-                        pl.Series(["ab"] * len(abandoned)) + pl.Series(abandoned).cast(pl.String)
+                        pl.Series([f"ab{tag}"] * len(abandoned))
+                        + pl.Series(abandoned).cast(pl.String)
                     ).to_numpy(),
                 ),
                 ("email", variant(email_of[abandoned], abandoned)),
@@ -326,6 +335,13 @@ def generate_evidence(persons: int, seed: int = 0) -> tuple[pl.DataFrame, pl.Dat
         )
     )
     evidence = pl.concat([frame.select(*EVIDENCE_COLUMNS, "person_key") for frame in frames])
+    if first_person:
+        evidence = evidence.with_columns(
+            (pl.lit(tag) + pl.col("record_id")).alias("record_id"),
+            (pl.col("person_key").cast(pl.Int64) + first_person)
+            .cast(pl.String)
+            .alias("person_key"),
+        )
     # the truth: an identifier belongs to the person who used it first (shared device, mailbox)
     truth = (
         evidence.filter(pl.col("identifier_value").is_not_null())
