@@ -5,19 +5,23 @@
 with
 
 visits as (
-    select * from {{ ref('int_web_visits_flagged') }} where not is_bot
+    select * from {{ ref('int_web_visits_flagged') }}
+    where not is_bot
 ),
 
 logged_in_visits as (
-    select * from visits where has_login
+    select * from visits
+    where has_login
 ),
 
 anonymous_visits as (
-    select * from visits where not has_login
+    select * from visits
+    where not has_login
 ),
 
 web_actions as (
-    select * from {{ ref('int_web_actions_classified') }} where not is_bot
+    select * from {{ ref('int_web_actions_classified') }}
+    where not is_bot
 ),
 
 members as (
@@ -52,11 +56,13 @@ unsubscribes as (
 ),
 
 orders as (
-    select * from {{ ref('stg_shopify__orders') }} where not is_test
+    select * from {{ ref('stg_shopify__orders') }}
+    where not is_test
 ),
 
 filedrop_orders as (
-    select * from {{ ref('stg_filedrop__orders') }} where not coalesce(is_test, false)
+    select * from {{ ref('stg_filedrop__orders') }}
+    where not coalesce(is_test, false)
 ),
 
 customers as (
@@ -88,11 +94,13 @@ reviews as (
 ),
 
 form_fills as (
-    select * from web_actions where touchpoint_type = 'form_submit'
+    select * from web_actions
+    where touchpoint_type = 'form_submit'
 ),
 
 click_throughs as (
-    select * from web_actions where email_subscriber_id is not null
+    select * from web_actions
+    where email_subscriber_id is not null
 ),
 
 evidence as (
@@ -179,6 +187,8 @@ evidence as (
         ('email', 'email', 'true'),
     ]) }}
 ),
+
+
 
 {#- One row per identifier per record: an identifier seen twice in a record (the order's
     email repeated as the customer's email, two form fills with the same address) keeps the

@@ -9,12 +9,15 @@ with
 
 touchpoints as (
     select * from {{ ref('int_touchpoints_phased') }}
-    where person_id is not null
+    where
+        person_id is not null
         and phase_rank is not null
 ),
 
 journey_phases as (
-    select lower(trim(phase)) as phase, phase_rank
+    select
+        lower(trim(phase)) as phase,
+        phase_rank
     from {{ ref('journey_phases') }}
 ),
 
@@ -23,11 +26,11 @@ ordered as (
         *,
         row_number() over (
             partition by person_id
-            order by occurred_at, phase_rank desc, source, stream, record_id, touchpoint_type, touchpoint_id
+            order by occurred_at asc, phase_rank desc, source asc, stream asc, record_id asc, touchpoint_type asc, touchpoint_id asc
         ) as touchpoint_sequence,
         lag(occurred_at) over (
             partition by person_id
-            order by occurred_at, phase_rank desc, source, stream, record_id, touchpoint_type, touchpoint_id
+            order by occurred_at asc, phase_rank desc, source asc, stream asc, record_id asc, touchpoint_type asc, touchpoint_id asc
         ) as previous_occurred_at
     from touchpoints
 ),
@@ -121,8 +124,9 @@ final as (
         lead(spells.spell_number) over (partition by spells.person_id order by spells.spell_number) is null as is_current
     from spells
     inner join spell_entries
-        on spells.person_id = spell_entries.person_id
-        and spells.spell_number = spell_entries.spell_number
+        on
+            spells.person_id = spell_entries.person_id
+            and spells.spell_number = spell_entries.spell_number
     inner join journey_phases
         on spells.phase_rank = journey_phases.phase_rank
 )

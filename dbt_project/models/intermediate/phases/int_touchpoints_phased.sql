@@ -17,12 +17,19 @@ touchpoints as (
 ),
 
 record_persons as (
-    select source, stream, record_id, person_id
+    select
+        source,
+        stream,
+        record_id,
+        person_id
     from {{ source('identity', 'identity_record_persons') }}
 ),
 
 suppressed_records as (
-    select distinct source, stream, record_id
+    select distinct
+        source,
+        stream,
+        record_id
     from {{ source('identity', 'identity_suppressed_records') }}
 ),
 
@@ -35,7 +42,9 @@ phase_rules as (
 ),
 
 journey_phases as (
-    select lower(trim(phase)) as phase, phase_rank
+    select
+        lower(trim(phase)) as phase,
+        phase_rank
     from {{ ref('journey_phases') }}
 ),
 
@@ -45,18 +54,22 @@ with_person as (
         record_persons.person_id
     from touchpoints
     left join record_persons
-        on touchpoints.person_record_source = record_persons.source
-        and touchpoints.person_record_stream = record_persons.stream
-        and touchpoints.person_record_id = record_persons.record_id
+        on
+            touchpoints.person_record_source = record_persons.source
+            and touchpoints.person_record_stream = record_persons.stream
+            and touchpoints.person_record_id = record_persons.record_id
     left join suppressed_records as suppressed_own
-        on touchpoints.source = suppressed_own.source
-        and touchpoints.stream = suppressed_own.stream
-        and touchpoints.record_id = suppressed_own.record_id
+        on
+            touchpoints.source = suppressed_own.source
+            and touchpoints.stream = suppressed_own.stream
+            and touchpoints.record_id = suppressed_own.record_id
     left join suppressed_records as suppressed_person
-        on touchpoints.person_record_source = suppressed_person.source
-        and touchpoints.person_record_stream = suppressed_person.stream
-        and touchpoints.person_record_id = suppressed_person.record_id
-    where suppressed_own.record_id is null
+        on
+            touchpoints.person_record_source = suppressed_person.source
+            and touchpoints.person_record_stream = suppressed_person.stream
+            and touchpoints.person_record_id = suppressed_person.record_id
+    where
+        suppressed_own.record_id is null
         and suppressed_person.record_id is null
 ),
 
@@ -65,7 +78,8 @@ first_orders as (
         person_id,
         min(occurred_at) as first_order_at
     from with_person
-    where touchpoint_type = 'order'
+    where
+        touchpoint_type = 'order'
         and person_id is not null
     group by person_id
 ),
@@ -99,17 +113,18 @@ matched_rules as (
         journey_phases.phase_rank,
         row_number() over (
             partition by conditioned.touchpoint_id
-            order by journey_phases.phase_rank desc, phase_rules.phase
+            order by journey_phases.phase_rank desc, phase_rules.phase asc
         ) as rule_rank
     from conditioned
     inner join phase_rules
-        on conditioned.touchpoint_type = phase_rules.touchpoint_type
-        and phase_rules.rule_condition in (
-            'any',
-            case when conditioned.is_customer then 'customer' else 'prospect' end,
-            conditioned.order_condition,
-            conditioned.score_condition
-        )
+        on
+            conditioned.touchpoint_type = phase_rules.touchpoint_type
+            and phase_rules.rule_condition in (
+                'any',
+                case when conditioned.is_customer then 'customer' else 'prospect' end,
+                conditioned.order_condition,
+                conditioned.score_condition
+            )
     inner join journey_phases
         on phase_rules.phase = journey_phases.phase
 ),
@@ -135,8 +150,9 @@ final as (
         conditioned.first_order_at
     from conditioned
     left join matched_rules
-        on conditioned.touchpoint_id = matched_rules.touchpoint_id
-        and matched_rules.rule_rank = 1
+        on
+            conditioned.touchpoint_id = matched_rules.touchpoint_id
+            and matched_rules.rule_rank = 1
 )
 
 select * from final

@@ -16,8 +16,8 @@ with
 
 touchpoints as (
     {%- for source_name in per_source %}
-    select * from {{ ref('int_touchpoints__' ~ source_name) }}
-    {% if not loop.last %}union all{% endif %}
+        select * from {{ ref('int_touchpoints__' ~ source_name) }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -25,7 +25,7 @@ selected as (
     {% if is_incremental() -%}
     {{ rows_of_changed_groups('touchpoints', ['source', 'stream', 'record_id']) }}
     {%- else -%}
-    select * from touchpoints
+        select * from touchpoints
     {%- endif %}
 ),
 

@@ -15,7 +15,8 @@ sends as (
     from {{ ref('stg_mailchimp__sent_to') }} as sent_to
     inner join campaigns
         on sent_to.campaign_id = campaigns.campaign_id
-    where campaigns.campaign_type = 'regular'
+    where
+        campaigns.campaign_type = 'regular'
         and sent_to.delivery_status = 'sent'
         and campaigns.sent_at is not null
 ),
@@ -27,7 +28,8 @@ activity as (
     from {{ ref('stg_mailchimp__email_activity') }} as email_activity
     left join campaigns
         on email_activity.campaign_id = campaigns.campaign_id
-    where email_activity.activity_type in ('open', 'click', 'bounce')
+    where
+        email_activity.activity_type in ('open', 'click', 'bounce')
         and email_activity.occurred_at is not null
 ),
 

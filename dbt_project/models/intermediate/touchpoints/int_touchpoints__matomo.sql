@@ -5,7 +5,8 @@ with
 
 web_actions as (
     select * from {{ ref('int_web_actions_classified') }}
-    where not is_bot
+    where
+        not is_bot
         and touchpoint_type is not null
         and occurred_at is not null
 ),

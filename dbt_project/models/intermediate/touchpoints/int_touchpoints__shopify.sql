@@ -31,8 +31,9 @@ orders_with_channel as (
         case when orders.is_cancelled then orders.cancelled_at else orders.created_at end as touchpoint_at
     from orders
     left join arrival_channels
-        on arrival_channels.stream = 'orders'
-        and orders.order_id = arrival_channels.record_id
+        on
+            arrival_channels.stream = 'orders'
+            and orders.order_id = arrival_channels.record_id
 ),
 
 checkouts_with_channel as (
@@ -44,8 +45,9 @@ checkouts_with_channel as (
         arrival_channels.campaign
     from checkouts
     left join arrival_channels
-        on arrival_channels.stream = 'checkouts'
-        and checkouts.checkout_id = arrival_channels.record_id
+        on
+            arrival_channels.stream = 'checkouts'
+            and checkouts.checkout_id = arrival_channels.record_id
 ),
 
 referrals as (
@@ -58,7 +60,8 @@ referrals as (
     from orders
     inner join {{ ref('stg_shopify__order_discount_codes') }} as discount_codes
         on orders.order_id = discount_codes.order_id
-    where upper(substring(discount_codes.discount_code, 1, 4)) = 'REF-'
+    where
+        upper(substring(discount_codes.discount_code, 1, 4)) = 'REF-'
         and length(discount_codes.discount_code) > 4
 ),
 

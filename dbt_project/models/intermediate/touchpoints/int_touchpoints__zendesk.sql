@@ -10,7 +10,8 @@ tickets as (
 
 ratings as (
     select * from {{ ref('stg_zendesk__satisfaction_ratings') }}
-    where satisfaction_score in ('good', 'bad')
+    where
+        satisfaction_score in ('good', 'bad')
         and created_at is not null
 ),
 

@@ -69,26 +69,30 @@ classified as (
         case
             when parsed.action_type = 'action' and coalesce(categorised.is_product_page, false) then 'product_view'
             when parsed.action_type = 'action' then 'page_view'
-            when parsed.action_type = 'event'
+            when
+                parsed.action_type = 'event'
                 and lower(parsed.event_category) = 'form'
                 and lower(parsed.event_action) in ('newsletter_signup', 'lead_form', 'contact')
                 then 'form_submit'
-            when parsed.action_type = 'event'
+            when
+                parsed.action_type = 'event'
                 and lower(parsed.event_category) = 'ecommerce'
                 and lower(parsed.event_action) = 'add_to_cart'
                 then 'add_to_cart'
         end as touchpoint_type
     from parsed
     left join categorised
-        on parsed.action_id = categorised.action_id
-        and categorised.category_rank = 1
+        on
+            parsed.action_id = categorised.action_id
+            and categorised.category_rank = 1
 ),
 
 sourced as (
     select
         classified.*,
         -- the campaign parameters as the URL carries them (contracts §6.5 compares these)
-        case when has_campaign_parameters then
+        case
+            when classified.has_campaign_parameters then
             {{ dbt.concat([
                 "coalesce(" ~ url_parameter_raw('url', 'utm_source') ~ ", '')", "'|'",
                 "coalesce(" ~ url_parameter_raw('url', 'utm_medium') ~ ", '')", "'|'",
@@ -97,20 +101,20 @@ sourced as (
             ]) }}
         end as campaign_key,
         case
-            when has_campaign_parameters
-                then coalesce(lower(utm_source), case when mailchimp_campaign_id is not null then 'mailchimp' end)
-            else visit_traffic_source
+            when classified.has_campaign_parameters
+                then coalesce(lower(classified.utm_source), case when classified.mailchimp_campaign_id is not null then 'mailchimp' end)
+            else classified.visit_traffic_source
         end as traffic_source,
         case
-            when has_campaign_parameters
-                then coalesce(lower(utm_medium), case when mailchimp_campaign_id is not null then 'email' end)
-            else visit_traffic_medium
+            when classified.has_campaign_parameters
+                then coalesce(lower(classified.utm_medium), case when classified.mailchimp_campaign_id is not null then 'email' end)
+            else classified.visit_traffic_medium
         end as traffic_medium,
         case
-            when has_campaign_parameters then coalesce(utm_campaign, mailchimp_campaign_id)
-            else visit_campaign
+            when classified.has_campaign_parameters then coalesce(classified.utm_campaign, classified.mailchimp_campaign_id)
+            else classified.visit_campaign
         end as campaign,
-        case when has_campaign_parameters then 'campaign' else visit_referrer_type end as referrer_type
+        case when classified.has_campaign_parameters then 'campaign' else classified.visit_referrer_type end as referrer_type
     from classified
 ),
 

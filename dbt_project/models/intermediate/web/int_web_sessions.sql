@@ -46,7 +46,8 @@ actions as (
         channel,
         _extracted_at
     from {{ ref('int_web_actions_classified') }}
-    where not is_bot
+    where
+        not is_bot
         and action_type in ('action', 'event')
         and web_visitor_id is not null
         and occurred_at is not null
@@ -56,7 +57,7 @@ session_actions as (
     {% if is_incremental() -%}
     {{ rows_of_changed_groups('actions', ['web_visitor_id']) }}
     {%- else -%}
-    select * from actions
+        select * from actions
     {%- endif %}
 ),
 
@@ -108,7 +109,8 @@ short_segment_starts as (
         action_id,
         case
             when segment_start_reason is not null then segment_start_reason
-            when campaign_key is not null
+            when
+                campaign_key is not null
                 and (previous_campaign_key is null or campaign_key <> previous_campaign_key)
                 then 'campaign_change'
         end as split_reason
@@ -141,11 +143,12 @@ campaign_pointers as (
         web_visitor_id,
         action_sequence,
         case
-            when campaign_key is null then
-                min(case when campaign_key is not null then action_sequence end) over (
-                    partition by web_visitor_id, segment_number order by action_sequence
-                    rows between 1 following and unbounded following
-                )
+            when campaign_key is null
+                then
+                    min(case when campaign_key is not null then action_sequence end) over (
+                        partition by web_visitor_id, segment_number order by action_sequence
+                        rows between 1 following and unbounded following
+                    )
             else
                 min(case when is_campaign_run_start then action_sequence end) over (
                     partition by web_visitor_id, segment_number order by action_sequence
@@ -170,10 +173,11 @@ max_length_pointers as (
         min(later.action_sequence) as next_max_length_sequence
     from long_segment_actions as session_start
     inner join long_segment_actions as later
-        on session_start.web_visitor_id = later.web_visitor_id
-        and session_start.segment_number = later.segment_number
-        and later.action_sequence > session_start.action_sequence
-        and {{ seconds_between('session_start.occurred_at', 'later.occurred_at') }} > {{ max_seconds }}
+        on
+            session_start.web_visitor_id = later.web_visitor_id
+            and session_start.segment_number = later.segment_number
+            and session_start.action_sequence < later.action_sequence
+            and {{ seconds_between('session_start.occurred_at', 'later.occurred_at') }} > {{ max_seconds }}
     group by session_start.web_visitor_id, session_start.action_sequence
 ),
 
@@ -189,7 +193,8 @@ next_session_pointers as (
             else campaign_pointers.next_campaign_sequence
         end as next_sequence,
         case
-            when max_length_pointers.next_max_length_sequence is not null
+            when
+                max_length_pointers.next_max_length_sequence is not null
                 and (
                     campaign_pointers.next_campaign_sequence is null
                     or max_length_pointers.next_max_length_sequence <= campaign_pointers.next_campaign_sequence
@@ -199,13 +204,17 @@ next_session_pointers as (
         end as next_reason
     from campaign_pointers
     left join max_length_pointers
-        on campaign_pointers.web_visitor_id = max_length_pointers.web_visitor_id
-        and campaign_pointers.action_sequence = max_length_pointers.action_sequence
+        on
+            campaign_pointers.web_visitor_id = max_length_pointers.web_visitor_id
+            and campaign_pointers.action_sequence = max_length_pointers.action_sequence
 ),
 
 -- Follow the pointers from each run's first action (a few steps per run).
 long_segment_chain (web_visitor_id, action_sequence, split_reason) as (
-    select web_visitor_id, action_sequence, segment_start_reason
+    select
+        web_visitor_id,
+        action_sequence,
+        segment_start_reason
     from long_segment_actions
     where segment_start_reason is not null
     union all
@@ -215,8 +224,9 @@ long_segment_chain (web_visitor_id, action_sequence, split_reason) as (
         next_session_pointers.next_reason
     from long_segment_chain
     inner join next_session_pointers
-        on long_segment_chain.web_visitor_id = next_session_pointers.web_visitor_id
-        and long_segment_chain.action_sequence = next_session_pointers.action_sequence
+        on
+            long_segment_chain.web_visitor_id = next_session_pointers.web_visitor_id
+            and long_segment_chain.action_sequence = next_session_pointers.action_sequence
     where next_session_pointers.next_sequence is not null
 ),
 
@@ -226,14 +236,21 @@ long_segment_starts as (
         long_segment_chain.split_reason
     from long_segment_actions
     left join long_segment_chain
-        on long_segment_actions.web_visitor_id = long_segment_chain.web_visitor_id
-        and long_segment_actions.action_sequence = long_segment_chain.action_sequence
+        on
+            long_segment_actions.web_visitor_id = long_segment_chain.web_visitor_id
+            and long_segment_actions.action_sequence = long_segment_chain.action_sequence
 ),
 
 session_starts as (
-    select action_id, split_reason from short_segment_starts
+    select
+        action_id,
+        split_reason
+    from short_segment_starts
     union all
-    select action_id, split_reason from long_segment_starts
+    select
+        action_id,
+        split_reason
+    from long_segment_starts
 ),
 
 numbered as (
@@ -333,11 +350,13 @@ final as (
         aggregated._extracted_at
     from aggregated
     inner join entry_actions
-        on aggregated.web_visitor_id = entry_actions.web_visitor_id
-        and aggregated.session_number = entry_actions.session_number
+        on
+            aggregated.web_visitor_id = entry_actions.web_visitor_id
+            and aggregated.session_number = entry_actions.session_number
     left join login_visits
-        on aggregated.web_visitor_id = login_visits.web_visitor_id
-        and aggregated.session_number = login_visits.session_number
+        on
+            aggregated.web_visitor_id = login_visits.web_visitor_id
+            and aggregated.session_number = login_visits.session_number
 )
 
 select * from final

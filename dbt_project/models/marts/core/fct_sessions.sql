@@ -9,7 +9,9 @@ sessions as (
 ),
 
 visit_persons as (
-    select record_id as visit_id, person_id
+    select
+        record_id as visit_id,
+        person_id
     from {{ source('identity', 'identity_record_persons') }}
     where source = 'matomo' and stream = 'visits'
 ),
@@ -48,7 +50,8 @@ final as (
         on sessions.first_visit_id = suppressed_first.visit_id
     left join suppressed_visits as suppressed_login
         on sessions.login_visit_id = suppressed_login.visit_id
-    where suppressed_first.visit_id is null
+    where
+        suppressed_first.visit_id is null
         and suppressed_login.visit_id is null
 )
 
