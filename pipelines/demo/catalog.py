@@ -222,3 +222,7 @@ def pages() -> pl.DataFrame:
     rows += [(p, t, 0.0) for p, t in FIXED_PAGES.items()]
     frame = pl.DataFrame(rows, schema=["path", "title", "weight"], orient="row")
     return frame.with_columns(page_id_action=pl.int_range(pl.len()) * 3 + 11)
+
+
+ACTION_TYPES = pl.Enum(["action", "event", "goal", "ecommerceOrder"])
+PATHS = pl.Enum(pages()["path"].to_list())

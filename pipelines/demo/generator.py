@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from pipelines.demo.web import build_web
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_START, DEFAULT_END = date(2026, 1, 1), date(2026, 9, 30)
+TRUTH_CHUNK_ROWS = 2_000_000
 DUPLICATE_EVERY = 487  # one exact duplicate row per this many rows of a duplicated stream
 VENDOR_SCHEMA = pa.schema(
     [
@@ -95,17 +96,15 @@ def generate(
         counts.update(_write_drop(out_dir, stream, frame, month_column))
     touchpoints = truth.touchpoints(world)
     truth_frames = {
-        "identities": truth.identities(world),
-        "touchpoints": touchpoints,
-        "phases": truth.phases(touchpoints),
-        "sessions": truth.sessions(world),
-        "orders": truth.orders(world),
+        "identities": (truth.identities(world), None),
+        "touchpoints": (touchpoints, truth.published_touchpoints),
+        "phases": (truth.phases(touchpoints), None),
+        "sessions": (truth.sessions(world), None),
+        "orders": (truth.orders(world), None),
     }
-    for name, frame in truth_frames.items():
+    for name, (frame, shape) in truth_frames.items():
         path = out_dir / "truth" / f"{name}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(path)
-        counts[path.relative_to(out_dir).as_posix()] = frame.height
+        counts[path.relative_to(out_dir).as_posix()] = _write_frame(path, frame, shape)
     manifest = {
         "generator": "pipelines.demo",
         "generator_version": GENERATOR_VERSION,
@@ -152,6 +151,24 @@ def _write_vendor(path: Path, frames: Iterator[pl.DataFrame], duplicated: bool) 
             writer.write_table(frame.to_arrow().cast(VENDOR_SCHEMA))
             rows += frame.height
     return rows
+
+
+def _write_frame(
+    path: Path, frame: pl.DataFrame, shape: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+) -> int:
+    """Write `frame` (through `shape`, slice by slice, so a large one never doubles in memory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    try:
+        for start in range(0, max(frame.height, 1), TRUTH_CHUNK_ROWS):
+            part = frame.slice(start, TRUTH_CHUNK_ROWS).lazy()
+            table = (shape(part) if shape else part).collect().to_arrow()
+            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+    finally:
+        if writer:
+            writer.close()
+    return frame.height
 
 
 def _write_drop(

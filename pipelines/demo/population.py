@@ -100,7 +100,7 @@ def build_persons(
         pl.format("{}{}-{}", "company_word", pl.col("company").cast(pl.String), "company_suffix")
     )
     frame = frame.with_columns(
-        person_key=pl.format("p-{}", pl.col("person").cast(pl.String).str.zfill(7)),
+        person_key=person_key(pl.col("person")),
         domain=domain.otherwise(pl.col("freemail")),
     ).with_columns(
         email=pl.when("is_generic_owner")
@@ -234,6 +234,11 @@ def _device_traps(streams: Streams, persons: pl.DataFrame, mix: Mix) -> list[pl.
         pl.Series("is_second_device_unlinked", unlinked),
         pl.Series("shares_device_of", guest_of),
     ]
+
+
+def person_key(person: pl.Expr) -> pl.Expr:
+    """`p-0000042` for person index 42 (zero-padded: key order is index order)."""
+    return pl.format("p-{}", person.cast(pl.String).str.zfill(7))
 
 
 def typed_email(email: pl.Expr, variant: pl.Expr) -> pl.Expr:

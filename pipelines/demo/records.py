@@ -15,7 +15,16 @@ from pipelines.demo import catalog
 from pipelines.demo.email import Email
 from pipelines.demo.shop import Shop
 from pipelines.demo.support import CREATED, RESOLVED, SOLVED, Support
-from pipelines.demo.util import Period, iso_offset_utc, iso_shop, iso_z, lookup, money, nullable
+from pipelines.demo.util import (
+    Period,
+    hex_ids,
+    iso_offset_utc,
+    iso_shop,
+    iso_z,
+    lookup,
+    money,
+    nullable,
+)
 from pipelines.demo.web import Web
 
 CHUNK_ROWS = 200_000
@@ -74,19 +83,19 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
         lo = int(np.searchsorted(ids, chunk["id_visit"][0], side="left"))
         hi = int(np.searchsorted(ids, chunk["id_visit"][-1], side="right"))
         details = (
-            actions.slice(lo, hi - lo)
+            _action_details(actions.slice(lo, hi - lo), offset=lo)
             .group_by("id_visit", maintain_order=True)
             .agg(
                 actionDetails=pl.struct(
-                    type="type",
+                    type=pl.col("type").cast(pl.String),
                     url="url",
                     pageTitle="title",
                     pageIdAction="page_id_action",
                     idpageview="idpageview",
                     timestamp="timestamp",
                     timeSpent="time_spent",
-                    eventCategory="event_category",
-                    eventAction="event_action",
+                    eventCategory=pl.col("event_category").cast(pl.String),
+                    eventAction=pl.col("event_action").cast(pl.String),
                     eventName="event_name",
                     goalName="goal_name",
                     revenue=(pl.col("revenue_cents") / 100),
@@ -126,6 +135,22 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
             actionDetails="actionDetails",
         )
         yield _vendor(frame, pl.col("id_visit"), pl.col("last_action_at"), record)
+
+
+def _action_details(actions: pl.DataFrame, offset: int) -> pl.DataFrame:
+    """URL, page title and id, idpageview of a contiguous slice of the actions (row `offset` on).
+    Events, goals and orders carry the URL of the page before them (a visit starts with a page)."""
+    page_table = catalog.pages().select(
+        pl.col("path").cast(catalog.PATHS), "title", "page_id_action"
+    )
+    url = pl.format("{}{}", pl.lit(catalog.SITE), pl.col("path").cast(pl.String))
+    url = (
+        pl.when(pl.col("query").is_not_null()).then(pl.format("{}?{}", url, "query")).otherwise(url)
+    )
+    return actions.with_columns(
+        url=url.forward_fill(),
+        idpageview=hex_ids(offset + np.arange(actions.height), salt=0x9A6E, length=6),
+    ).pipe(lookup, page_table, on="path")
 
 
 # ---- Mailchimp ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo import catalog
+from pipelines.demo.population import person_key
 from pipelines.demo.records import World
 from pipelines.demo.util import lookup, utc
 
@@ -21,13 +22,8 @@ CONSIDERATION_TYPES = [
 ]  # fmt: skip
 
 
-def person_keys(world: World) -> pl.DataFrame:
-    """person index → person_key, for persons, bots (negative device-based), agents and test orders."""
-    return world.persons.select("person", "person_key")
-
-
-def _key(frame: pl.DataFrame, world: World, person: str = "person") -> pl.DataFrame:
-    return frame.pipe(lookup, person_keys(world).rename({"person": person}), on=person)
+def _key(frame: pl.DataFrame, person: str = "person") -> pl.DataFrame:
+    return frame.with_columns(person_key=person_key(pl.col(person)))
 
 
 # ---- identities -----------------------------------------------------------------------------
@@ -51,28 +47,27 @@ def identities(world: World) -> pl.DataFrame:
     )
     rows = [
         _key(
-            devices.filter(~pl.col("is_bot")).select(person="owner", value="visitor_id"), world
+            devices.filter(~pl.col("is_bot")).select(person="owner", value="visitor_id")
         ).with_columns(kind=pl.lit("web_visitor_id")),
         bots.select("person_key", value="visitor_id", kind=pl.lit("web_visitor_id")),
         _key(
             human_visits.filter(pl.col("user_id").is_not_null()).select("person", value="user_id"),
-            world,
         ).with_columns(kind=pl.lit("web_user_id")),
     ]
     form_emails = web.actions.filter(
         ~pl.col("is_bot") & (pl.col("event_category") == "form")
     ).select(value="event_name")
     clicks = web.actions.filter(
-        ~pl.col("is_bot") & pl.col("url").str.contains("mc_eid=", literal=True)
+        ~pl.col("is_bot") & pl.col("query").str.contains("mc_eid=", literal=True)
     )
-    mc_eids = clicks.select(value=pl.col("url").str.extract(r"mc_eid=([0-9a-f]+)")).unique()
+    mc_eids = clicks.select(value=pl.col("query").str.extract(r"mc_eid=([0-9a-f]+)")).unique()
     member_ids = email.members.select("person", value="unique_email_id")
     rows.append(
-        _key(mc_eids.join(member_ids, on="value", maintain_order="left"), world).with_columns(
+        _key(mc_eids.join(member_ids, on="value", maintain_order="left")).with_columns(
             kind=pl.lit("email_subscriber_id")
         )
     )
-    rows.append(_key(member_ids, world).with_columns(kind=pl.lit("email_subscriber_id")))
+    rows.append(_key(member_ids).with_columns(kind=pl.lit("email_subscriber_id")))
 
     orders = shop.orders.filter(~pl.col("is_test"))
     emails = pl.concat(
@@ -92,7 +87,7 @@ def identities(world: World) -> pl.DataFrame:
     ).unique()
     rows.append(_email_owners(emails, world).with_columns(kind=pl.lit("email")))
     customers = shop.customers.select("person", value=pl.col("customer_id").cast(pl.String))
-    rows.append(_key(customers, world).with_columns(kind=pl.lit("shop_customer_id")))
+    rows.append(_key(customers).with_columns(kind=pl.lit("shop_customer_id")))
     tokens = pl.concat(
         [
             orders.select("person", "checkout_token"),
@@ -100,15 +95,13 @@ def identities(world: World) -> pl.DataFrame:
         ]
     )
     rows.append(
-        _key(tokens.select("person", value="checkout_token"), world).with_columns(
+        _key(tokens.select("person", value="checkout_token")).with_columns(
             kind=pl.lit("checkout_token")
         )
     )
     users = support.users.select("person", value=pl.col("user_id").cast(pl.String))
     rows.append(
-        _key(users.filter(pl.col("person") >= 0), world).with_columns(
-            kind=pl.lit("support_requester_id")
-        )
+        _key(users.filter(pl.col("person") >= 0)).with_columns(kind=pl.lit("support_requester_id"))
     )
     agents = support.users.filter(pl.col("role") == "agent")
     staff_key = pl.format("staff-{}", (-pl.col("person")).cast(pl.String).str.zfill(2))
@@ -123,9 +116,7 @@ def identities(world: World) -> pl.DataFrame:
     phones = pl.concat(
         [shop.customers.select("person", "phone"), support.users.select("person", "phone")]
     ).filter(pl.col("phone").is_not_null() & (pl.col("person") >= 0))
-    rows.append(
-        _key(phones.select("person", value="phone"), world).with_columns(kind=pl.lit("phone"))
-    )
+    rows.append(_key(phones.select("person", value="phone")).with_columns(kind=pl.lit("phone")))
     frame = pl.concat(
         [r.select("person_key", identifier_kind="kind", identifier_value="value") for r in rows]
     )
@@ -155,8 +146,36 @@ def _email_owners(emails: pl.DataFrame, world: World) -> pl.DataFrame:
 # ---- touchpoints ----------------------------------------------------------------------------
 
 
+SOURCES = pl.Enum(["filedrop", "mailchimp", "matomo", "shopify", "zendesk"])
+STREAMS = pl.Enum(sorted([
+    "visits", "sent_to", "email_activity", "unsubscribes", "members", "checkouts", "orders",
+    "tickets", "satisfaction_ratings", "nps_responses", "reviews",
+]))  # fmt: skip
+TOUCHPOINT_TYPES = pl.Enum([
+    "page_view", "product_view", "form_submit", "add_to_cart", "email_sent", "email_open",
+    "email_click", "email_bounce", "email_unsubscribe", "newsletter_signup", "checkout_started",
+    "order", "order_cancelled", "referral", "ticket_created", "csat_response", "nps_response", "review",
+])  # fmt: skip
+PHASES = pl.Enum(list(PHASE_RANK))
+
+
+def _part(frame: pl.DataFrame, source: str, stream: str, record_id: pl.Expr, kind: pl.Expr | str,
+          at: str, person: str = "person", score: str | None = None) -> pl.DataFrame:  # fmt: skip
+    """Touchpoint rows of one source record kind, in the common (compact) shape."""
+    return frame.select(
+        person=pl.col(person).cast(pl.Int32),
+        source=pl.lit(source, SOURCES),
+        stream=pl.lit(stream, STREAMS),
+        record_id=record_id.cast(pl.String),
+        touchpoint_type=(pl.lit(kind) if isinstance(kind, str) else kind).cast(TOUCHPOINT_TYPES),
+        occurred_at=pl.col(at).cast(pl.Int64),
+        score=pl.col(score).cast(pl.Int16) if score else pl.lit(None, pl.Int16),
+    )
+
+
 def touchpoints(world: World) -> pl.DataFrame:
-    """Contracts §6.1 per true person, with each touchpoint's own phase (§6.2; null: not evidence)."""
+    """Contracts §6.1 per true person (compact: person index, enums, unix seconds), with each
+    touchpoint's own phase (§6.2; null: not phase evidence). `published` gives the file shape."""
     web, email, shop, support, drops = (
         world.web,
         world.email,
@@ -164,119 +183,130 @@ def touchpoints(world: World) -> pl.DataFrame:
         world.support,
         world.drops,
     )
-    is_product = pl.any_horizontal(
-        [pl.col("path").str.starts_with(p) for p in catalog.PRODUCT_PATH_PREFIXES]
+    path = pl.col("path").cast(pl.String)
+    is_product = pl.any_horizontal([path.str.starts_with(p) for p in catalog.PRODUCT_PATH_PREFIXES])
+    web_kind = (
+        pl.when(pl.col("type") == "action")
+        .then(pl.when(is_product).then(pl.lit("product_view")).otherwise(pl.lit("page_view")))
+        .when((pl.col("type") == "event") & (pl.col("event_category") == "form"))
+        .then(pl.lit("form_submit"))
+        .when((pl.col("type") == "event") & (pl.col("event_action") == "add_to_cart"))
+        .then(pl.lit("add_to_cart"))
     )
-    web_tp = (
-        web.actions.filter(~pl.col("is_bot"))
-        .with_columns(
-            touchpoint_type=pl.when(pl.col("type") == "action")
-            .then(pl.when(is_product).then(pl.lit("product_view")).otherwise(pl.lit("page_view")))
-            .when((pl.col("type") == "event") & (pl.col("event_category") == "form"))
-            .then(pl.lit("form_submit"))
-            .when((pl.col("type") == "event") & (pl.col("event_action") == "add_to_cart"))
-            .then(pl.lit("add_to_cart"))
-        )
-        .filter(pl.col("touchpoint_type").is_not_null())
-        .select(
-            "person",
-            source=pl.lit("matomo"),
-            stream=pl.lit("visits"),
-            record_id=pl.col("id_visit").cast(pl.String),
-            touchpoint_type="touchpoint_type",
-            occurred_at="timestamp",
-        )
+    human = web.actions.filter(~pl.col("is_bot")).with_columns(kind=web_kind).drop_nulls("kind")
+    report = email.sends.pipe(
+        lookup, email.members.select("member", "person", "email_id"), on="member"
     )
-    report = email.sends.join(
-        email.members.select("member", "person", "email_id"), on="member", maintain_order="left"
-    ).join(
+    report = report.pipe(
+        lookup,
         email.campaigns.select("campaign", "campaign_id", "type", "send_time"),
         on="campaign",
-        maintain_order="left",
     )
     report_key = pl.format("{}:{}", "campaign_id", "email_id")
-    sent = report.filter((pl.col("type") == "regular") & (pl.col("status") == "sent")).select(
-        "person", source=pl.lit("mailchimp"), stream=pl.lit("sent_to"), record_id=report_key,
-        touchpoint_type=pl.lit("email_sent"), occurred_at="send_time",
-    )  # fmt: skip
-    activity = email.activity.join(report.select("send", "person", "campaign_id", "email_id"), on="send", maintain_order="left").select(
-        "person", source=pl.lit("mailchimp"), stream=pl.lit("email_activity"), record_id=report_key,
-        touchpoint_type=pl.format("email_{}", "action"), occurred_at="timestamp",
-    )  # fmt: skip
-    unsubscribes = email.unsubscribes.select(
-        "person", source=pl.lit("mailchimp"), stream=pl.lit("unsubscribes"), record_id=report_key,
-        touchpoint_type=pl.lit("email_unsubscribe"), occurred_at="unsubscribed_at",
-    )  # fmt: skip
-    signups = email.members.select(
-        "person", source=pl.lit("mailchimp"), stream=pl.lit("members"), record_id="email_id",
-        touchpoint_type=pl.lit("newsletter_signup"), occurred_at="opted_in_at",
-    )  # fmt: skip
-    checkouts = shop.checkouts.select(
-        "person", source=pl.lit("shopify"), stream=pl.lit("checkouts"), record_id=pl.col("checkout_id").cast(pl.String),
-        touchpoint_type=pl.lit("checkout_started"), occurred_at="checkout_at",
-    )  # fmt: skip
+    regular_sent = report.filter((pl.col("type") == "regular") & (pl.col("status") == "sent"))
+    activity = email.activity.pipe(
+        lookup, report.select("send", "person", "campaign_id", "email_id"), on="send"
+    )
     orders = shop.orders.filter(~pl.col("is_test"))
-    order_id = pl.col("order_id").cast(pl.String)
+    order_id = pl.col("order_id")
     cancelled = pl.col("cancelled_at") >= 0
-    order_tp = orders.select(
-        "person", source=pl.lit("shopify"), stream=pl.lit("orders"), record_id=order_id,
-        touchpoint_type=pl.when(cancelled).then(pl.lit("order_cancelled")).otherwise(pl.lit("order")),
-        occurred_at=pl.when(cancelled).then("cancelled_at").otherwise("ordered_at"),
-    )  # fmt: skip
-    referrals = orders.filter(pl.col("referrer_person") >= 0).select(
-        person="referrer_person", source=pl.lit("shopify"), stream=pl.lit("orders"), record_id=order_id,
-        touchpoint_type=pl.lit("referral"), occurred_at="ordered_at",
-    )  # fmt: skip
-    tickets = support.tickets.select(
-        "person", source=pl.lit("zendesk"), stream=pl.lit("tickets"), record_id=pl.col("ticket_id").cast(pl.String),
-        touchpoint_type=pl.lit("ticket_created"), occurred_at="created_at",
-    )  # fmt: skip
-    ratings = support.ratings.select(
-        "person", source=pl.lit("zendesk"), stream=pl.lit("satisfaction_ratings"),
-        record_id=pl.col("rating_id").cast(pl.String), touchpoint_type=pl.lit("csat_response"), occurred_at="created_at",
-    )  # fmt: skip
-    nps = drops.nps_responses.select(
-        "person", source=pl.lit("filedrop"), stream=pl.lit("nps_responses"), record_id="response_id",
-        touchpoint_type=pl.lit("nps_response"), occurred_at="responded_at_s", score="score",
-    )  # fmt: skip
-    reviews = drops.reviews.select(
-        "person", source=pl.lit("filedrop"), stream=pl.lit("reviews"), record_id="review_id",
-        touchpoint_type=pl.lit("review"), occurred_at="reviewed_at_s", score="rating",
-    )  # fmt: skip
+    orders = orders.with_columns(
+        kind=pl.when(cancelled).then(pl.lit("order_cancelled")).otherwise(pl.lit("order")),
+        at=pl.when(cancelled).then("cancelled_at").otherwise("ordered_at"),
+    )
     parts = [
-        web_tp,
-        sent,
-        activity,
-        unsubscribes,
-        signups,
-        checkouts,
-        order_tp,
-        referrals,
-        tickets,
-        ratings,
-        nps,
-        reviews,
+        _part(human, "matomo", "visits", pl.col("id_visit"), pl.col("kind"), "timestamp"),
+        _part(regular_sent, "mailchimp", "sent_to", report_key, "email_sent", "send_time"),
+        _part(
+            activity,
+            "mailchimp",
+            "email_activity",
+            report_key,
+            pl.format("email_{}", "action"),
+            "timestamp",
+        ),
+        _part(
+            email.unsubscribes,
+            "mailchimp",
+            "unsubscribes",
+            report_key,
+            "email_unsubscribe",
+            "unsubscribed_at",
+        ),
+        _part(
+            email.members,
+            "mailchimp",
+            "members",
+            pl.col("email_id"),
+            "newsletter_signup",
+            "opted_in_at",
+        ),
+        _part(
+            shop.checkouts,
+            "shopify",
+            "checkouts",
+            pl.col("checkout_id"),
+            "checkout_started",
+            "checkout_at",
+        ),
+        _part(orders, "shopify", "orders", order_id, pl.col("kind"), "at"),
+        _part(
+            orders.filter(pl.col("referrer_person") >= 0),
+            "shopify",
+            "orders",
+            order_id,
+            "referral",
+            "ordered_at",
+            person="referrer_person",
+        ),
+        _part(
+            support.tickets,
+            "zendesk",
+            "tickets",
+            pl.col("ticket_id"),
+            "ticket_created",
+            "created_at",
+        ),
+        _part(
+            support.ratings,
+            "zendesk",
+            "satisfaction_ratings",
+            pl.col("rating_id"),
+            "csat_response",
+            "created_at",
+        ),
+        _part(
+            drops.nps_responses,
+            "filedrop",
+            "nps_responses",
+            pl.col("response_id"),
+            "nps_response",
+            "responded_at_s",
+            score="score",
+        ),
+        _part(
+            drops.reviews,
+            "filedrop",
+            "reviews",
+            pl.col("review_id"),
+            "review",
+            "reviewed_at_s",
+            score="rating",
+        ),
     ]
-    # Person keys are zero-padded, so person order is key order; a stable sort keeps the
-    # (deterministic) order of the parts for ties.
-    frame = pl.concat(parts, how="diagonal_relaxed").sort(
-        "person", "occurred_at", maintain_order=True
-    )
-    frame = _key(frame, world).with_columns(occurred_at=utc("occurred_at"))
-    frame = frame.with_columns(phase=touchpoint_phase(frame))
-    return frame.select(
-        "person_key", "source", "stream", "record_id", "touchpoint_type", "occurred_at", "phase"
-    )
+    # A stable sort keeps the (deterministic) order of the parts for ties.
+    frame = pl.concat(parts).sort("person", "occurred_at", maintain_order=True)
+    return frame.with_columns(phase=touchpoint_phase(frame)).drop("score")
 
 
 def touchpoint_phase(frame: pl.DataFrame) -> pl.Series:
     """§6.2: a touchpoint's phase; 'customer' when the person's first order is strictly earlier."""
     first_order = (
         frame.filter(pl.col("touchpoint_type") == "order")
-        .group_by("person_key")
+        .group_by("person")
         .agg(first_order_at=pl.col("occurred_at").min())
     )
-    f = frame.pipe(lookup, first_order, on="person_key")
+    f = frame.pipe(lookup, first_order, on="person")
     customer = pl.col("first_order_at").is_not_null() & (
         pl.col("first_order_at") < pl.col("occurred_at")
     )
@@ -297,49 +327,50 @@ def touchpoint_phase(frame: pl.DataFrame) -> pl.Series:
         .when(kind == "referral")
         .then(pl.lit("loyalty"))
     )
-    return f.select(phase).to_series().alias("phase")
+    return f.select(phase.cast(PHASES)).to_series().alias("phase")
+
+
+def published_touchpoints(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The file shape of §6.7 from `touchpoints`."""
+    return frame.select(
+        person_key=person_key(pl.col("person")),
+        source=pl.col("source").cast(pl.String),
+        stream=pl.col("stream").cast(pl.String),
+        record_id="record_id",
+        touchpoint_type=pl.col("touchpoint_type").cast(pl.String),
+        occurred_at=utc("occurred_at"),
+        phase=pl.col("phase").cast(pl.String),
+    )
 
 
 # ---- phases ---------------------------------------------------------------------------------
 
 
 def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.DataFrame:
-    """§6.3 phase spells: episodes split by lapses; running maximum phase; runs of one phase."""
-    ranks = pl.DataFrame({"phase": list(PHASE_RANK), "rank": list(PHASE_RANK.values())})
-    t = (
-        touchpoint_frame.filter(pl.col("phase").is_not_null())
-        .join(ranks, on="phase")
-        .sort(
-            [
-                "person_key",
-                "occurred_at",
-                "rank",
-                "source",
-                "stream",
-                "record_id",
-                "touchpoint_type",
-            ],
-            descending=[False, False, True, False, False, False, False],
-        )
+    """§6.3 phase spells: episodes split by lapses; running maximum phase; runs of one phase.
+    Only (person, time, rank) decide spells: at equal times the higher rank comes first."""
+    t = touchpoint_frame.filter(pl.col("phase").is_not_null()).select(
+        "person", "occurred_at", rank=pl.col("phase").to_physical().cast(pl.Int64) + 1
     )
-    person = t["person_key"].to_numpy()
-    at = t["occurred_at"].dt.epoch("us").to_numpy()
-    rank = t["rank"].to_numpy().astype(np.int64)
+    t = t.sort(["person", "occurred_at", "rank"], descending=[False, False, True])
+    person = t["person"].to_numpy()
+    at = t["occurred_at"].to_numpy()
+    rank = t["rank"].to_numpy()
     new_person = np.r_[True, person[1:] != person[:-1]] if len(at) else np.zeros(0, bool)
-    lapsed = np.r_[False, np.diff(at) > lapse_days * 86_400 * 1_000_000] if len(at) else new_person
+    lapsed = np.r_[False, np.diff(at) > lapse_days * 86_400] if len(at) else new_person
     new_episode = new_person | lapsed
     episode = np.cumsum(new_episode)  # increasing across the whole frame
     # Running maximum within an episode: offset each episode above every earlier one.
     running = np.maximum.accumulate(rank + episode * 10) - episode * 10
     new_spell = new_episode | np.r_[True, running[1:] != running[:-1]]
-    names = np.array(["", *list(PHASE_RANK)])
+    names = np.array(["", *PHASE_RANK])
     return pl.DataFrame(
         {
-            "person_key": person[new_spell],
+            "person": person[new_spell],
             "phase": names[running[new_spell]],
-            "entered_at": t["occurred_at"].filter(pl.Series(new_spell)),
+            "entered_at": at[new_spell],
         }
-    )
+    ).select(person_key=person_key(pl.col("person")), phase="phase", entered_at=utc("entered_at"))
 
 
 # ---- sessions -------------------------------------------------------------------------------
@@ -347,13 +378,17 @@ def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.D
 
 def sessions(world: World) -> pl.DataFrame:
     """§6.5 with the defaults: per device, over page views and events of non-bot visits."""
-    actions = world.web.actions.filter(
+    # An event's URL is its page's (actions are stored per visit in time order, a page first).
+    page_query = (
+        pl.when(pl.col("type") == "action").then(pl.col("query").fill_null("")).forward_fill()
+    )
+    actions = world.web.actions.with_columns(page_query=page_query).filter(
         ~pl.col("is_bot") & pl.col("type").is_in(["action", "event"])
     )
     actions = actions.sort("device", "timestamp", "id_visit", "step").select(
-        "device", "timestamp", "type", "url"
+        "device", "timestamp", "type", "page_query"
     )
-    key = _campaign_codes(actions["url"])
+    key = _campaign_codes(actions["page_query"])
     device = actions["device"].to_numpy()
     ts = actions["timestamp"].to_numpy()
     new_device = np.r_[True, device[1:] != device[:-1]] if len(ts) else np.zeros(0, bool)
@@ -407,12 +442,12 @@ SPLIT_REASONS = ["first", "inactivity", "max_length", "campaign_change"]
 CAMPAIGN_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
 
 
-def _campaign_codes(urls: pl.Series) -> np.ndarray:
-    """Per URL, a code of its campaign parameters (equal codes: equal campaign); -1: none."""
-    frame = urls.to_frame("url").with_columns(row=pl.int_range(pl.len()))
-    with_query = frame.filter(pl.col("url").str.contains("?", literal=True))
+def _campaign_codes(queries: pl.Series) -> np.ndarray:
+    """Per URL query, a code of its campaign parameters (equal codes: equal campaign); -1: none."""
+    frame = queries.to_frame("query").with_columns(row=pl.int_range(pl.len()))
+    with_query = frame.filter(pl.col("query").str.len_bytes() > 0)
     params = [
-        pl.col("url").str.extract(rf"[?&]{name}=([^&#]*)").alias(name)
+        pl.concat_str(pl.lit("&"), "query").str.extract(rf"&{name}=([^&#]*)").alias(name)
         for name in CAMPAIGN_PARAMETERS
     ]
     with_query = with_query.with_columns(params).filter(
@@ -440,7 +475,7 @@ def orders(world: World) -> pl.DataFrame:
         .agg(first_order_id=pl.col("order_id").sort_by("ordered_at", "order_id").first())
     )
     o = o.pipe(lookup, first, on="person")
-    o = _key(o, world).with_columns(
+    o = _key(o).with_columns(
         person_key=pl.when("is_test").then(pl.lit("staff-qa")).otherwise("person_key")
     )
     return o.select(

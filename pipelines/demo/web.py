@@ -18,7 +18,6 @@ from pipelines.demo.util import (
     Streams,
     chance,
     group_cumsum,
-    hex_ids,
     lognormal_seconds,
     lookup,
     pick,
@@ -78,20 +77,22 @@ def build_web(
 
 # ---- steps (actions) ------------------------------------------------------------------------
 
+EVENT_CATEGORIES = pl.Enum(["form", "ecommerce"])
+EVENT_ACTIONS = pl.Enum(["newsletter_signup", "lead_form", "contact", "add_to_cart"])
 STEP_SCHEMA = {
-    "visit": pl.Int64,
-    "pos": pl.Int32,
-    "type": pl.String,
-    "path": pl.String,
+    "visit": pl.Int32,
+    "pos": pl.Int16,
+    "type": catalog.ACTION_TYPES,
+    "path": catalog.PATHS,
     "query": pl.String,
-    "event_category": pl.String,
-    "event_action": pl.String,
+    "event_category": EVENT_CATEGORIES,
+    "event_action": EVENT_ACTIONS,
     "event_name": pl.String,
     "goal_name": pl.String,
     "revenue_cents": pl.Int64,
     "order_id": pl.Int64,
     "is_anchor": pl.Boolean,
-    "gap": pl.Int64,
+    "gap": pl.Int32,
     "splits_before": pl.Boolean,
 }
 
@@ -119,7 +120,7 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
             "visit": visit,
             "pos": 0,
             "type": "action",
-            "path": plan["landing_path"],
+            "path": plan["landing_path"].cast(catalog.PATHS),
             "query": plan["landing_query"],
             "is_anchor": np.isin(kind, [BROWSE, CLICK, SHARED]),
         }
@@ -131,9 +132,9 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
             "visit": b_visit,
             "pos": 1 + rank_in_groups(browse_n),
             "type": "action",
-            "path": browse_pages["path"].gather(
-                pick(rng, len(b_visit), browse_pages["weight"].to_numpy())
-            ),
+            "path": browse_pages["path"]
+            .cast(catalog.PATHS)
+            .gather(pick(rng, len(b_visit), browse_pages["weight"].to_numpy())),
         }
     )
     steps = pl.concat([_with_schema(f) for f in [landing, browse, *_tails(plan, recovered)]])
@@ -164,7 +165,9 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
     browsing = np.isin(kind[v], [BROWSE, SHARED])
     splits = np.where(browsing, step == browse_split, steps["splits_before"].to_numpy()) & login_mid
     return steps.with_columns(
-        step=pl.Series(step), timestamp=pl.Series(timestamp), splits_before=pl.Series(splits)
+        step=pl.Series(step, dtype=pl.Int16),
+        timestamp=pl.Series(timestamp),
+        splits_before=pl.Series(splits),
     ).drop("gap", "is_anchor")
 
 
@@ -300,17 +303,16 @@ def _bots(rng, human_visits: int, devices: pl.DataFrame, page_table: pl.DataFram
     )
     gap[step == 0] = 0
     elapsed = group_cumsum(gap, actions)
-    pages_ = page_table.filter(pl.col("weight") > 0)["path"].to_numpy()
+    pages_ = page_table.filter(pl.col("weight") > 0)["path"].cast(catalog.PATHS)
     bot_steps = pl.DataFrame(
         {
             "bot_visit": b_visit,
             "step": step,
-            "type": "action",
-            "path": pages_[rng.integers(0, len(pages_), len(b_visit))],
+            "path": pages_.gather(rng.integers(0, len(pages_), len(b_visit))),
             "timestamp": start[b_visit] + elapsed,
             "device": device[b_visit],
         }
-    )
+    ).with_columns(type=pl.lit("action").cast(catalog.ACTION_TYPES))
     all_devices = pl.concat([devices.with_columns(is_crawler=pl.lit(False)), bot_devices])
     return bot_steps, all_devices
 
@@ -331,23 +333,23 @@ def _matomo_visits(
         steps["splits_before"].to_numpy().astype(np.int64), np.bincount(v, minlength=plan.height)
     )
     human = steps.with_columns(
-        part=pl.Series(part),
-        device=plan["device"].gather(v),
-        person=plan["person"].gather(v),
+        part=pl.Series(part, dtype=pl.Int8),
+        device=plan["device"].gather(v).cast(pl.Int32),
+        person=plan["person"].gather(v).cast(pl.Int32),
         is_bot=pl.lit(False),
     )
     bots = bot_steps.select(
-        visit=-1 - pl.col("bot_visit"),
-        step="step",
+        visit=(-1 - pl.col("bot_visit")).cast(pl.Int32),
+        step=pl.col("step").cast(pl.Int16),
         type="type",
         path="path",
         timestamp="timestamp",
-        device="device",
-        part=pl.lit(0, pl.Int64),
-        person=pl.lit(-1, pl.Int64),
+        device=pl.col("device").cast(pl.Int32),
+        part=pl.lit(0, pl.Int8),
+        person=pl.lit(-1, pl.Int32),
         is_bot=pl.lit(True),
     )
-    actions = pl.concat([human, bots], how="diagonal_relaxed")
+    actions = pl.concat([human, bots], how="diagonal")
     # One Matomo visit per (planned visit, part): rows of one are contiguous and in time order.
     visit_of, part_of, ts = (actions[c].to_numpy() for c in ("visit", "part", "timestamp"))
     new_part = np.r_[True, (visit_of[1:] != visit_of[:-1]) | (part_of[1:] != part_of[:-1])]
@@ -365,21 +367,8 @@ def _matomo_visits(
     row_id = id_visit[index]
     is_last = np.r_[index[1:] != index[:-1], True]
     time_spent = np.where(is_last, 0, np.r_[ts[1:], 0] - ts)
-    actions = actions.with_columns(
-        id_visit=pl.Series(row_id),
-        time_spent=pl.Series(time_spent),
-        url=pl.when(pl.col("query").is_not_null())
-        .then(pl.format("{}{}?{}", pl.lit(catalog.SITE), "path", "query"))
-        .otherwise(pl.format("{}{}", pl.lit(catalog.SITE), "path")),
-    )
-    actions = actions.gather(np.argsort(row_id, kind="stable")).with_columns(
-        action_index=pl.int_range(pl.len())
-    )
-    # Events, goals and orders happen on the page before them (a visit starts with a page view).
-    actions = actions.with_columns(
-        url=pl.col("url").forward_fill(),
-        idpageview=hex_ids(np.arange(actions.height), salt=0x9A6E, length=6),
-    ).pipe(lookup, page_table.select("path", "title", "page_id_action"), on="path")
+    actions = actions.with_columns(id_visit=pl.Series(row_id), time_spent=pl.Series(time_spent))
+    actions = actions.gather(np.argsort(row_id, kind="stable"))
     visits = pl.DataFrame(
         {
             "id_visit": id_visit,
@@ -394,14 +383,20 @@ def _matomo_visits(
             "visit_count": visit_count,
         }
     ).sort("id_visit")
-    return _visit_attributes(visits, plan, devices), actions.select(ACTION_COLUMNS)
+    return _visit_attributes(visits, plan, devices), actions.select(list(ACTION_SCHEMA)).cast(
+        ACTION_SCHEMA
+    )
 
 
-ACTION_COLUMNS = [
-    "id_visit", "visit", "part", "person", "device", "timestamp", "step", "type", "url", "path",
-    "title", "page_id_action", "idpageview", "time_spent", "event_category", "event_action",
-    "event_name", "goal_name", "revenue_cents", "order_id", "is_bot",
-]  # fmt: skip
+# Compact on purpose (the largest frame): URL, title and idpageview are built when encoding.
+ACTION_SCHEMA = {
+    "id_visit": pl.Int64, "visit": pl.Int32, "part": pl.Int8, "person": pl.Int32, "device": pl.Int32,
+    "timestamp": pl.Int64, "step": pl.Int16, "type": catalog.ACTION_TYPES, "path": catalog.PATHS,
+    "query": pl.String, "time_spent": pl.Int32, "event_category": EVENT_CATEGORIES,
+    "event_action": EVENT_ACTIONS,
+    "event_name": pl.String, "goal_name": pl.String, "revenue_cents": pl.Int64, "order_id": pl.Int64,
+    "is_bot": pl.Boolean,
+}  # fmt: skip
 REFERRER_COLUMNS = [
     "referrer_name", "referrer_url", "referrer_keyword", "utm_source", "utm_medium", "utm_campaign",
     "utm_term",
