@@ -22,7 +22,8 @@ sessions as (
 
 orders as (
     select * from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where
+        not is_cancelled
         and person_id is not null
 ),
 
@@ -41,9 +42,10 @@ conversion_steps as (
         sessions.campaign
     from orders
     inner join sessions
-        on orders.person_id = sessions.person_id
-        and sessions.started_at <= orders.created_at
-        and sessions.started_at >= {{ dbt.dateadd('day', -1 * lookback_days, 'orders.created_at') }}
+        on
+            orders.person_id = sessions.person_id
+            and orders.created_at >= sessions.started_at
+            and sessions.started_at >= {{ dbt.dateadd('day', -1 * lookback_days, 'orders.created_at') }}
 ),
 
 last_orders as (
@@ -61,7 +63,8 @@ sessions_after_last_order as (
     from sessions
     left join last_orders
         on sessions.person_id = last_orders.person_id
-    where last_orders.last_order_at is null
+    where
+        last_orders.last_order_at is null
         or sessions.started_at > last_orders.last_order_at
 ),
 

@@ -20,18 +20,34 @@ filedrop_orders as (
 ),
 
 source_categories as (
-    select lower(traffic_source) as traffic_source, lower(source_category) as source_category
+    select
+        lower(traffic_source) as traffic_source,
+        lower(source_category) as source_category
     from {{ ref('traffic_source_categories') }}
 ),
 
 arrivals as (
-    select 'shopify' as source, 'orders' as stream, order_id as record_id, landing_site, referring_site
+    select
+        'shopify' as source,
+        'orders' as stream,
+        order_id as record_id,
+        landing_site,
+        referring_site
     from shopify_orders
     union all
-    select 'shopify' as source, 'checkouts' as stream, checkout_id as record_id, landing_site, referring_site
+    select
+        'shopify' as source,
+        'checkouts' as stream,
+        checkout_id as record_id,
+        landing_site,
+        referring_site
     from shopify_checkouts
     union all
-    select 'filedrop' as source, 'orders' as stream, order_id as record_id, landing_url as landing_site,
+    select
+        'filedrop' as source,
+        'orders' as stream,
+        order_id as record_id,
+        landing_url as landing_site,
         referring_url as referring_site
     from filedrop_orders
 ),
@@ -39,11 +55,16 @@ arrivals as (
 arrival_parameters as (
     select
         *,
-        {{ url_parameter('landing_site', 'utm_source') }} as utm_source,
-        {{ url_parameter('landing_site', 'utm_medium') }} as utm_medium,
-        {{ url_parameter('landing_site', 'utm_campaign') }} as utm_campaign,
-        {{ url_host('referring_site') }} as referring_host
-    from arrivals
+        utm_source is not null or utm_medium is not null or utm_campaign is not null as has_utm
+    from (
+        select
+            *,
+            {{ url_parameter('landing_site', 'utm_source') }} as utm_source,
+            {{ url_parameter('landing_site', 'utm_medium') }} as utm_medium,
+            {{ url_parameter('landing_site', 'utm_campaign') }} as utm_campaign,
+            {{ url_host('referring_site') }} as referring_host
+        from arrivals
+    ) as parameters
 ),
 
 referring_sources as (
@@ -73,20 +94,18 @@ arrival_traffic as (
         arrival_parameters.utm_medium,
         arrival_parameters.utm_campaign,
         case
-            when utm_source is not null or utm_medium is not null or utm_campaign is not null
-                then lower(utm_source)
+            when arrival_parameters.has_utm then lower(arrival_parameters.utm_source)
             else coalesce(referring_sources.traffic_source, arrival_parameters.referring_host)
         end as traffic_source,
         case
-            when utm_source is not null or utm_medium is not null or utm_campaign is not null
-                then lower(utm_medium)
+            when arrival_parameters.has_utm then lower(arrival_parameters.utm_medium)
             when referring_sources.source_category = 'search' then 'organic'
             when referring_sources.source_category = 'social' then 'social'
             when arrival_parameters.referring_host is not null then 'referral'
         end as traffic_medium,
-        utm_campaign as campaign,
+        arrival_parameters.utm_campaign as campaign,
         case
-            when utm_source is not null or utm_medium is not null or utm_campaign is not null then 'campaign'
+            when arrival_parameters.has_utm then 'campaign'
             when referring_sources.source_category = 'search' then 'search'
             when referring_sources.source_category = 'social' then 'social'
             when arrival_parameters.referring_host is not null then 'website'
@@ -94,10 +113,11 @@ arrival_traffic as (
         end as referrer_type
     from arrival_parameters
     left join referring_sources
-        on arrival_parameters.source = referring_sources.source
-        and arrival_parameters.stream = referring_sources.stream
-        and arrival_parameters.record_id = referring_sources.record_id
-        and referring_sources.match_rank = 1
+        on
+            arrival_parameters.source = referring_sources.source
+            and arrival_parameters.stream = referring_sources.stream
+            and arrival_parameters.record_id = referring_sources.record_id
+            and referring_sources.match_rank = 1
 ),
 
 final as (

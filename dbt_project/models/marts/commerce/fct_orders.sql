@@ -20,12 +20,19 @@ arrivals as (
 ),
 
 record_persons as (
-    select source, stream, record_id, person_id
+    select
+        source,
+        stream,
+        record_id,
+        person_id
     from {{ source('identity', 'identity_record_persons') }}
 ),
 
 suppressed_records as (
-    select distinct source, stream, record_id
+    select distinct
+        source,
+        stream,
+        record_id
     from {{ source('identity', 'identity_suppressed_records') }}
 ),
 
@@ -36,13 +43,15 @@ kept_orders as (
         trim(substring(orders.referral_code, 5)) as referrer_shop_customer_id
     from orders
     left join record_persons as order_persons
-        on orders.source = order_persons.source
-        and order_persons.stream = 'orders'
-        and orders.order_id = order_persons.record_id
+        on
+            orders.source = order_persons.source
+            and order_persons.stream = 'orders'
+            and orders.order_id = order_persons.record_id
     left join suppressed_records
-        on orders.source = suppressed_records.source
-        and suppressed_records.stream = 'orders'
-        and orders.order_id = suppressed_records.record_id
+        on
+            orders.source = suppressed_records.source
+            and suppressed_records.stream = 'orders'
+            and orders.order_id = suppressed_records.record_id
     where suppressed_records.record_id is null
 ),
 
@@ -52,10 +61,12 @@ referrers as (
         record_persons.person_id as referrer_person_id
     from record_persons
     left join suppressed_records
-        on record_persons.source = suppressed_records.source
-        and record_persons.stream = suppressed_records.stream
-        and record_persons.record_id = suppressed_records.record_id
-    where record_persons.source = 'shopify'
+        on
+            record_persons.source = suppressed_records.source
+            and record_persons.stream = suppressed_records.stream
+            and record_persons.record_id = suppressed_records.record_id
+    where
+        record_persons.source = 'shopify'
         and record_persons.stream = 'customers'
         and suppressed_records.record_id is null
 ),
@@ -104,8 +115,9 @@ final as (
         arrivals.channel
     from sequenced
     left join arrivals
-        on sequenced.source = arrivals.source
-        and sequenced.order_id = arrivals.record_id
+        on
+            sequenced.source = arrivals.source
+            and sequenced.order_id = arrivals.record_id
     left join referrers
         on sequenced.referrer_shop_customer_id = referrers.referrer_shop_customer_id
 )

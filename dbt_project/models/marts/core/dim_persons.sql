@@ -1,6 +1,6 @@
 {#- One row per person of the identity map: first touch and acquisition channel, current phase,
-    orders and revenue (non-test, non-cancelled shop orders, read from staging; the commerce
-    marts refine this), latest CSAT and NPS, segment and identifier counts. -#}
+    orders and revenue (the non-cancelled orders of fct_orders), latest CSAT and NPS, segment and
+    identifier counts. -#}
 
 with
 
@@ -14,39 +14,27 @@ touchpoints as (
 ),
 
 current_phases as (
-    select person_id, phase as current_phase, entered_at as current_phase_entered_at
+    select
+        person_id,
+        phase as current_phase,
+        entered_at as current_phase_entered_at
     from {{ ref('fct_journey_phases') }}
     where is_current
 ),
 
-order_persons as (
-    select record_id as order_id, person_id
-    from {{ source('identity', 'identity_record_persons') }}
-    where source = 'shopify' and stream = 'orders'
-),
-
-refunds as (
-    select order_id, sum(refund_amount) as refunded_amount
-    from {{ ref('stg_shopify__refunds') }}
-    group by order_id
-),
-
 orders as (
     select
-        order_persons.person_id,
-        min(shop_orders.created_at) as first_order_at,
-        max(shop_orders.created_at) as last_order_at,
+        person_id,
+        min(created_at) as first_order_at,
+        max(created_at) as last_order_at,
         count(*) as orders,
-        sum(shop_orders.total_price) as revenue,
-        sum(coalesce(refunds.refunded_amount, 0)) as refunded_amount
-    from {{ ref('stg_shopify__orders') }} as shop_orders
-    inner join order_persons
-        on shop_orders.order_id = order_persons.order_id
-    left join refunds
-        on shop_orders.order_id = refunds.order_id
-    where not shop_orders.is_test
-        and not shop_orders.is_cancelled
-    group by order_persons.person_id
+        sum(total_price) as revenue,
+        sum(refunded_amount) as refunded_amount
+    from {{ ref('fct_orders') }}
+    where
+        not is_cancelled
+        and person_id is not null
+    group by person_id
 ),
 
 identifiers as (
@@ -89,8 +77,10 @@ touch_summary as (
         count(*) as touchpoints,
         max(case when first_rank = 1 then channel end) as acquisition_channel,
         max(case when first_rank = 1 then touchpoint_type end) as first_touchpoint_type,
-        max(case when touchpoint_type = 'csat_response' and latest_of_type_rank = 1
-            then case when touchpoint_score = 1 then 'good' else 'bad' end end) as latest_csat,
+        max(case
+            when touchpoint_type = 'csat_response' and latest_of_type_rank = 1
+                then case when touchpoint_score = 1 then 'good' else 'bad' end
+        end) as latest_csat,
         max(case when touchpoint_type = 'nps_response' and latest_of_type_rank = 1 then touchpoint_score end) as latest_nps
     from ranked_touchpoints
     group by person_id

@@ -1,0 +1,161 @@
+{#- One row per order × attribution touchpoint × attribution model: how much of each
+    non-cancelled order's credit each web session before it receives.
+
+    Touchpoints: the person's sessions (entry channel) that started within
+    `attribution_lookback_days` before the order (int_channel_paths_built, outcome conversion),
+    numbered 1..n by start time. An order without such a session gets one touchpoint, channel
+    `Unattributed`, and every model gives it credit 1. Models (var `attribution_models`):
+      first_touch      1 to the first touchpoint;
+      last_touch       1 to the last;
+      last_non_direct  1 to the last touchpoint whose channel is not Direct (the last if all are);
+      linear           1/n each;
+      time_decay       weight 0.5^(age / half-life), age = order time - session start,
+                       half-life `attribution_half_life_days`; weights normalised per order;
+      position_based   n = 1: 1; n = 2: split first : last weight; n > 2: first and last get
+                       `attribution_position_first_weight` / `..._last_weight` (0.4 / 0.4), the
+                       middle touchpoints share the rest equally;
+      markov           data-driven: the order's credit is split over the distinct channels of
+                       its path in proportion to their Markov removal effects
+                       (int_channel_removal_effects_solved), each channel's part equally over its
+                       touchpoints; linear when no channel of the path has a removal effect.
+    Credits of one order and model sum to 1 (singular test assert_attribution_credits_sum_to_one). -#}
+
+{%- set half_life_seconds = var('attribution_half_life_days') * 86400 -%}
+{%- set first_weight = var('attribution_position_first_weight') -%}
+{%- set last_weight = var('attribution_position_last_weight') -%}
+{#- Weights stay SQL decimal literals, so 1 - 0.4 - 0.4 is exactly 0.2. -#}
+{%- set credit_rules = {
+    'first_touch': 'case when step_number = 1 then 1.0 else 0.0 end',
+    'last_touch': 'case when step_number = path_steps then 1.0 else 0.0 end',
+    'last_non_direct': 'case when step_number = last_non_direct_step then 1.0 else 0.0 end',
+    'linear': '1.0 / path_steps',
+    'time_decay': 'decay_weight / decay_total',
+    'position_based': 'case
+            when path_steps = 1 then 1.0
+            when path_steps = 2 and step_number = 1 then ' ~ first_weight ~ ' / (' ~ first_weight ~ ' + ' ~ last_weight ~ ')
+            when path_steps = 2 then ' ~ last_weight ~ ' / (' ~ first_weight ~ ' + ' ~ last_weight ~ ')
+            when step_number = 1 then ' ~ first_weight ~ '
+            when step_number = path_steps then ' ~ last_weight ~ '
+            else (1.0 - ' ~ first_weight ~ ' - ' ~ last_weight ~ ') / (path_steps - 2)
+        end',
+    'markov': 'case
+            when path_removal_effect > 0 then removal_effect / path_removal_effect / channel_steps
+            else 1.0 / path_steps
+        end',
+} -%}
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+    where not is_cancelled
+),
+
+steps as (
+    select * from {{ ref('int_channel_paths_built') }}
+    where path_outcome = 'conversion'
+),
+
+removal_effects as (
+    select
+        channel,
+        removal_effect
+    from {{ ref('int_channel_removal_effects_solved') }}
+),
+
+order_touchpoints as (
+    select
+        orders.order_id,
+        orders.person_id,
+        orders.created_at as order_created_at,
+        orders.total_price,
+        steps.session_id,
+        coalesce(steps.step_number, 1) as step_number,
+        coalesce(steps.path_steps, 1) as path_steps,
+        steps.started_at as session_started_at,
+        coalesce(steps.channel, 'Unattributed') as channel,
+        steps.traffic_source,
+        steps.traffic_medium,
+        steps.campaign,
+        {{ seconds_between('steps.started_at', 'orders.created_at') }} as seconds_before_order
+    from orders
+    left join steps
+        on orders.order_id = steps.order_id
+),
+
+weighted as (
+    select
+        order_touchpoints.*,
+        coalesce(
+            max(case when order_touchpoints.channel <> 'Direct' then order_touchpoints.step_number end)
+                over (partition by order_touchpoints.order_id),
+            order_touchpoints.path_steps
+        ) as last_non_direct_step,
+        coalesce(power(0.5, order_touchpoints.seconds_before_order / {{ half_life_seconds }}), 1.0) as decay_weight,
+        count(*) over (partition by order_touchpoints.order_id, order_touchpoints.channel) as channel_steps,
+        coalesce(removal_effects.removal_effect, 0) as removal_effect
+    from order_touchpoints
+    left join removal_effects
+        on order_touchpoints.channel = removal_effects.channel
+),
+
+path_removal_effects as (
+    select
+        order_id,
+        sum(removal_effect) as path_removal_effect
+    from (select distinct
+        order_id,
+        channel,
+        removal_effect
+    from weighted) as path_channels
+    group by order_id
+),
+
+prepared as (
+    select
+        weighted.*,
+        sum(weighted.decay_weight) over (partition by weighted.order_id) as decay_total,
+        path_removal_effects.path_removal_effect
+    from weighted
+    inner join path_removal_effects
+        on weighted.order_id = path_removal_effects.order_id
+),
+
+credited as (
+    {%- for attribution_model in var('attribution_models') %}
+        {%- if attribution_model not in credit_rules %}
+    {{ exceptions.raise_compiler_error(
+        "var attribution_models names '" ~ attribution_model ~ "'; known models: "
+        ~ (credit_rules.keys() | list | join(', ')) ~ ". Fix the var in dbt_project.yml or --vars.") }}
+    {%- endif %}
+        select
+            '{{ attribution_model }}' as attribution_model,
+            cast({{ credit_rules[attribution_model] }} as double) as credit,
+            prepared.*
+        from prepared
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        {{ surrogate_key(['order_id', 'attribution_model', 'session_id']) }} as attribution_id,
+        order_id,
+        person_id,
+        attribution_model,
+        session_id,
+        cast(step_number as integer) as step_number,
+        cast(path_steps as integer) as path_steps,
+        session_started_at,
+        channel,
+        traffic_source,
+        traffic_medium,
+        campaign,
+        order_created_at,
+        seconds_before_order / 86400.0 as days_before_order,
+        credit,
+        credit * total_price as attributed_revenue
+    from credited
+)
+
+select * from final
