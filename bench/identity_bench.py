@@ -166,28 +166,39 @@ def _generate(size: int, path: Path) -> dict:
     return {"rows": rows, "edges": edges}
 
 
-def _measure(engine: str, evidence: Path, out: Path, cap: float) -> dict:
+def _measure(engine: str, evidence: Path, out: Path, cap: float, memory_cap_mb: float) -> dict:
+    """Run one measurement in a child process; stop it past the time or memory cap.
+
+    The memory watchdog protects a shared machine: a child above `memory_cap_mb` of resident
+    memory is stopped and reported, instead of letting the kernel's OOM killer pick a victim.
+    """
+    import psutil
+
     command = [
-        sys.executable,
-        "-m",
-        "bench.identity_bench",
-        "--child",
-        engine,
-        "--evidence",
-        str(evidence),
-        "--out",
-        str(out),
-    ]
+        sys.executable, "-m", "bench.identity_bench", "--child", engine,
+        "--evidence", str(evidence), "--out", str(out),
+    ]  # fmt: skip
     started = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=cap, check=False)
-    except subprocess.TimeoutExpired:
-        return {"status": f"stopped after {cap:.0f} s"}
-    if done.returncode != 0:
-        return {
-            "status": f"failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
-        }
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        watched = psutil.Process(child.pid)
+        peak = 0.0
+        while child.poll() is None:  # a watchdog loop over time ticks, not over data
+            try:
+                peak = max(peak, watched.memory_info().rss / 2**20)
+            except psutil.NoSuchProcess:
+                break
+            if peak > memory_cap_mb or time.perf_counter() - started > cap:
+                child.kill()
+                child.wait()
+                what = f"{peak:.0f} MB" if peak > memory_cap_mb else f"{cap:.0f} s"
+                return {"status": f"stopped at {what} (cap)"}
+            time.sleep(0.2)
+        stdout, stderr = child.communicate()
+    if child.returncode != 0:
+        return {"status": f"failed (exit {child.returncode}): {stderr.strip().splitlines()[-1:]}"}
+    result = json.loads(stdout.strip().splitlines()[-1])
     result["wall_with_startup"] = round(time.perf_counter() - started, 2)
     return {"status": "ok", **result}
 
@@ -200,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="stitch,duckdb_sql,networkx")
     parser.add_argument(
         "--cap-seconds", type=float, default=900.0, help="stop a measurement after this long"
+    )
+    parser.add_argument(
+        "--memory-cap-mb",
+        type=float,
+        default=16_000,
+        help="stop a measurement above this resident memory",
     )
     parser.add_argument(
         "--networkx-max-edges",
@@ -236,7 +253,13 @@ def main(argv: list[str] | None = None) -> int:
             if engine in stopped:
                 print(f"{engine:>11}: skipped (did not finish a smaller size)")
                 continue
-            outcome = _measure(engine, evidence, RESULTS / f"tables_{size}", arguments.cap_seconds)
+            outcome = _measure(
+                engine,
+                evidence,
+                RESULTS / f"tables_{size}",
+                arguments.cap_seconds,
+                arguments.memory_cap_mb,
+            )
             if outcome["status"] != "ok":
                 stopped.add(engine)
                 print(f"{engine:>11}: {outcome['status']}", flush=True)

@@ -278,6 +278,7 @@ def encode(
     rows = keyed.join(
         raw.select("raw_key", "node"), on="raw_key", how="left", maintain_order="left"
     )
+    del keyed  # free memory as soon as a frame is done with (these frames are large)
     lap("encode:rows_to_nodes")
     anchors = rows.filter(pl.col("is_anchor")).select(
         "record_key", "record_check", "row", "node", "raw_key"
@@ -325,6 +326,7 @@ def encode(
     joined = joined.filter(pl.col("left_raw") != pl.col("right_raw")).drop(
         "record_check", "anchor_check"
     )
+    del others
     lap("encode:record_edges")
     is_blocked = pl.col("left_node").is_null() | pl.col("right_node").is_null()
     reasons = raw.select("raw_key", "block_reason")
@@ -356,6 +358,7 @@ def encode(
     )
     lap("encode:blocked")
     edges = _deduplicate(edges)
+    del joined
     lap("encode:deduplicate")
     edges = pl.concat([edges, _same_customer_edges(rows, nodes)])
     lap("encode:same_customer_id")

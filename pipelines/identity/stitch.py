@@ -137,8 +137,13 @@ def stitch(
             if attempt == len(SEEDS) - 1:
                 raise
 
+    # keep only what the tables still need: record provenance strings, by row
+    evidence = evidence.select(*RECORD, "rule")
+    if erasures is None or erasures.is_empty():
+        encoded.rows = encoded.rows.clear()
     node_info = _node_info(encoded.nodes, previous)
     edges, pairs = rank_pairs(encoded.edges)
+    encoded.edges = encoded.edges.clear()
     limited = degree_limit_rejections(pairs, node_info, rules, incremental)
     pairs = pairs.join(limited, on="rank", how="left", maintain_order="left")
     timer.lap("rank_and_degree_limits")

@@ -16,20 +16,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.identity.evidence import EVIDENCE_SCHEMA
+
 START = np.datetime64("2025-01-01T00:00:00", "us")
 SECONDS_PER_DAY = 86_400
 DOMAINS = ["gmail.com", "example-mail.de", "web.de", "outlook.com", "yahoo.com", "posteo.de"]
 JUNK_EMAILS = ["null", "", "test@example.com", "n/a", "undefined"]
-EVIDENCE_COLUMNS = [
-    "source",
-    "stream",
-    "record_id",
-    "observed_at",
-    "rule",
-    "identifier_kind",
-    "identifier_value",
-    "is_anchor",
-]
+EVIDENCE_COLUMNS = list(EVIDENCE_SCHEMA)
 
 
 def _records(

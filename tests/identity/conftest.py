@@ -5,18 +5,10 @@ from datetime import datetime
 import polars as pl
 import pytest
 
+from pipelines.identity.evidence import EVIDENCE_SCHEMA
 from pipelines.identity.rules import load_rules, rules_from_mapping
 
-EVIDENCE_COLUMNS = [
-    "source",
-    "stream",
-    "record_id",
-    "observed_at",
-    "rule",
-    "identifier_kind",
-    "identifier_value",
-    "is_anchor",
-]
+EVIDENCE_COLUMNS = list(EVIDENCE_SCHEMA)
 RUN_AT = datetime(2026, 3, 1)
 
 
@@ -35,6 +27,39 @@ def evidence(*records: tuple) -> pl.DataFrame:
             rows.append((source, stream, record_id, day(number), rule, kind, value, position == 0))
     return pl.DataFrame(rows, schema=EVIDENCE_COLUMNS, orient="row").cast(
         {"observed_at": pl.Datetime("us")}
+    )
+
+
+def form_fill(record_id: str, number: int, device: str, email: str) -> tuple:
+    return (
+        "matomo",
+        "visits",
+        record_id,
+        number,
+        "form_fill",
+        [("web_visitor_id", device), ("email", email)],
+    )
+
+
+def order(record_id: str, number: int, customer: str, email: str) -> tuple:
+    return (
+        "shopify",
+        "orders",
+        record_id,
+        number,
+        "order",
+        [("shop_customer_id", customer), ("email", email)],
+    )
+
+
+def ticket(record_id: str, number: int, requester: str, email: str) -> tuple:
+    return (
+        "zendesk",
+        "tickets",
+        record_id,
+        number,
+        "ticket",
+        [("support_requester_id", requester), ("email", email)],
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from pipelines.identity.__main__ import main
 from pipelines.identity.explain import EXPLAIN_SQL, HOP_COLUMNS, NotLinkedError, explain_link
 from pipelines.identity.stitch import stitch
-from tests.identity.conftest import RUN_AT, day, evidence
+from tests.identity.conftest import RUN_AT, day, evidence, order, ticket
 
 
 @pytest.fixture(scope="module")
@@ -18,30 +18,9 @@ def stitched():
 
     frame = evidence(
         ("matomo", "visits", "v1", 1, "login", [("web_user_id", "42"), ("web_visitor_id", "d1")]),
-        (
-            "shopify",
-            "orders",
-            "o1",
-            2,
-            "order",
-            [("shop_customer_id", "42"), ("email", "Ann@x.com")],
-        ),
-        (
-            "shopify",
-            "orders",
-            "o2",
-            5,
-            "order",
-            [("shop_customer_id", "42"), ("email", "ann@x.com")],
-        ),
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            3,
-            "ticket",
-            [("support_requester_id", "7"), ("email", "ann@x.com")],
-        ),
+        order("o1", 2, "42", "Ann@x.com"),
+        order("o2", 5, "42", "ann@x.com"),
+        ticket("t1", 3, "7", "ann@x.com"),
         ("matomo", "visits", "v2", 4, "visit", [("web_visitor_id", "d9")]),
     )
     return stitch(frame, rules=load_rules(), run_id="r", run_at=RUN_AT)

@@ -9,9 +9,18 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.identity.stitch import EvidenceError, stitch, write_tables
+from pipelines.identity.stitch import EDGE_COLUMNS, EvidenceError, stitch, write_tables
 from pipelines.settings import Secret
-from tests.identity.conftest import RUN_AT, day, evidence, partition, rules_with
+from tests.identity.conftest import (
+    RUN_AT,
+    day,
+    evidence,
+    form_fill,
+    order,
+    partition,
+    rules_with,
+    ticket,
+)
 
 
 def run(frame, rules, **options):
@@ -23,17 +32,7 @@ def run(frame, rules, **options):
 def edges_frame(rows):
     return pl.DataFrame(
         rows,
-        schema=[
-            "left_kind",
-            "left_value",
-            "right_kind",
-            "right_value",
-            "source",
-            "stream",
-            "record_id",
-            "observed_at",
-            "rule",
-        ],
+        schema=EDGE_COLUMNS,
         orient="row",
     ).cast({"observed_at": pl.Datetime("us")})
 
@@ -126,30 +125,9 @@ def test_anchor_edges_and_same_customer_id(rules):
 
 def test_blocked_identifiers_create_no_edges(rules):
     frame = evidence(
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            1,
-            "ticket",
-            [("support_requester_id", "7"), ("email", "Info@Acme.com")],
-        ),
-        (
-            "zendesk",
-            "tickets",
-            "t2",
-            2,
-            "ticket",
-            [("support_requester_id", "8"), ("email", "info@acme.com")],
-        ),
-        (
-            "matomo",
-            "visits",
-            "v1",
-            3,
-            "form_fill",
-            [("web_visitor_id", "d1"), ("email", "undefined")],
-        ),
+        ticket("t1", 1, "7", "Info@Acme.com"),
+        ticket("t2", 2, "8", "info@acme.com"),
+        form_fill("v1", 3, "d1", "undefined"),
         (
             "shopify",
             "orders",
@@ -206,32 +184,11 @@ def test_one_account_per_person_across_a_chain():
         limits={"per_identifier": [], "one_account_per_person": ["shop_customer_id", "web_user_id"]}
     )
     frame = evidence(
-        ("shopify", "orders", "o1", 1, "order", [("shop_customer_id", "1"), ("email", "a@x.com")]),
-        (
-            "matomo",
-            "visits",
-            "v1",
-            2,
-            "form_fill",
-            [("web_visitor_id", "d1"), ("email", "a@x.com")],
-        ),
-        ("shopify", "orders", "o2", 3, "order", [("shop_customer_id", "2"), ("email", "b@x.com")]),
-        (
-            "matomo",
-            "visits",
-            "v2",
-            4,
-            "form_fill",
-            [("web_visitor_id", "d1"), ("email", "b@x.com")],
-        ),
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            5,
-            "ticket",
-            [("support_requester_id", "9"), ("email", "b@x.com")],
-        ),
+        order("o1", 1, "1", "a@x.com"),
+        form_fill("v1", 2, "d1", "a@x.com"),
+        order("o2", 3, "2", "b@x.com"),
+        form_fill("v2", 4, "d1", "b@x.com"),
+        ticket("t1", 5, "9", "b@x.com"),
     )
     result = run(frame, rules)
     assert partition(result.tables["identity_map"]) == {
@@ -248,7 +205,7 @@ def test_one_account_per_person_across_a_chain():
 
 def test_merge_keeps_the_older_id(rules):
     first = evidence(
-        ("shopify", "orders", "o1", 1, "order", [("shop_customer_id", "1"), ("email", "a@x.com")]),
+        order("o1", 1, "1", "a@x.com"),
         (
             "mailchimp",
             "members",
@@ -303,31 +260,10 @@ def test_split_by_overlap_after_a_rule_change():
         limits={"per_identifier": [{"kind": "web_visitor_id", "linked_kind": "email", "max": 1}]}
     )
     frame = evidence(
-        (
-            "matomo",
-            "visits",
-            "v1",
-            1,
-            "form_fill",
-            [("web_visitor_id", "d1"), ("email", "a@x.com")],
-        ),
-        ("shopify", "orders", "o1", 2, "order", [("shop_customer_id", "1"), ("email", "a@x.com")]),
-        (
-            "matomo",
-            "visits",
-            "v2",
-            3,
-            "form_fill",
-            [("web_visitor_id", "d1"), ("email", "b@x.com")],
-        ),
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            4,
-            "ticket",
-            [("support_requester_id", "9"), ("email", "b@x.com")],
-        ),
+        form_fill("v1", 1, "d1", "a@x.com"),
+        order("o1", 2, "1", "a@x.com"),
+        form_fill("v2", 3, "d1", "b@x.com"),
+        ticket("t1", 4, "9", "b@x.com"),
     )
     before = run(frame, lenient)
     (old_id,) = before.tables["identity_map"]["person_id"].unique().to_list()
@@ -345,17 +281,10 @@ def test_split_by_overlap_after_a_rule_change():
 
 def test_erasure_removes_the_person_and_lists_its_records(rules):
     frame = evidence(
-        ("shopify", "orders", "o1", 1, "order", [("shop_customer_id", "1"), ("email", "a@x.com")]),
+        order("o1", 1, "1", "a@x.com"),
         ("mailchimp", "sent_to", "c1:e1", 2, "email_activity", [("email", "A@X.com ")]),
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            3,
-            "ticket",
-            [("support_requester_id", "9"), ("email", "info@x.com")],
-        ),
-        ("shopify", "orders", "o2", 4, "order", [("shop_customer_id", "2"), ("email", "b@x.com")]),
+        ticket("t1", 3, "9", "info@x.com"),
+        order("o2", 4, "2", "b@x.com"),
     )
     erasures = pl.DataFrame(
         {"identifier_kind": ["email"], "identifier_value": [" a@X.com"], "requested_at": [day(20)]}
@@ -377,16 +306,7 @@ def test_erasure_removes_the_person_and_lists_its_records(rules):
     again = pl.concat(
         [
             frame,
-            evidence(
-                (
-                    "shopify",
-                    "orders",
-                    "o3",
-                    30,
-                    "order",
-                    [("shop_customer_id", "1"), ("email", "new@x.com")],
-                )
-            ),
+            evidence(order("o3", 30, "1", "new@x.com")),
         ]
     )
     later = run(again, rules, previous_map=result.tables["identity_map"], erasures=erasures)
@@ -396,7 +316,7 @@ def test_erasure_removes_the_person_and_lists_its_records(rules):
 
 def test_pseudonymised_emails_are_keyed_hmac(rules):
     frame = evidence(
-        ("shopify", "orders", "o1", 1, "order", [("shop_customer_id", "1"), ("email", "A@x.com")]),
+        order("o1", 1, "1", "A@x.com"),
     )
     key = Secret("s3cret")
     result = run(frame, rules, pseudonymize_key=key)
@@ -453,22 +373,8 @@ def test_rehash_after_a_collision_gives_the_same_graph(rules):
 
     frame = evidence(
         ("matomo", "visits", "v2", 2, "login", [("web_user_id", "42"), ("web_visitor_id", "aaa1")]),
-        (
-            "shopify",
-            "orders",
-            "o1",
-            3,
-            "order",
-            [("shop_customer_id", "42"), ("email", " Ann@X.com")],
-        ),
-        (
-            "zendesk",
-            "tickets",
-            "t1",
-            4,
-            "ticket",
-            [("support_requester_id", "7"), ("email", "info@x.com")],
-        ),
+        order("o1", 3, "42", " Ann@X.com"),
+        ticket("t1", 4, "7", "info@x.com"),
     )
     prepared = prepare_evidence(frame, rules)
     first, second = encode(prepared, rules, None, None, 0), encode(prepared, rules, None, None, 1)
