@@ -1,64 +1,11 @@
-"""Erasure, merge provenance, run metrics and the atomic writer of the identity tables."""
+"""Merge provenance and run metrics."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipelines.identity.evidence import Encoded, EvidenceError, published_identifiers
+from pipelines.identity.evidence import Encoded
 from pipelines.identity.rules import IdentityRules
-from pipelines.settings import Secret
-
-
-def erased_persons(
-    node_info: pl.DataFrame,
-    erasures: pl.DataFrame | None,
-    rules: IdentityRules,
-    key: Secret | None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Nodes of erased persons, and every (kind, value) to keep out of the outputs."""
-    empty_keys = pl.DataFrame(schema={"kind": pl.String, "value": pl.String})
-    if erasures is None or erasures.is_empty():
-        return pl.DataFrame(schema={"node": pl.UInt32}), empty_keys
-    missing = [c for c in ("identifier_kind", "identifier_value") if c not in erasures.columns]
-    if missing:
-        raise EvidenceError(
-            f"erasure list lacks columns {missing}; expected identifier_kind, identifier_value, requested_at"
-        )
-    requested = erasures.select(
-        pl.col("identifier_kind").cast(pl.String), pl.col("identifier_value").cast(pl.String)
-    )
-    unknown = requested.filter(~pl.col("identifier_kind").is_in(list(rules.kinds)))
-    if unknown.height:
-        raise EvidenceError(
-            f"erasure list names unknown identifier kinds {sorted(unknown['identifier_kind'].unique().to_list())}; "
-            f"use one of {list(rules.kinds)}"
-        )
-    requested_keys = (
-        published_identifiers(
-            requested.rename({"identifier_kind": "kind", "identifier_value": "raw_value"}),
-            rules,
-            key,
-        )
-        .select("kind", "value")
-        .unique()
-    )
-    seeds = node_info.join(requested_keys, on=["kind", "value"], how="semi")
-    erased_nodes = node_info.join(seeds.select("cluster").unique(), on="cluster", how="semi")
-    keys = pl.concat([requested_keys, erased_nodes.select("kind", "value")]).unique()
-    return erased_nodes.select("node"), keys
-
-
-def drop_erased_values(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    if keys.is_empty():
-        return frame
-    for side in ("left", "right"):
-        frame = frame.join(
-            keys.rename({"kind": f"{side}_kind", "value": f"{side}_value"}),
-            on=[f"{side}_kind", f"{side}_value"],
-            how="anti",
-            nulls_equal=True,
-        )
-    return frame
 
 
 def merge_causes(merges: pl.DataFrame, accepted: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.identity.erasure import drop_erased_values, erased_persons
 from pipelines.identity.evidence import (
     RECORD,
     SEEDS,
@@ -35,7 +36,7 @@ from pipelines.identity.evidence import (
 from pipelines.identity.graph import component_labels
 from pipelines.identity.ids import assign_person_ids
 from pipelines.identity.limits import account_rejections, degree_limit_rejections, rank_pairs
-from pipelines.identity.outputs import drop_erased_values, erased_persons, merge_causes, run_metrics
+from pipelines.identity.outputs import merge_causes, run_metrics
 from pipelines.identity.rules import IdentityRules
 from pipelines.settings import Secret
 

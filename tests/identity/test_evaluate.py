@@ -50,3 +50,26 @@ def test_synthetic_ground_truth_accuracy(rules):
     )
     assert scores["precision"] >= 0.995, scores
     assert scores["recall"] >= 0.97, scores
+
+
+def test_accuracy_script_scores_a_warehouse_file(tmp_path, rules, capsys):
+    import duckdb
+
+    from bench.identity_accuracy import PRECISION_TARGET, RECALL_TARGET, main, score_warehouse
+
+    evidence, truth = generate_evidence(2_000, seed=5)
+    (tmp_path / "truth").mkdir()
+    truth.write_parquet(tmp_path / "truth" / "identities.parquet")
+    connection = duckdb.connect(str(tmp_path / "build.duckdb"))
+    connection.register("evidence_frame", evidence)
+    connection.execute("create schema intermediate")
+    connection.execute(
+        "create table intermediate.int_identity_evidence as select * from evidence_frame"
+    )
+    connection.close()
+
+    scores = score_warehouse(tmp_path / "build.duckdb", tmp_path / "truth", rules)
+    assert scores["precision"] >= 0.995 and scores["elements"] == truth.height
+    met = scores["precision"] >= PRECISION_TARGET and scores["recall"] >= RECALL_TARGET
+    assert main([str(tmp_path / "build.duckdb"), str(tmp_path / "truth")]) == (0 if met else 1)
+    assert f"{scores['precision']:.5f}" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 import polars as pl
 import pytest
@@ -388,3 +389,20 @@ def test_rehash_after_a_collision_gives_the_same_graph(rules):
         == second.blocked["reason"].to_list()
         == ["generic_mailbox"]
     )
+
+
+def test_erasure_file_is_read_and_checked(tmp_path):
+    from pipelines.identity.erasure import read_erasure_file
+
+    path = tmp_path / "erasures.csv"
+    path.write_text(
+        "identifier_kind,identifier_value,requested_at\nemail, Ann@X.com ,2026-02-01T10:00:00Z\n"
+    )
+    frame = read_erasure_file(path)
+    assert frame.rows() == [("email", " Ann@X.com ", datetime(2026, 2, 1, 10))]
+    assert read_erasure_file(None) is None
+    path.write_text("kind,value\nemail,a@x.com\n")
+    with pytest.raises(EvidenceError, match="lacks columns"):
+        read_erasure_file(path)
+    with pytest.raises(EvidenceError, match="does not exist"):
+        read_erasure_file(tmp_path / "missing.csv")
