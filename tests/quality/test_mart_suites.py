@@ -25,8 +25,24 @@ create table identity.identity_map as select * from (values
     ('email', 'bob@x.com', 'p2', timestamp '2026-01-05', timestamp '2026-01-05')
 ) as t(identifier_kind, identifier_value, person_id, first_seen_at, last_seen_at);
 create table marts.dim_persons as select * from (values
-    ('p1', 2, 'new', false), ('p2', 1, 'prospect', false)
-) as t(person_id, identifiers, segment, is_anonymous);
+    ('p1', 2, 'repeat', false, 150.00), ('p2', 1, 'prospect', false, 0.00)
+) as t(person_id, identifiers, segment, is_anonymous, revenue);
+create table marts.fct_orders as select * from (values
+    ('o1', 'shopify', 'p1', timestamp '2026-01-03 10:00', null, false, true, 1, 100.00, 0.00, 100.00),
+    ('o2', 'shopify', 'p1', timestamp '2026-02-03 10:00', null, false, false, 2, 50.00, 10.00, 40.00),
+    ('o3', 'shopify', 'p1', timestamp '2026-02-04 10:00', timestamp '2026-02-05 10:00', true, false, null, 30.00, 0.00, 0.00)
+) as t(order_id, source, person_id, created_at, cancelled_at, is_cancelled, is_first_order,
+       order_sequence, total_price, refunded_amount, net_revenue);
+create table marts.fct_attribution as select * from (values
+    ('a1', 'o1', 'first_touch', 1.0, 100.00),
+    ('a2', 'o1', 'linear', 0.5, 50.00),
+    ('a3', 'o1', 'linear', 0.5, 50.00),
+    ('a4', 'o2', 'first_touch', 1.0, 50.00),
+    ('a5', 'o2', 'linear', 1.0, 50.00)
+) as t(attribution_id, order_id, attribution_model, credit, attributed_revenue);
+create table marts.fct_support_tickets as select * from (values
+    ('k1', 'p2', timestamp '2026-01-06 10:00', timestamp '2026-01-07 10:00', 'solved', 0, 'good')
+) as t(ticket_id, person_id, created_at, solved_at, ticket_status, reopens, csat_score);
 create table marts.fct_touchpoints as select * from (values
     ('t1', 'p1', timestamp '2026-01-01 10:00', 'matomo', 'visits', '1', 'page_view', 'awareness', 1),
     ('t2', 'p1', timestamp '2026-01-02 10:00', 'matomo', 'visits', '2', 'product_view', 'consideration', 2),
@@ -148,6 +164,70 @@ CORRUPTIONS = {
         "cluster_size_bounded",
         1,
         {"person_id": "p2", "identifiers_in_map": 251},
+    ),
+    "duplicated order id": (
+        "insert into marts.fct_orders select * from marts.fct_orders where order_id = 'o2'",
+        "marts.fct_orders",
+        "order_id_unique",
+        2,
+        {"order_id": "o2"},
+    ),
+    "future order": (
+        "update marts.fct_orders set created_at = now()::timestamp + interval 2 day "
+        "where order_id = 'o1'",
+        "marts.fct_orders",
+        "created_at_in_range",
+        1,
+        {"order_id": "o1"},
+    ),
+    "two first orders": (
+        "update marts.fct_orders set is_first_order = true where order_id = 'o2'",
+        "marts.fct_orders",
+        "one_first_order_per_person",
+        3,
+        {"person_id": "p1", "first_orders_of_person": 2},
+    ),
+    "credits do not sum to one": (
+        "update marts.fct_attribution set credit = 0.6 where attribution_id = 'a2'",
+        "marts.fct_attribution",
+        "credits_sum_to_one",
+        1,
+        {"order_id": "o1", "attribution_model": "linear"},
+    ),
+    "attributed revenue does not reconcile": (
+        "update marts.fct_attribution set attributed_revenue = 49.0 where attribution_id = 'a4'",
+        "marts.fct_attribution",
+        "revenue_reconciles_with_orders",
+        1,
+        {"order_id": "o2", "attribution_model": "first_touch", "attributed_revenue": 49.0},
+    ),
+    "order without attribution": (
+        "delete from marts.fct_attribution where order_id = 'o2' and attribution_model = 'linear'",
+        "marts.fct_attribution",
+        "every_order_attributed",
+        1,
+        {"order_id": "o2", "attribution_model": "linear"},
+    ),
+    "cancelled order attributed": (
+        "insert into marts.fct_attribution values ('a6', 'o3', 'first_touch', 1.0, 30.00)",
+        "marts.fct_attribution",
+        "attributed_orders_are_orders",
+        1,
+        {"order_id": "o3"},
+    ),
+    "person revenue does not reconcile": (
+        "update marts.dim_persons set revenue = 180.00 where person_id = 'p1'",
+        "marts.dim_persons",
+        "revenue_reconciles_with_orders",
+        1,
+        {"person_id": "p1", "revenue": 180.0, "orders_revenue": 150.0},
+    ),
+    "duplicated ticket": (
+        "insert into marts.fct_support_tickets select * from marts.fct_support_tickets",
+        "marts.fct_support_tickets",
+        "ticket_id_unique",
+        2,
+        {"ticket_id": "k1"},
     ),
     "identifier in two persons": (
         "insert into identity.identity_map values "

@@ -120,3 +120,11 @@ def test_reading_suites_and_building_checks_does_not_import_great_expectations()
         "assert 'great_expectations' not in sys.modules, 'GX imported at load time'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
+
+
+def test_every_warehouse_suite_checks_a_dbt_model_of_the_project():
+    models = {path.stem for path in (PROJECT_ROOT / "dbt_project" / "models").rglob("*.sql")}
+    for suite in SUITES:
+        if not isinstance(suite.frame, LandingFrame):
+            assert len(suite.asset) == 1 and suite.asset[0] in models, suite.name
+            assert suite.name == f"marts.{suite.asset[0]}"
