@@ -14,6 +14,7 @@ from pipelines.assets.common import daily_partitions
 from pipelines.assets.extraction import build_extraction_assets
 from pipelines.assets.identity import build_identity_assets
 from pipelines.assets.publish import build_publish_asset
+from pipelines.assets.quality import build_quality_checks
 from pipelines.assets.warehouse import build_dbt_assets
 from pipelines.hooks import build_report_sensors
 from pipelines.jobs import build_nightly_job, build_nightly_schedule
@@ -33,6 +34,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     nightly = build_nightly_job(partitions)
     return dg.Definitions(
         assets=[*extraction, *dbt_models, *identity, publish],
+        asset_checks=build_quality_checks([k for a in extraction for k in a.keys], upstream),
         jobs=[nightly],
         schedules=[build_nightly_schedule(nightly, settings)],
         sensors=build_report_sensors(nightly),
