@@ -75,8 +75,9 @@ def _key_chunks(keys: np.ndarray, rows: int = CHUNK_ROWS) -> Iterator[tuple[int,
 
 
 def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
-    visits = world.web.visits.sort("id_visit")
-    actions = world.web.actions.sort("id_visit", "timestamp", "step")
+    visits, actions = world.web.visits, world.web.actions  # both ordered by id_visit (and time)
+    if not (visits["id_visit"].is_sorted() and actions["id_visit"].is_sorted()):
+        raise AssertionError("generator bug: visits and actions must be ordered by id_visit")
     ids = actions["id_visit"].to_numpy()
     for start, stop in _chunks(visits.height):
         chunk = visits.slice(start, stop - start)

@@ -54,10 +54,12 @@ def identities(world: World) -> pl.DataFrame:
             human_visits.filter(pl.col("user_id").is_not_null()).select("person", value="user_id"),
         ).with_columns(kind=pl.lit("web_user_id")),
     ]
-    form_emails = web.actions.filter(
-        ~pl.col("is_bot") & (pl.col("event_category") == "form")
-    ).select(value="event_name")
-    clicks = web.actions.filter(
+    form_emails = (
+        web.actions.select("is_bot", "event_category", value="event_name")
+        .filter(~pl.col("is_bot") & (pl.col("event_category") == "form"))
+        .select("value")
+    )
+    clicks = web.actions.select("is_bot", "query").filter(
         ~pl.col("is_bot") & pl.col("query").str.contains("mc_eid=", literal=True)
     )
     mc_eids = clicks.select(value=pl.col("query").str.extract(r"mc_eid=([0-9a-f]+)")).unique()
@@ -193,7 +195,11 @@ def touchpoints(world: World) -> pl.DataFrame:
         .when((pl.col("type") == "event") & (pl.col("event_action") == "add_to_cart"))
         .then(pl.lit("add_to_cart"))
     )
-    human = web.actions.filter(~pl.col("is_bot")).with_columns(kind=web_kind).drop_nulls("kind")
+    human = (
+        web.actions.select("is_bot", "id_visit", "person", "timestamp", kind=web_kind)
+        .filter(~pl.col("is_bot"))
+        .drop_nulls("kind")
+    )
     report = email.sends.pipe(
         lookup, email.members.select("member", "person", "email_id"), on="member"
     )
@@ -382,9 +388,9 @@ def sessions(world: World) -> pl.DataFrame:
     page_query = (
         pl.when(pl.col("type") == "action").then(pl.col("query").fill_null("")).forward_fill()
     )
-    actions = world.web.actions.with_columns(page_query=page_query).filter(
-        ~pl.col("is_bot") & pl.col("type").is_in(["action", "event"])
-    )
+    actions = world.web.actions.select(
+        "is_bot", "device", "timestamp", "id_visit", "step", "type", page_query=page_query
+    ).filter(~pl.col("is_bot") & pl.col("type").is_in(["action", "event"]))
     actions = actions.sort("device", "timestamp", "id_visit", "step").select(
         "device", "timestamp", "type", "page_query"
     )

@@ -284,3 +284,10 @@ def test_everything_happens_inside_the_period(dataset: Path) -> None:
         )
     touchpoints = truth(dataset, "touchpoints")
     assert touchpoints["occurred_at"].min() >= start and touchpoints["occurred_at"].max() < end
+
+
+@pytest.mark.parametrize(("source", "stream"), list(STREAMS))
+def test_one_version_per_record_and_time(dataset: Path, source: str, stream: str) -> None:
+    """The sandbox serves the latest version ≤ T per record: it must be unambiguous."""
+    frame = vendor(dataset, source, stream).unique()
+    assert frame.select("record_id", "updated_at").is_unique().all()
