@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo import catalog
+from pipelines.demo.drops import Drops
 from pipelines.demo.email import Email
 from pipelines.demo.shop import Shop
 from pipelines.demo.support import CREATED, RESOLVED, SOLVED, Support
@@ -41,7 +42,7 @@ class World:
     email: Email
     support: Support
     web: Web
-    drops: object
+    drops: Drops
 
 
 def _vendor(

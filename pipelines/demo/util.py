@@ -98,10 +98,6 @@ def daytime_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
     return hours * HOUR + rng.integers(0, HOUR, size=n)
 
 
-def day_floor(ts: np.ndarray) -> np.ndarray:
-    return ts - ts % DAY
-
-
 def lognormal_seconds(
     rng: np.random.Generator, n: int, median: float, sigma: float, low: float, high: float
 ) -> np.ndarray:
@@ -178,12 +174,6 @@ def group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def lookup(frame: pl.DataFrame, other: pl.DataFrame, on: str | list[str]) -> pl.DataFrame:
     """Left join that keeps the left frame's row order (row order feeds the random draws)."""
     return frame.join(other, on=on, how="left", maintain_order="left")
-
-
-def str_or_null(name: str, values: np.ndarray) -> pl.Series:
-    """A numpy string array as a String series, the empty string meaning null."""
-    series = pl.Series(name, values, dtype=pl.String)
-    return series.to_frame().select(pl.when(pl.col(name) != "").then(pl.col(name))).to_series()
 
 
 def nullable(condition: pl.Expr, value: pl.Expr) -> pl.Expr:

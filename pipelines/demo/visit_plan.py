@@ -33,8 +33,8 @@ from pipelines.demo.util import (
 BROWSE, SIGNUP, CONTACT, COLLEAGUE_FORM, ABANDON, ORDER, CLICK, SHARED = range(8)
 # Login modes of a visit: none, the whole visit, a login in the middle (Matomo starts a new visit).
 NO_LOGIN, WHOLE, MID = 0, 1, 2
-# Channel codes: the catalogue's CHANNELS by index, then email and internal.
-EMAIL_CHANNEL, INTERNAL_CHANNEL = len(catalog.CHANNELS), len(catalog.CHANNELS) + 1
+# Channel codes: the catalogue's CHANNELS by index, then email.
+EMAIL_CHANNEL = len(catalog.CHANNELS)
 DIRECT_CHANNEL = [c[0] for c in catalog.CHANNELS].index("direct")
 HOUR_AFTER_LOGIN = 3_600
 
@@ -457,9 +457,7 @@ def _channels(rng, plan: pl.DataFrame, page_table: pl.DataFrame, period: Period)
         landing_path=plan["landing_path"].fill_null(landing),
         utm_code=pl.Series(utm_code),
         site_code=pl.Series(_referrer_sites(rng, channel, names)),
-        referrer_type=pl.Series(
-            np.array([c[1] for c in catalog.CHANNELS] + ["campaign", "direct"])[channel]
-        ),
+        referrer_type=pl.Series(np.array([c[1] for c in catalog.CHANNELS] + ["campaign"])[channel]),
         is_marathon=pl.Series((kind == BROWSE) & chance(rng, n, 0.003)),
     )
     plan = plan.pipe(lookup, _utm_table(campaigns), on="utm_code").pipe(
