@@ -255,18 +255,15 @@ def encode(
     changed = (pl.col("kind") != pl.col("kind").shift(1)) | (
         pl.col("value") != pl.col("value").shift(1)
     )
-    usable = usable.sort("kind", "value").with_columns(
-        node=(changed.fill_null(True).cum_sum() - 1).cast(pl.UInt32)
+    usable = usable.sort("kind", "value").with_columns(is_first=changed.fill_null(True))
+    usable = usable.with_columns(node=(pl.col("is_first").cum_sum() - 1).cast(pl.UInt32))
+    seen_at = usable.group_by("node").agg(
+        pl.col("first_seen_at").min(), pl.col("last_seen_at").max()
     )
     nodes = (
-        usable.group_by("node")
-        .agg(
-            pl.col("kind").first(),
-            pl.col("value").first(),
-            pl.col("first_seen_at").min(),
-            pl.col("last_seen_at").max(),
-        )
-        .sort("node")
+        usable.filter(pl.col("is_first"))
+        .select("node", "kind", "value")
+        .join(seen_at, on="node", how="left", maintain_order="left")
     )
     raw = raw.join(
         usable.filter(pl.col("raw_key").is_not_null()).select("raw_key", "node"),
