@@ -42,7 +42,9 @@ def _prepare_process_environment() -> None:
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
-def run_nightly(first_day: date, last_day: date, *, full_refresh: bool = False) -> RunOutcome:
+def run_nightly(
+    first_day: date, last_day: date, *, full_refresh: bool = False, log_level: str = "INFO"
+) -> RunOutcome:
     """Execute the nightly job in this process for [first_day, last_day] and write its report.
 
     The run is recorded in the Dagster instance at DAGSTER_HOME, so it shows in the UI.
@@ -72,7 +74,7 @@ def run_nightly(first_day: date, last_day: date, *, full_refresh: bool = False) 
         instance=instance,
         partition_key=partition_key,
         tags=tags,
-        resources=None,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     BuildLock(settings.build_dir / ".lock", result.run_id).release()  # no-op after a publish
@@ -95,17 +97,25 @@ def warehouse_summary(warehouse: Path) -> str:
         lines = [f"Warehouse: {warehouse}", "", "Rows per table:"]
         for schema, table in tables:
             rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-            lines.append(f"  {schema}.{table:<40} {rows:>12,}")
+            lines.append(f"  {schema + '.' + table:<42} {rows:>10,}")
         names = {table for _, table in tables}
         if "dim_persons" in names:
             persons = con.execute("select count(*) from marts.dim_persons").fetchone()[0]
             lines += ["", f"Persons: {persons:,}"]
         if "fct_journey_phases" in names:
             funnel = con.execute(
-                "select phase, min(phase_rank) as phase_rank, count(distinct person_id) "
-                "from marts.fct_journey_phases group by phase order by 2"
+                """
+                with reached as (
+                    select person_id, max(phase_rank) as top_rank
+                    from marts.fct_journey_phases group by person_id
+                ),
+                phases as (select distinct phase, phase_rank from marts.fct_journey_phases)
+                select phases.phase, phases.phase_rank, count(reached.person_id)
+                from phases left join reached on reached.top_rank >= phases.phase_rank
+                group by 1, 2 order by 2
+                """
             ).fetchall()
-            lines += ["", "Phase funnel (persons who ever entered the phase):"]
+            lines += ["", "Phase funnel (persons who reached the phase or a later one):"]
             top = max((count for _, _, count in funnel), default=0) or 1
             for phase, _, count in funnel:
                 bar = "#" * max(1, round(40 * count / top))

@@ -20,17 +20,17 @@ from pipelines.hooks import build_report_sensors
 from pipelines.jobs import build_nightly_job, build_nightly_schedule
 from pipelines.resources import JourneyResource
 from pipelines.settings import DBT_PROJECT_DIR, Settings
-from pipelines.warehouse.dbt_runner import ensure_manifest
+from pipelines.warehouse.dbt_runner import dbt_executable, ensure_manifest
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
     extraction = build_extraction_assets(partitions)
-    dbt_models = build_dbt_assets(ensure_manifest(), partitions)
-    identity = build_identity_assets(partitions)
+    dbt_models = build_dbt_assets(ensure_manifest())
+    identity = build_identity_assets()
     upstream = [key for assets in (*dbt_models, *identity) for key in assets.keys]
-    publish = build_publish_asset(partitions, upstream)
+    publish = build_publish_asset(upstream)
     nightly = build_nightly_job(partitions)
     return dg.Definitions(
         assets=[*extraction, *dbt_models, *identity, publish],
@@ -41,7 +41,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources={
             "journey": JourneyResource(),
             "dbt": DbtCliResource(
-                project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=dbt_executable(),
             ),
         },
     )

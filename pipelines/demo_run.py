@@ -18,7 +18,7 @@ from pipelines.settings import Settings
 
 
 def _dataset(out: Path, persons: int, seed: int) -> dict:
-    from pipelines.demo import generate
+    from pipelines.demo.generator import generate
 
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
@@ -38,14 +38,17 @@ def run_demo(*, persons: int, seed: int, out: Path) -> int:
 
     out = out.resolve()
     manifest = _dataset(out, persons, seed)
-    first, last = date.fromisoformat(manifest["start"]), date.fromisoformat(manifest["end"])
+    period = manifest["period"]
+    first, last = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     with SandboxServer(out) as sandbox:
         print(f"Sandbox vendor APIs serving on {sandbox.url}")
         os.environ.update(sandbox.env())
         os.environ["JOURNEY_DROP_DIR"] = str(out / "drop")
-        print(f"Running the nightly job over {first} .. {last} (full refresh) ...")
+        # One run: the night after the last demo day, as a full refresh (its extraction
+        # window starts at JOURNEY_PARTITIONS_START, so it covers the whole demo period).
+        print(f"Running the nightly job for {last} as a full refresh (data since {first}) ...")
         started = time.monotonic()
-        outcome = run_nightly(first, last, full_refresh=True)
+        outcome = run_nightly(last, last, full_refresh=True)
         seconds = time.monotonic() - started
     status = "succeeded" if outcome.success else "FAILED"
     print(f"\nNightly job {status} in {seconds:.0f} s (run {outcome.run_id})")

@@ -1,7 +1,5 @@
 """What happens when a run fails or ends: log it, post it to a webhook, write the report."""
 
-from __future__ import annotations
-
 import logging
 
 import dagster as dg
@@ -49,7 +47,7 @@ def _write_report(context: dg.RunStatusSensorContext) -> None:
     context.log.info(f"run report written to {path}")
 
 
-def build_report_sensors(job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition) -> list:
+def build_report_sensors(job) -> list:
     @dg.run_status_sensor(
         name="run_report_on_success", run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[job]
     )

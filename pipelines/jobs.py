@@ -1,7 +1,5 @@
 """The nightly job and its schedule."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -12,7 +10,7 @@ from pipelines.settings import Settings
 NIGHTLY_JOB = "nightly"
 
 
-def build_nightly_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def build_nightly_job(partitions_def: dg.PartitionsDefinition):
     """Everything, in dependency order, in one process.
 
     The in-process executor is deliberate (DECISIONS.md): the staging warehouse is a DuckDB
@@ -31,7 +29,7 @@ def build_nightly_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedA
 
 
 def build_nightly_schedule(
-    job: dg.UnresolvedAssetJobDefinition, settings: Settings
+    job, settings: Settings
 ) -> dg.ScheduleDefinition:
     """Runs yesterday's partition (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -24,9 +24,22 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """First and last data day of this run (one day nightly, a range for a backfill)."""
+    """First and last data day of a partitioned asset's run (a range for a backfill)."""
     key_range = context.partition_key_range
     return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+
+
+def run_last_day(context: dg.AssetExecutionContext) -> date:
+    """The last data day of the run, for the unpartitioned warehouse assets.
+
+    The warehouse is one current state, not a set of days, so only extraction is partitioned;
+    the other assets read the run's partition (or partition range) from its tags.
+    """
+    tags = context.run.tags
+    key = tags.get("dagster/asset_partition_range_end") or tags.get("dagster/partition")
+    if key:
+        return date.fromisoformat(key)
+    return (datetime.now(UTC) - timedelta(days=1)).date()
 
 
 def is_full_refresh(context: dg.AssetExecutionContext) -> bool:

@@ -4,11 +4,11 @@ Each source is one multi-asset (its streams share a client and, for Zendesk, res
 the work is `pipelines.extract.runner.extract_source`, this module only wires it to Dagster.
 """
 
-from __future__ import annotations
-
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days
 from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
@@ -62,7 +62,7 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
         retry_policy=EXTRACTION_RETRY,
         op_tags={"journey/stage": "extract"},
     )
-    def _extract(context: dg.AssetExecutionContext, journey: JourneyResource):
+    def _extract(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
         first_day, last_day = run_days(context)
         window = plan_window(
@@ -74,8 +74,14 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
         )
         context.log.info(f"{source}: extracting {window.start} .. {window.end}")
 
+        last_logged: dict[str, float] = {}
+
         def progress(event: dict) -> None:
-            context.log.debug(f"{source}: {event}")
+            """Progress in the run log at most every 10 s per stream (each event is a DB write)."""
+            stream, now = str(event.get("stream")), time.monotonic()
+            if now - last_logged.get(stream, 0.0) >= 10.0:
+                last_logged[stream] = now
+                context.log.info(f"{source}/{stream}: {event}")
 
         results = extract_source(
             source,

@@ -5,20 +5,19 @@ without glue. Stable ids come from the *published* warehouse's identity_map: a r
 not publish never becomes "previous".
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 import polars as pl
+from dagster import AssetExecutionContext
 
 from pipelines.assets.common import is_full_refresh
-from pipelines.identity.history import read_published_identity
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
+from pipelines.warehouse.published import read_published_table, with_history
 
 IDENTITY_TABLES = (
     "identity_map",
@@ -53,7 +52,7 @@ def read_erasures(settings: Settings) -> pl.DataFrame | None:
     return pl.read_csv(path, schema_overrides={"identifier_value": pl.Utf8})
 
 
-def build_identity_assets(partitions_def: dg.PartitionsDefinition) -> list:
+def build_identity_assets() -> list:
     specs = [
         dg.AssetSpec(
             key=dg.AssetKey(["identity", table]),
@@ -68,8 +67,6 @@ def build_identity_assets(partitions_def: dg.PartitionsDefinition) -> list:
     @dg.multi_asset(
         name="identity_stitching",
         specs=specs,
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         op_tags={"journey/stage": "identity"},
         check_specs=[
             dg.AssetCheckSpec(
@@ -80,19 +77,25 @@ def build_identity_assets(partitions_def: dg.PartitionsDefinition) -> list:
             )
         ],
     )
-    def identity_stitching(context: dg.AssetExecutionContext, journey: JourneyResource):
+    def identity_stitching(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
         evidence = read_evidence(settings)
-        published = None if is_full_refresh(context) else read_published_identity(settings)
+        full_refresh = is_full_refresh(context)
+
+        def previous(table: str) -> pl.DataFrame | None:
+            return None if full_refresh else read_published_table(settings, "identity", table)
+
         result = stitch(
             evidence,
             rules=load_rules(),
             run_id=context.run_id,
             run_at=datetime.now(UTC).replace(tzinfo=None),
-            previous=published,
+            previous_map=previous("identity_map"),
             erasures=read_erasures(settings),
             pseudonymize_key=settings.pseudonymize_key,
         )
+        for table in ("identity_merges", "identity_splits"):
+            result.tables[table] = with_history(result.tables[table], previous(table))
         paths = write_tables(result, settings.build_identity_dir)
         metrics = {key: value for key, value in result.metrics.items()}
         context.log.info(f"identity: {metrics}")

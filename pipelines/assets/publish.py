@@ -6,11 +6,10 @@ passed — Dagster does not start it otherwise, and the run fails. It writes the
 then swaps the staging warehouse in (`pipelines.warehouse.publish`).
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from pipelines.assets.common import WAREHOUSE_GROUP
 from pipelines.resources import JourneyResource
@@ -20,21 +19,17 @@ from pipelines.warehouse.publish import publish
 PUBLISHED_WAREHOUSE = dg.AssetKey(["warehouse", "published"])
 
 
-def build_publish_asset(
-    partitions_def: dg.PartitionsDefinition, upstream: Sequence[dg.AssetKey]
-) -> dg.AssetsDefinition:
+def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISHED_WAREHOUSE,
         deps=list(upstream),
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=WAREHOUSE_GROUP,
         kinds={"duckdb"},
         op_tags={"journey/stage": "publish"},
         description="The published DuckDB warehouse (JOURNEY_WAREHOUSE_PATH) and its Parquet "
         "exports, swapped in atomically after every blocking check passed.",
     )
-    def published_warehouse(context: dg.AssetExecutionContext, journey: JourneyResource):
+    def published_warehouse(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
         docs = generate_docs(settings, settings.docs_dir / "dbt")
         result = publish(settings, run_id=context.run_id)

@@ -6,14 +6,13 @@ staging warehouse (write-audit-publish: never the published file). The identity 
 sources. dbt tests become asset checks; tests with severity `error` are blocking.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -21,7 +20,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from pipelines.assets.common import is_full_refresh, run_days
+from pipelines.assets.common import is_full_refresh, run_last_day
 from pipelines.resources import JourneyResource
 from pipelines.warehouse.build import prepare_build
 from pipelines.warehouse.dbt_runner import (
@@ -38,6 +37,13 @@ class JourneyDbtTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
+    def get_asset_key(self, dbt_resource_props: dict[str, Any]) -> dg.AssetKey:
+        """Models by name (dbt model names are unique); sources `[source, table]` like the
+        landing and identity assets that produce them."""
+        if dbt_resource_props.get("resource_type") in ("model", "seed", "snapshot"):
+            return dg.AssetKey(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
     def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
         if dbt_resource_props.get("resource_type") == "model":
             parts = Path(dbt_resource_props.get("original_file_path", "")).parts
@@ -47,13 +53,13 @@ class JourneyDbtTranslator(DagsterDbtTranslator):
 
 
 def _run_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource, *, first: bool
+    context: AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource, *, first: bool
 ) -> Iterator:
     settings = journey.settings()
     full_refresh = is_full_refresh(context)
     if first:
         prepare_build(settings, run_id=context.run_id, full_refresh=full_refresh)
-    _, last_day = run_days(context)
+    last_day = run_last_day(context)
     args = ["build", "--vars", json.dumps(dbt_vars(settings, last_day=last_day))]
     if full_refresh:
         args.append("--full-refresh")
@@ -61,22 +67,18 @@ def _run_dbt(
         yield from dbt.cli(args, context=context).stream()
 
 
-def build_dbt_assets(
-    manifest: Path, partitions_def: dg.PartitionsDefinition
-) -> list[dg.AssetsDefinition]:
+def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:
     translator = JourneyDbtTranslator()
 
     @dbt_assets(
         manifest=manifest,
         select=PRE_IDENTITY_SELECT,
         name="dbt_before_identity",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
         op_tags={"journey/stage": "transform"},
     )
     def dbt_before_identity(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
+        context: AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
     ):
         yield from _run_dbt(context, dbt, journey, first=True)
 
@@ -84,13 +86,11 @@ def build_dbt_assets(
         manifest=manifest,
         exclude=PRE_IDENTITY_SELECT,
         name="dbt_after_identity",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
         op_tags={"journey/stage": "transform"},
     )
     def dbt_after_identity(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
+        context: AssetExecutionContext, dbt: DbtCliResource, journey: JourneyResource
     ):
         yield from _run_dbt(context, dbt, journey, first=False)
 

@@ -22,7 +22,7 @@ TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 # dbt selection of the models the identity step reads (everything up to the evidence model)
 # and, by exclusion, of the models that need the identity tables.
-PRE_IDENTITY_SELECT = "path:models/staging +int_identity_evidence"
+PRE_IDENTITY_SELECT = "staging +int_identity_evidence"
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -66,7 +66,8 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
-def _dbt_executable() -> str:
+def dbt_executable() -> str:
+    """The dbt of this virtualenv (the venv's bin folder need not be on PATH)."""
     return str(Path(sys.executable).with_name("dbt"))
 
 
@@ -82,7 +83,7 @@ def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PRO
         }
         completed = subprocess.run(
             [
-                _dbt_executable(),
+                dbt_executable(),
                 "docs",
                 "generate",
                 "--static",
@@ -127,7 +128,7 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         }
         completed = subprocess.run(
             [
-                _dbt_executable(),
+                dbt_executable(),
                 "parse",
                 "--project-dir",
                 str(project_dir),
