@@ -72,25 +72,23 @@ def degree_limit_rejections(
             "reason": [limit.reason for limit in rules.degree_limits],
         }
     )
-    info = node_info.select("node", "kind", "previous_person_id")
+    # kinds by gather (nodes are numbered by row), then keep only the limited kind pairs
+    kinds = node_info["kind"]
     oriented = pl.concat(
         [
             pairs.select("rank", pl.col("low").alias("node"), pl.col("high").alias("linked")),
             pairs.select("rank", pl.col("high").alias("node"), pl.col("low").alias("linked")),
         ]
     )
-    oriented = (
-        oriented.join(
-            info.rename({"kind": "node_kind", "previous_person_id": "node_person"}), on="node"
-        )
-        .join(
-            info.rename(
-                {"node": "linked", "kind": "linked_kind", "previous_person_id": "linked_person"}
-            ),
-            on="linked",
-        )
-        .join(limits, on=["node_kind", "linked_kind"])
+    oriented = oriented.with_columns(
+        node_kind=kinds.gather(oriented["node"]), linked_kind=kinds.gather(oriented["linked"])
+    ).join(limits, on=["node_kind", "linked_kind"])
+    persons = node_info["previous_person_id"]
+    oriented = oriented.with_columns(
+        node_person=persons.gather(oriented["node"]),
+        linked_person=persons.gather(oriented["linked"]),
     )
+    info = node_info.select("node", "kind", "previous_person_id")
     if incremental:
         known = pl.col("node_person").is_not_null() & (
             pl.col("node_person") == pl.col("linked_person")

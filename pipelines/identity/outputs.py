@@ -14,6 +14,12 @@ def merge_causes(merges: pl.DataFrame, accepted: pl.DataFrame, nodes: pl.DataFra
     `accepted`: pairs with `low, high, rank` and their provenance columns. Returns
     `surviving_person_id, retired_person_id` plus those provenance columns (null when none).
     """
+    if merges.is_empty():
+        return merges.select("surviving_person_id", "retired_person_id").join(
+            accepted.clear().with_columns(retired_person_id=pl.lit(None, dtype=pl.String)),
+            on="retired_person_id",
+            how="left",
+        )
     person = nodes.select("node", "previous_person_id")
     crossing = (
         accepted.join(person.rename({"node": "low", "previous_person_id": "low_person"}), on="low")

@@ -165,9 +165,8 @@ def stitch(
     erased_nodes, erased_keys = erased_persons(node_info, erasures, rules, pseudonymize_key)
     kept_nodes = node_info.join(erased_nodes, on="node", how="anti")
     cluster_ids, merges, splits = assign_person_ids(kept_nodes, previous, pseudonymize_key)
-    person_of_node = (
-        kept_nodes.join(cluster_ids, on="cluster").select("node", "person_id").sort("node")
-    )
+    # node order throughout: the map is kept_nodes with a person id column beside it
+    person_of_node = kept_nodes.join(cluster_ids, on="cluster", how="left", maintain_order="left")
     timer.lap("erasure_and_person_ids")
 
     tables = _tables(
@@ -284,14 +283,16 @@ def _tables(
         nulls_last=True,
     )
 
-    identity_map = person_of_node.join(node_info, on="node", maintain_order="left").select(
+    identity_map = person_of_node.select(
         pl.col("kind").alias("identifier_kind"),
         pl.col("value").alias("identifier_value"),
         "person_id",
         "first_seen_at",
         "last_seen_at",
     )
-    anchored = encoded.anchors.join(person_of_node, on="node").sort("record_key")
+    anchored = encoded.anchors.join(person_of_node.select("node", "person_id"), on="node").sort(
+        "record_key"
+    )
     record_persons = pl.concat(
         [
             evidence.select(pl.col(RECORD).cast(pl.String))[anchored["row"]],
