@@ -45,7 +45,8 @@ class RunInfo:
 
     run_id: str
     days: int = 1
-    """Partition days the run covers (per-day row-count comparisons)."""
+    """Days of data the run reads, for per-day row-count comparisons: the partition days,
+    plus the extraction lookback for landing checks."""
     full_refresh: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     """UTC, naive: the `now_utc` suite parameter ("not in the future")."""

@@ -128,17 +128,6 @@ class Suite:
     def asset_label(self) -> str:
         return "/".join(self.asset)
 
-    def gx_suite_dict(self) -> dict[str, Any]:
-        """The suite as GX reads it (bounds and parameters are resolved by the runner)."""
-        return {
-            "name": self.name,
-            "meta": {"asset": list(self.asset), "description": self.description},
-            "expectations": [
-                {"type": spec.type, "kwargs": dict(spec.kwargs), "meta": dict(spec.meta)}
-                for spec in self.expectations
-            ],
-        }
-
 
 def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
     """Every `*.json` suite below `directory`, sorted by name; checks that (asset, check)
