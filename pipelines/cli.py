@@ -161,6 +161,22 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    path = Settings.from_env().warehouse_path
+    if not path.exists():
+        raise SystemExit(
+            f"no published warehouse at {path}; run `make demo` or `python -m pipelines run`"
+        )
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+    finally:
+        con.close()
+    return 0
+
+
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from pipelines.warehouse.publish import rollback
 
@@ -196,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = commands.add_parser("summary", help="print the published warehouse's summary")
     summary.set_defaults(func=_cmd_summary)
+
+    query = commands.add_parser("query", help="run SQL on the published warehouse (read-only)")
+    query.add_argument("sql")
+    query.add_argument("--max-rows", type=int, default=40)
+    query.set_defaults(func=_cmd_query)
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)
