@@ -1,0 +1,48 @@
+"""`make bench`: every benchmark in turn, printing its figures.
+
+    .venv/bin/python -m bench.run            # the default sizes below (about half an hour)
+    .venv/bin/python -m bench.run --quick    # small sizes only (a few minutes)
+
+Each benchmark is its own module and can be run alone (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+FULL = [
+    ("demo generator", ["bench.generate_bench", "--sizes", "2000", "100000", "1000000"]),
+    ("extraction through the sandbox", ["bench.extract_bench", "--persons", "100000"]),
+    ("identity stitching vs baselines", ["bench.identity_bench"]),
+    ("warehouse build", ["bench.warehouse_bench", "--persons", "100000"]),
+]
+QUICK = [
+    ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
+    ("extraction through the sandbox", ["bench.extract_bench", "--persons", "5000"]),
+    ("identity stitching vs baselines", ["bench.identity_bench", "--sizes", "1000000"]),
+    ("warehouse build", ["bench.warehouse_bench", "--persons", "5000"]),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    args = parser.parse_args(argv)
+    failed = []
+    for title, command in QUICK if args.quick else FULL:
+        print(f"\n=== {title}: python -m {' '.join(command)}", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", *command], check=False)
+        print(f"=== {title}: {time.perf_counter() - started:.0f} s", flush=True)
+        if done.returncode != 0:
+            failed.append(title)
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
