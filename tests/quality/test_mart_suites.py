@@ -28,11 +28,15 @@ create table marts.dim_persons as select * from (values
     ('p1', 2, 'repeat', false, 150.00), ('p2', 1, 'prospect', false, 0.00)
 ) as t(person_id, identifiers, segment, is_anonymous, revenue);
 create table marts.fct_orders as select * from (values
-    ('o1', 'shopify', 'p1', timestamp '2026-01-03 10:00', null, false, true, 1, 100.00, 0.00, 100.00),
-    ('o2', 'shopify', 'p1', timestamp '2026-02-03 10:00', null, false, false, 2, 50.00, 10.00, 40.00),
-    ('o3', 'shopify', 'p1', timestamp '2026-02-04 10:00', timestamp '2026-02-05 10:00', true, false, null, 30.00, 0.00, 0.00)
+    ('o1', 'shopify', 'p1', timestamp '2026-01-03 10:00', null, false, true, 1, 100.00, 0.00, 0.00, 100.00),
+    ('o2', 'shopify', 'p1', timestamp '2026-02-03 10:00', null, false, false, 2, 50.00, 5.00, 10.00, 40.00),
+    ('o3', 'shopify', 'p1', timestamp '2026-02-04 10:00', timestamp '2026-02-05 10:00', true, false, null, 30.00, 0.00, 0.00, 0.00)
 ) as t(order_id, source, person_id, created_at, cancelled_at, is_cancelled, is_first_order,
-       order_sequence, total_price, refunded_amount, net_revenue);
+       order_sequence, total_price, total_discounts, refunded_amount, net_revenue);
+create schema staging;
+create table staging.stg_shopify__order_lines as select * from (values
+    ('o1', 2, 50.00), ('o2', 1, 55.00), ('o3', 1, 30.00)
+) as t(order_id, quantity, price);
 create table marts.fct_attribution as select * from (values
     ('a1', 'o1', 'first_touch', 1.0, 100.00),
     ('a2', 'o1', 'linear', 0.5, 50.00),
@@ -177,6 +181,13 @@ CORRUPTIONS = {
         "where order_id = 'o1'",
         "marts.fct_orders",
         "created_at_in_range",
+        1,
+        {"order_id": "o1"},
+    ),
+    "revenue does not reconcile with line items": (
+        "update marts.fct_orders set total_price = 150.00 where order_id = 'o1'",
+        "marts.fct_orders",
+        "revenue_reconciles_with_line_items",
         1,
         {"order_id": "o1"},
     ),
