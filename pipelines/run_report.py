@@ -21,6 +21,8 @@ from pipelines.settings import Settings
 
 LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
 PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
+DBT_FAILED_ROWS = "dagster_dbt/failed_row_count"
+SAMPLE_ROWS = 5
 
 
 def _metadata_value(value: Any) -> Any:
@@ -36,7 +38,40 @@ def _metadata(entries: dict) -> dict[str, Any]:
     return {key: _metadata_value(value) for key, value in (entries or {}).items()}
 
 
-def collect_run_report(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
+def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -> None:
+    """A few failing rows of each failed dbt test, from the view dbt stored them in
+    (`store_failures_as: view`, schema test_failures of the build warehouse)."""
+    wanted = [
+        c for c in failed if DBT_FAILED_ROWS in c["metadata"] and "sample" not in c["metadata"]
+    ]
+    build = settings.build_warehouse_path
+    if not wanted or not build.exists():
+        return
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(build), read_only=True)
+    except duckdb.Error:
+        return  # the build is open elsewhere; the report still has the failed row count
+    try:
+        for check in wanted:
+            try:
+                frame = con.sql(
+                    f'select * from test_failures."{check["check"]}" limit {SAMPLE_ROWS}'
+                )
+                check["metadata"]["sample"] = [
+                    {key: _metadata_value(value) for key, value in row.items()}
+                    for row in frame.to_arrow_table().to_pylist()
+                ]
+            except duckdb.Error:
+                continue
+    finally:
+        con.close()
+
+
+def collect_run_report(
+    instance: dg.DagsterInstance, run_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
     run = instance.get_run_by_id(run_id)
     if run is None:
         raise ValueError(f"no run {run_id} in the Dagster instance at {instance.root_directory}")
@@ -74,6 +109,9 @@ def collect_run_report(instance: dg.DagsterInstance, run_id: str) -> dict[str, A
                 published = metadata
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
+            metadata = _metadata(evaluation.metadata)
+            if DBT_FAILED_ROWS in metadata:  # a dbt test: same keys as the GX checks
+                metadata.setdefault("failed_rows", metadata[DBT_FAILED_ROWS])
             checks.append(
                 {
                     "asset": evaluation.asset_key.to_user_string(),
@@ -81,7 +119,7 @@ def collect_run_report(instance: dg.DagsterInstance, run_id: str) -> dict[str, A
                     "passed": evaluation.passed,
                     "severity": evaluation.severity.value,
                     "blocking": bool(evaluation.blocking),
-                    "metadata": _metadata(evaluation.metadata),
+                    "metadata": metadata,
                 }
             )
 
@@ -96,6 +134,8 @@ def collect_run_report(instance: dg.DagsterInstance, run_id: str) -> dict[str, A
             }
         )
     failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
+    if settings is not None:
+        _add_dbt_failure_samples(settings, [c for c in checks if not c["passed"]])
     warned_checks = [c for c in checks if not c["passed"] and c["severity"] == "WARN"]
     tags = run.tags
     return {
@@ -199,7 +239,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settings) -> Path:
-    report = collect_run_report(instance, run_id)
+    report = collect_run_report(instance, run_id, settings)
     day = (report["started_at"] or datetime.now(UTC).isoformat())[:10]
     folder = settings.report_dir / day
     folder.mkdir(parents=True, exist_ok=True)
