@@ -8,13 +8,12 @@ Zendesk; only the base URLs and credentials differ.
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import date
 from pathlib import Path
 
 from pipelines.cli import run_nightly, warehouse_summary
-from pipelines.settings import Settings
+from pipelines.settings import Settings, temporary_environment
 
 
 def _dataset(out: Path, persons: int, seed: int) -> dict:
@@ -40,10 +39,11 @@ def run_demo(*, persons: int, seed: int, out: Path) -> int:
     manifest = _dataset(out, persons, seed)
     period = manifest["period"]
     first, last = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
-    with SandboxServer(out) as sandbox:
+    with (
+        SandboxServer(out) as sandbox,
+        temporary_environment({**sandbox.env(), "JOURNEY_DROP_DIR": str(out / "drop")}),
+    ):
         print(f"Sandbox vendor APIs serving on {sandbox.url}")
-        os.environ.update(sandbox.env())
-        os.environ["JOURNEY_DROP_DIR"] = str(out / "drop")
         # One run: the night after the last demo day, as a full refresh (its extraction
         # window starts at JOURNEY_PARTITIONS_START, so it covers the whole demo period).
         print(f"Running the nightly job for {last} as a full refresh (data since {first}) ...")

@@ -11,7 +11,8 @@ never show the value, so they cannot leak into logs, run metadata or exception m
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -251,3 +252,19 @@ def _source(get, names, build):
             f"set all of {', '.join(names)} or none of them"
         )
     return build(*values)
+
+
+@contextmanager
+def temporary_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for what runs inside the block (a dbt subprocess, a demo
+    run, a test), then restore exactly what was there before."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

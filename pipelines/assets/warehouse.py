@@ -22,10 +22,10 @@ from dagster_dbt import (
 
 from pipelines.assets.common import is_full_refresh, run_last_day
 from pipelines.resources import JourneyResource
+from pipelines.settings import temporary_environment
 from pipelines.warehouse.build import prepare_build
 from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
-    applied_environment,
     dbt_environment,
     dbt_vars,
 )
@@ -63,7 +63,7 @@ def _run_dbt(
     args = ["build", "--vars", json.dumps(dbt_vars(settings, last_day=last_day))]
     if full_refresh:
         args.append("--full-refresh")
-    with applied_environment(dbt_environment(settings)):
+    with temporary_environment(dbt_environment(settings)):
         yield from dbt.cli(args, context=context).stream()
 
 

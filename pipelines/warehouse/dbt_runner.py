@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -38,21 +36,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 def dbt_vars(settings: Settings, *, last_day: date) -> dict[str, str]:
     """Run-level dbt vars (business rules live in dbt_project.yml vars and seeds)."""
     return {"run_date": last_day.isoformat()}
-
-
-@contextmanager
-def applied_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """Set variables for a dbt subprocess started from this process, then restore them."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _newest_source_mtime(project_dir: Path) -> float:

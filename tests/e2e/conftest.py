@@ -9,7 +9,7 @@ Each test module gets its own dataset, folders, Dagster instance and sandbox ser
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,26 +19,22 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.cli import RunOutcome, run_nightly
-from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.cli import main as cli
+from pipelines.settings import PROJECT_ROOT, Settings, temporary_environment
 
 PERSONS = 300
 SEED = 23
 LAST_DAY = date(2026, 9, 30)
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+@dataclass
+class Outcome:
+    success: bool
+    report_path: Path
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.report_path.read_text())
 
 
 @dataclass
@@ -46,13 +42,16 @@ class Pipeline:
     root: Path
     dataset: Path
     sandbox: object
+    demo_exit_code: int
 
     @property
     def settings(self) -> Settings:
         return Settings.from_env()
 
-    def run(self, day: date = LAST_DAY, *, full_refresh: bool = False) -> RunOutcome:
-        return run_nightly(day, day, full_refresh=full_refresh, log_level="WARNING")
+    def run(self, *arguments: str) -> Outcome:
+        """`python -m pipelines run ...` (default: the last demo day), as a user types it."""
+        code = cli(["run", *(arguments or ("--date", LAST_DAY.isoformat()))])
+        return Outcome(code == 0, self.settings.report_dir / "latest.json")
 
     def query(self, sql: str, path: Path | None = None) -> pl.DataFrame:
         con = duckdb.connect(str(path or self.settings.warehouse_path), read_only=True)
@@ -82,26 +81,33 @@ class Pipeline:
 
 @contextmanager
 def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterator[Pipeline]:
-    from pipelines.demo.generator import generate
+    """Folders and a Dagster instance under `root`; the README's demo command builds the first
+    warehouse (it generates the dataset, serves it, runs the job, stops its server); then a
+    sandbox on the same dataset serves the nights the tests run."""
     from pipelines.sandbox import SandboxServer
 
     dataset = root / "dataset"
-    generate(dataset, persons=persons, seed=seed)
     dagster_home = root / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(
         (PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text()
     )
-    with SandboxServer(dataset) as sandbox:
-        values = {
-            "JOURNEY_DATA_DIR": str(root / "data"),
-            "JOURNEY_WAREHOUSE_PATH": str(root / "warehouse" / "journey.duckdb"),
-            "JOURNEY_DROP_DIR": str(dataset / "drop"),
-            "DAGSTER_HOME": str(dagster_home),
-            "DO_NOT_TRACK": "1",
-            "GX_ANALYTICS_ENABLED": "false",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            **sandbox.env(),
-        }
-        with environment(values):
-            yield Pipeline(root=root, dataset=dataset, sandbox=sandbox)
+    folders = {
+        "JOURNEY_DATA_DIR": str(root / "data"),
+        "JOURNEY_WAREHOUSE_PATH": str(root / "warehouse" / "journey.duckdb"),
+        "DAGSTER_HOME": str(dagster_home),
+        "DO_NOT_TRACK": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    with temporary_environment(folders):
+        demo_exit_code = cli(
+            ["demo", "--persons", str(persons), "--seed", str(seed), "--out", str(dataset)]
+        )
+        with (
+            SandboxServer(dataset) as sandbox,
+            temporary_environment({**sandbox.env(), "JOURNEY_DROP_DIR": str(dataset / "drop")}),
+        ):
+            yield Pipeline(
+                root=root, dataset=dataset, sandbox=sandbox, demo_exit_code=demo_exit_code
+            )

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from pipelines.cli import main as cli
 from pipelines.extract.vendor_dataset import dataset_end
+from pipelines.identity.__main__ import main as explain
 from pipelines.identity.evaluate import pairwise_scores
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import load_rules
-from tests.e2e.conftest import pipeline
+from tests.e2e.conftest import Outcome, pipeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_nightly")]
 
@@ -37,14 +39,14 @@ VENDOR_STREAMS = {
 @pytest.fixture(scope="module")
 def nightly(tmp_path_factory):
     with pipeline(tmp_path_factory.mktemp("nightly")) as run:
-        outcome = run.run(full_refresh=True)
-        yield run, outcome
+        yield run, Outcome(run.demo_exit_code == 0, run.settings.report_dir / "latest.json")
 
 
-def test_the_first_night_publishes_with_every_check_passing(nightly):
+def test_the_demo_command_publishes_with_every_check_passing(nightly):
     run, outcome = nightly
-    report = json.loads(outcome.report_path.read_text())
+    report = outcome.report
     assert outcome.success, outcome.report_path.with_suffix(".md").read_text()
+    assert report["full_refresh"] is True
     assert report["published"] is True
     assert report["checks"]["failed"] == 0 and report["checks"]["passed"] > 100
     landed = {(item["source"], item["stream"]): item for item in report["landing"]}
@@ -149,7 +151,7 @@ def _serve(run, source: str, stream: str, record: dict, minutes: int) -> None:
 
 
 def _blocked(run, outcome, asset: str, check: str) -> dict:
-    report = json.loads(outcome.report_path.read_text())
+    report = outcome.report
     assert not outcome.success and report["published"] is False
     failures = {(f["asset"], f["check"]): f for f in report["checks"]["failures"]}
     assert (asset, check) in failures, sorted(failures)
@@ -214,14 +216,46 @@ def test_a_warning_publishes_and_is_reported(nightly, published_digest):
     customer = _latest(run, "shopify", "customers")
     bad = {**customer, "email": "not-an-email", "updated_at": "2026-09-30T20:20:00+02:00"}
     _serve(run, "shopify", "customers", bad, 20)
-    outcome = run.run()
-    report = json.loads(outcome.report_path.read_text())
-    assert outcome.success and report["published"], outcome.report_path.with_suffix(
-        ".md"
-    ).read_text()
+    outcome = run.run("--start", "2026-09-29", "--end", "2026-09-30")  # a two-day backfill
+    report = outcome.report
+    assert outcome.success, outcome.report_path.with_suffix(".md").read_text()
+    assert report["published"] is True
+    assert report["partitions"] == {"start": "2026-09-29", "end": "2026-09-30"}
     warnings = {(w["asset"], w["check"]) for w in report["checks"]["warnings"]}
     assert ("shopify/customers", "email_valid") in warnings
     assert run.digest() != published_digest  # this night did publish
+
+
+def test_rollback_swaps_the_previous_warehouse_back_and_forth(nightly, published_digest):
+    run, _ = nightly
+    newest = run.digest()
+    assert cli(["rollback"]) == 0
+    assert run.digest() == published_digest
+    assert cli(["rollback"]) == 0
+    assert run.digest() == newest
+
+
+def test_the_query_summary_and_explain_commands(nightly, capsys):
+    run, _ = nightly
+    assert cli(["query", "select count(*) as persons from marts.dim_persons"]) == 0
+    persons = run.query("select count(*) from marts.dim_persons").item()
+    assert f"{persons}" in capsys.readouterr().out
+    assert cli(["summary"]) == 0
+    summary = capsys.readouterr().out
+    assert "Phase funnel" in summary and f"Persons: {persons:,}" in summary
+    # two identifiers of one person, explained hop by hop
+    pair = run.query(
+        """
+        select a.identifier_kind || ':' || a.identifier_value as left_identifier,
+               b.identifier_kind || ':' || b.identifier_value as right_identifier
+        from identity.identity_map as a
+        join identity.identity_map as b on a.person_id = b.person_id
+        where a.identifier_kind = 'email' and b.identifier_kind = 'web_visitor_id'
+        order by 1, 2 limit 1
+        """
+    ).row(0)
+    assert explain(["explain", "--warehouse", str(run.settings.warehouse_path), *pair]) == 0
+    assert "web_visitor_id" in capsys.readouterr().out
 
 
 def test_revenue_not_reconciling_blocks_the_publish(nightly):
