@@ -19,7 +19,7 @@ def build_nightly_job(partitions_def: dg.PartitionsDefinition):
     """
     return dg.define_asset_job(
         name=NIGHTLY_JOB,
-        selection=dg.AssetSelection.all(include_sources=False),
+        selection=dg.AssetSelection.all(),
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
         hooks={notify_on_failure},
