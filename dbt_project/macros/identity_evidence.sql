@@ -1,11 +1,13 @@
 {#- Evidence rows (contracts §5.2) for the records of one relation: one select per identifier,
-    unioned. `identifiers` is a list of (identifier_kind, column, is_anchor SQL expression);
-    rows whose identifier is null or blank are left out. -#}
-{% macro identity_evidence_rows(relation, source_name, stream, rule, record_id, observed_at, identifiers) -%}
+    unioned. `source` and `stream` are SQL expressions (a quoted literal such as "'matomo'", or
+    a column when the relation holds the records of several sources); `rule` is the rule name.
+    `identifiers` is a list of (identifier_kind, column, is_anchor SQL expression); rows whose
+    identifier is null or blank are left out. -#}
+{% macro identity_evidence_rows(relation, source, stream, rule, record_id, observed_at, identifiers) -%}
     {%- for kind, column, is_anchor in identifiers %}
     select
-        '{{ source_name }}' as source,
-        '{{ stream }}' as stream,
+        cast({{ source }} as {{ dbt.type_string() }}) as source,
+        cast({{ stream }} as {{ dbt.type_string() }}) as stream,
         {{ record_id }} as record_id,
         {{ observed_at }} as observed_at,
         '{{ rule }}' as rule,

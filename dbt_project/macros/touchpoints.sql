@@ -1,15 +1,17 @@
-{#- The columns every per-source touchpoint model returns, in this order (int_touchpoints
-    unions them by position). `sub_key` tells apart the touchpoints of one record. The person
-    of a touchpoint is the person of its record, or of the record of the same source named by
-    `person_record_stream` / `person_record_id` (a referral belongs to the referrer's shop
-    customer record, not to the order that used the code). -#}
-{% macro touchpoint_columns(source_name, stream, record_id, touchpoint_type, sub_key, occurred_at,
+{#- The columns every touchpoint model returns, in this order (int_touchpoints unions them by
+    position). Every argument is a SQL expression: a column of the model's rows or a quoted
+    literal (`"'mailchimp'"`), so one call serves the records of several sources. `sub_key`
+    tells apart the touchpoints of one record. The person of a touchpoint is the person of its
+    record, or of the record of the same source named by `person_record_stream` /
+    `person_record_id` (a referral belongs to the referrer's shop customer record, not to the
+    order that used the code). -#}
+{% macro touchpoint_columns(source, stream, record_id, touchpoint_type, sub_key, occurred_at,
                             channel, traffic_source='null', traffic_medium='null', campaign='null',
                             touchpoint_value='null', touchpoint_score='null',
                             person_record_stream=none, person_record_id=none) -%}
-        {{ journey_warehouse.surrogate_key(["'" ~ source_name ~ "'", "'" ~ stream ~ "'", record_id, touchpoint_type, sub_key]) }} as touchpoint_id,
-        cast('{{ source_name }}' as {{ dbt.type_string() }}) as source,
-        cast('{{ stream }}' as {{ dbt.type_string() }}) as stream,
+        {{ journey_warehouse.surrogate_key([source, stream, record_id, touchpoint_type, sub_key]) }} as touchpoint_id,
+        cast({{ source }} as {{ dbt.type_string() }}) as source,
+        cast({{ stream }} as {{ dbt.type_string() }}) as stream,
         cast({{ record_id }} as {{ dbt.type_string() }}) as record_id,
         cast({{ touchpoint_type }} as {{ dbt.type_string() }}) as touchpoint_type,
         cast({{ occurred_at }} as {{ dbt.type_timestamp() }}) as occurred_at,
@@ -19,8 +21,8 @@
         cast({{ campaign }} as {{ dbt.type_string() }}) as campaign,
         cast({{ touchpoint_value }} as decimal(18, 2)) as touchpoint_value,
         cast({{ touchpoint_score }} as integer) as touchpoint_score,
-        cast('{{ source_name }}' as {{ dbt.type_string() }}) as person_record_source,
-        cast('{{ person_record_stream or stream }}' as {{ dbt.type_string() }}) as person_record_stream,
+        cast({{ source }} as {{ dbt.type_string() }}) as person_record_source,
+        cast({{ person_record_stream or stream }} as {{ dbt.type_string() }}) as person_record_stream,
         cast({{ person_record_id or record_id }} as {{ dbt.type_string() }}) as person_record_id,
         _extracted_at
 {%- endmacro %}

@@ -46,7 +46,8 @@ unioned as (
         shopify_orders.total_price,
         shopify_orders.total_discounts,
         coalesce(shopify_refunds.refunded_amount, 0) as refunded_amount,
-        shopify_discount_codes.discount_codes
+        shopify_discount_codes.discount_codes,
+        shopify_orders._extracted_at
     from shopify_orders
     left join shopify_refunds
         on shopify_orders.order_id = shopify_refunds.order_id
@@ -68,7 +69,8 @@ unioned as (
         total_price,
         total_discounts,
         coalesce(refunded_amount, 0) as refunded_amount,
-        nullif(trim(discount_codes), '') as discount_codes
+        nullif(trim(discount_codes), '') as discount_codes,
+        _extracted_at
     from filedrop_orders
 ),
 

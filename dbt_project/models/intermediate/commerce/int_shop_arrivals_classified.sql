@@ -1,9 +1,10 @@
 {#- Where a shop record's visitor came from (contracts §6.6): Shopify orders and checkouts and
-    file-dropped orders, with the UTM parameters of the landing URL (`landing_site`, file drops:
-    `landing_url`) and, when there are none, the referring site's host read like a web
-    referrer: a search engine or social network (seed `traffic_source_categories`, the longest
-    matching source name wins), any other host a referral, no referrer direct. The channel
-    comes from the channel rules (seed `channel_groups`). -#}
+    file-dropped orders and checkouts, with the UTM parameters of the landing URL
+    (`landing_site`, file-dropped orders: `landing_url`) and, when there are none, the referring
+    site read like a web referrer (macro referring_host_mapping: a search engine or social
+    network of seed `traffic_source_categories`, any other host a referral), no referrer direct
+    (file-dropped checkouts carry neither URL: direct). The channel comes from the channel rules
+    (seed `channel_groups`). -#}
 
 with
 
@@ -19,11 +20,8 @@ filedrop_orders as (
     select * from {{ ref('stg_filedrop__orders') }}
 ),
 
-source_categories as (
-    select
-        lower(traffic_source) as traffic_source,
-        lower(source_category) as source_category
-    from {{ ref('traffic_source_categories') }}
+filedrop_checkouts as (
+    select * from {{ ref('stg_filedrop__checkouts') }}
 ),
 
 arrivals as (
@@ -50,6 +48,14 @@ arrivals as (
         landing_url as landing_site,
         referring_url as referring_site
     from filedrop_orders
+    union all
+    select
+        'filedrop' as source,
+        'checkouts' as stream,
+        checkout_id as record_id,
+        cast(null as {{ dbt.type_string() }}) as landing_site,
+        cast(null as {{ dbt.type_string() }}) as referring_site
+    from filedrop_checkouts
 ),
 
 arrival_parameters as (
@@ -67,22 +73,6 @@ arrival_parameters as (
     ) as parameters
 ),
 
-referring_sources as (
-    select
-        arrival_parameters.source,
-        arrival_parameters.stream,
-        arrival_parameters.record_id,
-        source_categories.traffic_source,
-        source_categories.source_category,
-        row_number() over (
-            partition by arrival_parameters.source, arrival_parameters.stream, arrival_parameters.record_id
-            order by length(source_categories.traffic_source) desc, source_categories.traffic_source
-        ) as match_rank
-    from arrival_parameters
-    inner join source_categories
-        on {{ dbt.position("'.' || source_categories.traffic_source || '.'", "'.' || arrival_parameters.referring_host || '.'") }} > 0
-),
-
 arrival_traffic as (
     select
         arrival_parameters.source,
@@ -95,29 +85,20 @@ arrival_traffic as (
         arrival_parameters.utm_campaign,
         case
             when arrival_parameters.has_utm then lower(arrival_parameters.utm_source)
-            else coalesce(referring_sources.traffic_source, arrival_parameters.referring_host)
+            else referrers.traffic_source
         end as traffic_source,
         case
             when arrival_parameters.has_utm then lower(arrival_parameters.utm_medium)
-            when referring_sources.source_category = 'search' then 'organic'
-            when referring_sources.source_category = 'social' then 'social'
-            when arrival_parameters.referring_host is not null then 'referral'
+            else referrers.traffic_medium
         end as traffic_medium,
         arrival_parameters.utm_campaign as campaign,
         case
             when arrival_parameters.has_utm then 'campaign'
-            when referring_sources.source_category = 'search' then 'search'
-            when referring_sources.source_category = 'social' then 'social'
-            when arrival_parameters.referring_host is not null then 'website'
-            else 'direct'
+            else coalesce(referrers.referrer_type, 'direct')
         end as referrer_type
     from arrival_parameters
-    left join referring_sources
-        on
-            arrival_parameters.source = referring_sources.source
-            and arrival_parameters.stream = referring_sources.stream
-            and arrival_parameters.record_id = referring_sources.record_id
-            and referring_sources.match_rank = 1
+    left join {{ referring_host_mapping('arrival_parameters') }} as referrers
+        on arrival_parameters.referring_host = referrers.referring_host
 ),
 
 final as (

@@ -1,31 +1,76 @@
 {#- Identity evidence (contracts §5.2): one row per identifier observed in one source record,
     with exactly one anchor per record (the identifier the record belongs to). Bot visits and
-    test orders are left out. Read by the Polars stitching step (`pipelines.identity.stitch`). -#}
+    test orders are left out. Vendor records and file-dropped records of the same kind draw the
+    same rules; where a record may lack its usual anchor, the next identifier it carries is the
+    anchor (a file-dropped checkout without a token: its customer id, else its email). Read by
+    the Polars stitching step (`pipelines.identity.stitch`). -#}
 
 with
 
-visits as (
-    select * from {{ ref('int_web_visits_flagged') }}
-    where not is_bot
+web_actions as (
+    select * from {{ ref('int_web_actions_classified') }}
+    where
+        not is_bot
+        and (nullif(trim(web_visitor_id), '') is not null or has_login)
 ),
 
-logged_in_visits as (
-    select * from visits
+-- The records of web visitors: Matomo visits, and file-dropped page views (a record each).
+web_records as (
+    select
+        'matomo' as source,
+        'visits' as stream,
+        visit_id as record_id,
+        web_user_id,
+        web_visitor_id,
+        has_login,
+        first_action_at as observed_at
+    from {{ ref('int_web_visits_flagged') }}
+    where not is_bot
+    union all
+    select
+        source,
+        stream,
+        record_id,
+        web_user_id,
+        web_visitor_id,
+        has_login,
+        occurred_at as observed_at
+    from web_actions
+    where source = 'filedrop'
+),
+
+logged_in_web_records as (
+    select * from web_records
     where has_login
 ),
 
-anonymous_visits as (
-    select * from visits
+anonymous_web_records as (
+    select * from web_records
     where not has_login
 ),
 
-web_actions as (
-    select * from {{ ref('int_web_actions_classified') }}
-    where not is_bot
+members as (
+    select
+        'mailchimp' as source,
+        'members' as stream,
+        subscriber_id as record_id,
+        email_subscriber_id,
+        email,
+        coalesce(opted_in_at, signed_up_at, last_changed_at) as observed_at
+    from {{ ref('stg_mailchimp__members') }}
+    union all
+    select
+        'filedrop' as source,
+        'email_members' as stream,
+        subscriber_id as record_id,
+        subscriber_id as email_subscriber_id,
+        email,
+        coalesce(subscribed_at, updated_at) as observed_at
+    from {{ ref('stg_filedrop__email_members') }}
 ),
 
-members as (
-    select * from {{ ref('stg_mailchimp__members') }}
+filedrop_email_events as (
+    select * from {{ ref('stg_filedrop__email_events') }}
 ),
 
 campaigns as (
@@ -66,19 +111,51 @@ filedrop_orders as (
 ),
 
 customers as (
-    select * from {{ ref('stg_shopify__customers') }}
+    select
+        'shopify' as source,
+        shop_customer_id,
+        email,
+        phone,
+        created_at
+    from {{ ref('stg_shopify__customers') }}
+    union all
+    select
+        'filedrop' as source,
+        shop_customer_id,
+        email,
+        phone,
+        created_at
+    from {{ ref('stg_filedrop__customers') }}
 ),
 
 checkouts as (
-    select * from {{ ref('stg_shopify__checkouts') }}
+    select
+        'shopify' as source,
+        checkout_id,
+        checkout_token,
+        shop_customer_id,
+        email,
+        customer_email,
+        created_at
+    from {{ ref('stg_shopify__checkouts') }}
+    union all
+    select
+        'filedrop' as source,
+        checkout_id,
+        checkout_token,
+        shop_customer_id,
+        email,
+        cast(null as {{ dbt.type_string() }}) as customer_email,
+        created_at
+    from {{ ref('stg_filedrop__checkouts') }}
 ),
 
 tickets as (
-    select * from {{ ref('stg_zendesk__tickets') }}
+    select * from {{ ref('int_support_tickets_unioned') }}
 ),
 
 satisfaction_ratings as (
-    select * from {{ ref('stg_zendesk__satisfaction_ratings') }}
+    select * from {{ ref('int_satisfaction_ratings_unioned') }}
 ),
 
 support_users as (
@@ -104,42 +181,46 @@ click_throughs as (
 ),
 
 evidence as (
-    {{ identity_evidence_rows('logged_in_visits', 'matomo', 'visits', 'login', 'visit_id', 'first_action_at', [
+    {{ identity_evidence_rows('logged_in_web_records', 'source', 'stream', 'login', 'record_id', 'observed_at', [
         ('web_user_id', 'web_user_id', 'true'),
         ('web_visitor_id', 'web_visitor_id', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('anonymous_visits', 'matomo', 'visits', 'visit', 'visit_id', 'first_action_at', [
+    {{ identity_evidence_rows('anonymous_web_records', 'source', 'stream', 'visit', 'record_id', 'observed_at', [
         ('web_visitor_id', 'web_visitor_id', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('form_fills', 'matomo', 'visits', 'form_fill', 'visit_id', 'occurred_at', [
+    {{ identity_evidence_rows('form_fills', 'source', 'stream', 'form_fill', 'record_id', 'occurred_at', [
         ('email', 'event_name', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('click_throughs', 'matomo', 'visits', 'email_click_through', 'visit_id', 'occurred_at', [
+    {{ identity_evidence_rows('click_throughs', 'source', 'stream', 'email_click_through', 'record_id', 'occurred_at', [
         ('email_subscriber_id', 'email_subscriber_id', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('members', 'mailchimp', 'members', 'email_membership', 'subscriber_id',
-        'coalesce(opted_in_at, signed_up_at, last_changed_at)', [
+    {{ identity_evidence_rows('members', 'source', 'stream', 'email_membership', 'record_id', 'observed_at', [
         ('email_subscriber_id', 'email_subscriber_id', 'true'),
         ('email', 'email', "nullif(trim(email_subscriber_id), '') is null"),
     ]) }}
     union all
-    {{ identity_evidence_rows('recipients', 'mailchimp', 'sent_to', 'email_activity', 'campaign_recipient_id', 'observed_at', [
+    {{ identity_evidence_rows('recipients', "'mailchimp'", "'sent_to'", 'email_activity', 'campaign_recipient_id', 'observed_at', [
         ('email', 'email', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('email_activity', 'mailchimp', 'email_activity', 'email_activity', 'campaign_recipient_id', 'observed_at', [
+    {{ identity_evidence_rows('email_activity', "'mailchimp'", "'email_activity'", 'email_activity', 'campaign_recipient_id', 'observed_at', [
         ('email', 'email', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('unsubscribes', 'mailchimp', 'unsubscribes', 'email_activity', 'unsubscribe_id', 'unsubscribed_at', [
+    {{ identity_evidence_rows('unsubscribes', "'mailchimp'", "'unsubscribes'", 'email_activity', 'unsubscribe_id', 'unsubscribed_at', [
         ('email', 'email', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('orders', 'shopify', 'orders', 'order', 'order_id', 'created_at', [
+    {{ identity_evidence_rows('filedrop_email_events', "'filedrop'", "'email_events'", 'email_activity', 'email_event_id', 'occurred_at', [
+        ('email', 'email', 'true'),
+        ('email_subscriber_id', 'subscriber_id', "nullif(trim(email), '') is null"),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('orders', "'shopify'", "'orders'", 'order', 'order_id', 'created_at', [
         ('shop_customer_id', 'shop_customer_id', 'true'),
         ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
         ('email', 'contact_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
@@ -147,43 +228,45 @@ evidence as (
         ('checkout_token', 'checkout_token', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('filedrop_orders', 'filedrop', 'orders', 'order', 'order_id', 'created_at', [
+    {{ identity_evidence_rows('filedrop_orders', "'filedrop'", "'orders'", 'order', 'order_id', 'created_at', [
         ('shop_customer_id', 'shop_customer_id', 'true'),
         ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
     ]) }}
     union all
-    {{ identity_evidence_rows('customers', 'shopify', 'customers', 'shop_customer', 'shop_customer_id', 'created_at', [
+    {{ identity_evidence_rows('customers', 'source', "'customers'", 'shop_customer', 'shop_customer_id', 'created_at', [
         ('shop_customer_id', 'shop_customer_id', 'true'),
         ('email', 'email', 'false'),
         ('phone', 'phone', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('checkouts', 'shopify', 'checkouts', 'checkout', 'checkout_id', 'created_at', [
+    {{ identity_evidence_rows('checkouts', 'source', "'checkouts'", 'checkout', 'checkout_id', 'created_at', [
         ('checkout_token', 'checkout_token', 'true'),
-        ('email', 'email', 'false'),
-        ('email', 'customer_email', 'false'),
-        ('shop_customer_id', 'shop_customer_id', 'false'),
+        ('shop_customer_id', 'shop_customer_id', "nullif(trim(checkout_token), '') is null"),
+        ('email', 'email', "nullif(trim(checkout_token), '') is null and nullif(trim(shop_customer_id), '') is null"),
+        ('email', 'customer_email',
+         "nullif(trim(checkout_token), '') is null and nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
     ]) }}
     union all
-    {{ identity_evidence_rows('tickets', 'zendesk', 'tickets', 'ticket', 'ticket_id', 'created_at', [
+    {{ identity_evidence_rows('tickets', 'source', "'tickets'", 'ticket', 'ticket_id', 'created_at', [
+        ('support_requester_id', 'requester_id', 'true'),
+        ('email', 'requester_email', "nullif(trim(requester_id), '') is null"),
+    ]) }}
+    union all
+    {{ identity_evidence_rows('satisfaction_ratings', 'source', "'satisfaction_ratings'", 'ticket', 'satisfaction_rating_id', 'created_at', [
         ('support_requester_id', 'requester_id', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('satisfaction_ratings', 'zendesk', 'satisfaction_ratings', 'ticket', 'satisfaction_rating_id', 'created_at', [
-        ('support_requester_id', 'requester_id', 'true'),
-    ]) }}
-    union all
-    {{ identity_evidence_rows('support_users', 'zendesk', 'users', 'support_user', 'user_id', 'created_at', [
+    {{ identity_evidence_rows('support_users', "'zendesk'", "'users'", 'support_user', 'user_id', 'created_at', [
         ('support_requester_id', 'user_id', 'true'),
         ('email', 'email', 'false'),
         ('phone', 'phone', 'false'),
     ]) }}
     union all
-    {{ identity_evidence_rows('nps_responses', 'filedrop', 'nps_responses', 'survey', 'nps_response_id', 'responded_at', [
+    {{ identity_evidence_rows('nps_responses', "'filedrop'", "'nps_responses'", 'survey', 'nps_response_id', 'responded_at', [
         ('email', 'email', 'true'),
     ]) }}
     union all
-    {{ identity_evidence_rows('reviews', 'filedrop', 'reviews', 'review', 'review_id', 'reviewed_at', [
+    {{ identity_evidence_rows('reviews', "'filedrop'", "'reviews'", 'review', 'review_id', 'reviewed_at', [
         ('email', 'email', 'true'),
     ]) }}
 ),

@@ -1,5 +1,7 @@
 {#- Every touchpoint (contracts §6.1) of every source, one row per touchpoint, without a person
-    (person ids change when identities merge; int_touchpoints_phased attaches them).
+    (person ids change when identities merge; int_touchpoints_phased attaches them). One view
+    per domain (web, email, shop, support, feedback) maps the vendor and the file-drop records
+    of its domain alike.
 
     Incremental: every record (source, stream, record_id) with a touchpoint extracted since the
     watermark has all its touchpoints recomputed (delete+insert on the record), so a record
@@ -8,15 +10,16 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['source', 'stream', 'record_id'],
+    on_schema_change='fail',
 ) }}
 
-{%- set per_source = ['matomo', 'mailchimp', 'shopify', 'zendesk', 'filedrop'] -%}
+{%- set per_domain = ['web', 'email', 'shop', 'support', 'feedback'] -%}
 
 with
 
 touchpoints as (
-    {%- for source_name in per_source %}
-        select * from {{ ref('int_touchpoints__' ~ source_name) }}
+    {%- for domain in per_domain %}
+        select * from {{ ref('int_touchpoints__' ~ domain) }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

@@ -1,15 +1,18 @@
-{#- Every Matomo action with its visit's bot flag, its page category, the campaign parameters
-    of its URL, its traffic source (URL campaign parameters, else the visit's referrer) and
-    channel (contracts §6.6), and the touchpoint type it stands for (contracts §6.1). -#}
+{#- Every web action (int_web_actions_unioned: Matomo actions and file-dropped page views and
+    events) with its page category, the campaign parameters of its URL, its traffic source and
+    channel (contracts §6.6), and the touchpoint type it stands for (contracts §6.1).
+
+    An action's traffic source is its arrival's: the action itself when its URL carries campaign
+    parameters or its visit names a referrer (a Matomo visit always does: direct included; a
+    file-dropped row when it has an external referrer), else the latest such action before it in
+    the same visit (a file-dropped page reached by internal navigation continues the visit's
+    arrival); no arrival at all is direct. Arrival traffic: the URL's campaign parameters, else
+    the visit's referrer. -#}
 
 with
 
 actions as (
-    select * from {{ ref('stg_matomo__actions') }}
-),
-
-visits as (
-    select * from {{ ref('int_web_visits_flagged') }}
+    select * from {{ ref('int_web_actions_unioned') }}
 ),
 
 page_categories as (
@@ -19,14 +22,6 @@ page_categories as (
 parsed as (
     select
         actions.*,
-        visits.web_visitor_id,
-        visits.web_user_id,
-        visits.has_login,
-        visits.is_bot,
-        visits.referrer_type as visit_referrer_type,
-        visits.visit_traffic_source,
-        visits.visit_traffic_medium,
-        visits.visit_campaign,
         {{ url_path('actions.url') }} as url_path,
         {{ url_parameter('actions.url', 'utm_source') }} as utm_source,
         {{ url_parameter('actions.url', 'utm_medium') }} as utm_medium,
@@ -36,8 +31,6 @@ parsed as (
         {{ url_parameter('actions.url', 'mc_cid') }} as mailchimp_campaign_id,
         {{ url_parameter('actions.url', 'mc_eid') }} as email_subscriber_id
     from actions
-    inner join visits
-        on actions.visit_id = visits.visit_id
 ),
 
 categorised as (
@@ -101,30 +94,56 @@ sourced as (
             ]) }}
         end as campaign_key,
         case
+            when classified.has_campaign_parameters or classified.visit_referrer_type is not null
+                then classified.action_id
+        end as arrival_action_id,
+        case
             when classified.has_campaign_parameters
                 then coalesce(lower(classified.utm_source), case when classified.mailchimp_campaign_id is not null then 'mailchimp' end)
             else classified.visit_traffic_source
-        end as traffic_source,
+        end as arrival_traffic_source,
         case
             when classified.has_campaign_parameters
                 then coalesce(lower(classified.utm_medium), case when classified.mailchimp_campaign_id is not null then 'email' end)
             else classified.visit_traffic_medium
-        end as traffic_medium,
+        end as arrival_traffic_medium,
         case
             when classified.has_campaign_parameters then coalesce(classified.utm_campaign, classified.mailchimp_campaign_id)
             else classified.visit_campaign
-        end as campaign,
-        case when classified.has_campaign_parameters then 'campaign' else classified.visit_referrer_type end as referrer_type
+        end as arrival_campaign,
+        case when classified.has_campaign_parameters then 'campaign' else classified.visit_referrer_type end
+            as arrival_referrer_type
     from classified
+),
+
+continued as (
+    select
+        *,
+        {{ last_non_null('arrival_action_id',
+            'partition by source, visit_id order by action_index
+             rows between unbounded preceding and current row') }} as entry_action_id
+    from sourced
+),
+
+attributed as (
+    select
+        continued.*,
+        arrivals.arrival_traffic_source as traffic_source,
+        arrivals.arrival_traffic_medium as traffic_medium,
+        arrivals.arrival_campaign as campaign,
+        coalesce(arrivals.arrival_referrer_type, 'direct') as referrer_type
+    from continued
+    left join sourced as arrivals
+        on continued.entry_action_id = arrivals.action_id
 ),
 
 final as (
     select
-        sourced.*,
+        attributed.*,
         channels.channel
-    from sourced
-    left join {{ channel_mapping('sourced') }} as channels
-        on {{ channel_join('sourced', 'channels') }}
+    from attributed
+    left join {{ channel_mapping('attributed') }} as channels
+        on {{ channel_join('attributed', 'channels') }}
 )
 
 select * from final

@@ -1,5 +1,6 @@
 {#- Web sessions (contracts §6.5), keyed by device (web_visitor_id), built from the page views
-    and events of non-bot visits regardless of Matomo's visit boundaries. A session starts at
+    and events of non-bot visits of every web source (Matomo, file drops) regardless of visit
+    boundaries. A session starts at
     a visitor's first action, after more than `session_inactivity_minutes` without an action,
     when it would last longer than `session_max_minutes`, or when an action's URL carries
     campaign parameters other than the session's current campaign (the last campaign seen in
@@ -13,12 +14,17 @@
     recursive walk follows those pointers from the run's first action (standard SQL
     `with recursive`; a walk has as many steps as the run has sessions).
 
+    Each session also counts what happened in it (key-page views and the time spent on them,
+    form submissions, lead-form submissions, add-to-carts), and names the records of its first
+    action and of its first logged-in action, through which fct_sessions finds its person.
+
     Incremental: every visitor with an action extracted since the watermark has its whole
     history recomputed (delete+insert on web_visitor_id). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='web_visitor_id',
+    on_schema_change='fail',
 ) }}
 
 {%- set inactivity_seconds = var('session_inactivity_minutes') * 60 -%}
@@ -29,13 +35,18 @@ with recursive
 actions as (
     select
         action_id,
+        source,
+        stream,
+        record_id,
         visit_id,
-        {{ dbt.safe_cast('visit_id', dbt.type_bigint()) }} as visit_number,
+        visit_number,
         action_index,
         web_visitor_id,
         has_login,
         action_type,
         touchpoint_type,
+        lower(event_action) as event_action,
+        time_spent_seconds,
         occurred_at,
         url_path,
         campaign_key,
@@ -271,7 +282,9 @@ entry_actions as (
         web_visitor_id,
         session_number,
         action_id as first_action_id,
-        visit_id as first_visit_id,
+        source as first_record_source,
+        stream as first_record_stream,
+        record_id as first_record_id,
         url_path as landing_page,
         channel,
         traffic_source,
@@ -283,16 +296,16 @@ entry_actions as (
     where split_reason is not null
 ),
 
-login_visits as (
+login_records as (
     select
         web_visitor_id,
         session_number,
-        min(visit_id) as login_visit_id
+        source as login_record_source,
+        stream as login_record_stream,
+        record_id as login_record_id
     from (
         select
-            web_visitor_id,
-            session_number,
-            visit_id,
+            *,
             row_number() over (
                 partition by web_visitor_id, session_number order by action_sequence
             ) as login_rank
@@ -300,7 +313,6 @@ login_visits as (
         where has_login
     ) as logged_in_actions
     where login_rank = 1
-    group by web_visitor_id, session_number
 ),
 
 aggregated as (
@@ -313,6 +325,13 @@ aggregated as (
         sum(case when action_type = 'event' then 1 else 0 end) as events,
         count(distinct visit_id) as visits,
         max(case when touchpoint_type in ('form_submit', 'add_to_cart') then 1 else 0 end) = 1 as has_conversion_event,
+        count(case when touchpoint_type = 'product_view' then 1 end) as key_page_views,
+        coalesce(sum(case when touchpoint_type = 'product_view' then time_spent_seconds end), 0) as key_page_seconds,
+        count(case when touchpoint_type = 'form_submit' then 1 end) as form_submits,
+        count(
+            case when touchpoint_type = 'form_submit' and event_action in ('newsletter_signup', 'lead_form') then 1 end
+        ) as lead_form_submits,
+        count(case when touchpoint_type = 'add_to_cart' then 1 end) as add_to_carts,
         max(case when has_login then 1 else 0 end) = 1 as has_login,
         max(_extracted_at) as _extracted_at
     from numbered
@@ -343,20 +362,29 @@ final as (
             or {{ seconds_between('aggregated.started_at', 'aggregated.ended_at') }} >= 10
             or aggregated.has_conversion_event
         ) as is_engaged,
+        aggregated.key_page_views,
+        aggregated.key_page_seconds,
+        aggregated.form_submits,
+        aggregated.lead_form_submits,
+        aggregated.add_to_carts,
         aggregated.has_login,
         entry_actions.first_action_id,
-        entry_actions.first_visit_id,
-        login_visits.login_visit_id,
+        entry_actions.first_record_source,
+        entry_actions.first_record_stream,
+        entry_actions.first_record_id,
+        login_records.login_record_source,
+        login_records.login_record_stream,
+        login_records.login_record_id,
         aggregated._extracted_at
     from aggregated
     inner join entry_actions
         on
             aggregated.web_visitor_id = entry_actions.web_visitor_id
             and aggregated.session_number = entry_actions.session_number
-    left join login_visits
+    left join login_records
         on
-            aggregated.web_visitor_id = login_visits.web_visitor_id
-            and aggregated.session_number = login_visits.session_number
+            aggregated.web_visitor_id = login_records.web_visitor_id
+            and aggregated.session_number = login_records.session_number
 )
 
 select * from final

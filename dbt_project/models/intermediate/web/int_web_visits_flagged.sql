@@ -16,10 +16,7 @@ flagged as (
         visits.*,
         (
             bot_browsers.browser_name is not null
-            or (
-                coalesce(visits.action_count, 0) >= 20
-                and coalesce(visits.visit_duration_seconds, 0) < visits.action_count
-            )
+            or {{ is_bot_by_activity('visits.action_count', 'visits.visit_duration_seconds') }}
         ) as is_bot,
         case visits.referrer_type
             when 'campaign' then lower(visits.campaign_source)

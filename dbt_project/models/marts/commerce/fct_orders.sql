@@ -57,6 +57,7 @@ kept_orders as (
 
 referrers as (
     select
+        record_persons.source,
         record_persons.record_id as referrer_shop_customer_id,
         record_persons.person_id as referrer_person_id
     from record_persons
@@ -66,8 +67,7 @@ referrers as (
             and record_persons.stream = suppressed_records.stream
             and record_persons.record_id = suppressed_records.record_id
     where
-        record_persons.source = 'shopify'
-        and record_persons.stream = 'customers'
+        record_persons.stream = 'customers'
         and suppressed_records.record_id is null
 ),
 
@@ -119,7 +119,9 @@ final as (
             sequenced.source = arrivals.source
             and sequenced.order_id = arrivals.record_id
     left join referrers
-        on sequenced.referrer_shop_customer_id = referrers.referrer_shop_customer_id
+        on
+            sequenced.source = referrers.source
+            and sequenced.referrer_shop_customer_id = referrers.referrer_shop_customer_id
 )
 
 select * from final

@@ -1,6 +1,7 @@
-{#- One row per web session (contracts §6.5) with its person: the person of the session's first
-    visit with a login, else of its first visit. Sessions whose visit record belongs to an erased
-    person are left out. -#}
+{#- One row per web session (contracts §6.5) with its person: the person of the record of the
+    session's first logged-in action, else of the record of its first action (a Matomo visit or a
+    file-dropped page view). Sessions whose first or login record belongs to an erased person are
+    left out. -#}
 
 with
 
@@ -8,18 +9,21 @@ sessions as (
     select * from {{ ref('int_web_sessions') }}
 ),
 
-visit_persons as (
+record_persons as (
     select
-        record_id as visit_id,
+        source,
+        stream,
+        record_id,
         person_id
     from {{ source('identity', 'identity_record_persons') }}
-    where source = 'matomo' and stream = 'visits'
 ),
 
-suppressed_visits as (
-    select distinct record_id as visit_id
+suppressed_records as (
+    select distinct
+        source,
+        stream,
+        record_id
     from {{ source('identity', 'identity_suppressed_records') }}
-    where source = 'matomo' and stream = 'visits'
 ),
 
 final as (
@@ -39,20 +43,37 @@ final as (
         sessions.campaign,
         sessions.is_engaged,
         sessions.has_conversion_event,
+        sessions.key_page_views,
+        sessions.key_page_seconds,
+        sessions.form_submits,
+        sessions.lead_form_submits,
+        sessions.add_to_carts,
         sessions.split_reason,
         sessions.has_login
     from sessions
-    left join visit_persons as login_persons
-        on sessions.login_visit_id = login_persons.visit_id
-    left join visit_persons as first_persons
-        on sessions.first_visit_id = first_persons.visit_id
-    left join suppressed_visits as suppressed_first
-        on sessions.first_visit_id = suppressed_first.visit_id
-    left join suppressed_visits as suppressed_login
-        on sessions.login_visit_id = suppressed_login.visit_id
+    left join record_persons as login_persons
+        on
+            sessions.login_record_source = login_persons.source
+            and sessions.login_record_stream = login_persons.stream
+            and sessions.login_record_id = login_persons.record_id
+    left join record_persons as first_persons
+        on
+            sessions.first_record_source = first_persons.source
+            and sessions.first_record_stream = first_persons.stream
+            and sessions.first_record_id = first_persons.record_id
+    left join suppressed_records as suppressed_first
+        on
+            sessions.first_record_source = suppressed_first.source
+            and sessions.first_record_stream = suppressed_first.stream
+            and sessions.first_record_id = suppressed_first.record_id
+    left join suppressed_records as suppressed_login
+        on
+            sessions.login_record_source = suppressed_login.source
+            and sessions.login_record_stream = suppressed_login.stream
+            and sessions.login_record_id = suppressed_login.record_id
     where
-        suppressed_first.visit_id is null
-        and suppressed_login.visit_id is null
+        suppressed_first.record_id is null
+        and suppressed_login.record_id is null
 )
 
 select * from final

@@ -1,5 +1,5 @@
-{#- One row per non-cancelled order that email brought in: the person clicked a Mailchimp email
-    link, or started a web session in the Email channel, at most `email_attribution_window_days`
+{#- One row per non-cancelled order that email brought in: the person clicked an email link
+    (Mailchimp or a file-dropped email tool), or started a web session in the Email channel, at most `email_attribution_window_days`
     before the order (and not after it). The campaign that gets the order is that of the last
     such touch (last click; a click before a session at the same instant); a session names its
     campaign by the Mailchimp campaign id of its landing URL (`mc_cid`), else by its UTM campaign. -#}
@@ -23,7 +23,7 @@ clicks as (
 ),
 
 campaigns as (
-    select * from {{ ref('stg_mailchimp__campaigns') }}
+    select * from {{ ref('int_email_campaigns_unioned') }}
 ),
 
 email_sessions as (
@@ -48,6 +48,7 @@ email_touches as (
         {{ surrogate_key(['record_id', 'occurred_at', 'url']) }} as touch_id,
         person_id,
         occurred_at as touched_at,
+        source as campaign_source,
         campaign_id,
         cast(null as {{ dbt.type_string() }}) as utm_campaign,
         0 as touch_priority
@@ -58,6 +59,7 @@ email_touches as (
         email_sessions.session_id as touch_id,
         email_sessions.person_id,
         email_sessions.started_at as touched_at,
+        'mailchimp' as campaign_source,
         session_entries.mailchimp_campaign_id as campaign_id,
         email_sessions.campaign as utm_campaign,
         1 as touch_priority
@@ -77,6 +79,7 @@ order_touches as (
         email_touches.touch_type,
         email_touches.touch_id,
         email_touches.touched_at,
+        email_touches.campaign_source,
         email_touches.campaign_id,
         email_touches.utm_campaign,
         count(*) over (partition by orders.order_id) as email_touches_in_window,
@@ -108,7 +111,9 @@ final as (
         cast(order_touches.email_touches_in_window as integer) as email_touches_in_window
     from order_touches
     left join campaigns
-        on order_touches.campaign_id = campaigns.campaign_id
+        on
+            order_touches.campaign_source = campaigns.source
+            and order_touches.campaign_id = campaigns.campaign_id
     where order_touches.touch_rank = 1
 )
 

@@ -1,4 +1,5 @@
-{#- One row per person × Mailchimp campaign (regular and automation): whether and how often the
+{#- One row per person × email campaign (Mailchimp regular and automation campaigns, file-dropped
+    campaigns; int_email_campaigns_unioned): whether and how often the
     person was sent, opened, clicked, bounced and unsubscribed, and the first open and click.
     A person with two addresses on the list counts once (sends and events added up). Recipients
     whose address belongs to no person (a blocked address) keep one row per recipient, with a
@@ -8,15 +9,17 @@ with
 
 events as (
     select * from {{ ref('int_email_recipients_resolved') }}
+    where campaign_id is not null
 ),
 
 campaigns as (
-    select * from {{ ref('stg_mailchimp__campaigns') }}
+    select * from {{ ref('int_email_campaigns_unioned') }}
 ),
 
 engagement as (
     select
         recipient_key,
+        source,
         campaign_id,
         max(person_id) as person_id,
         count(distinct campaign_recipient_id) as addresses,
@@ -30,13 +33,14 @@ engagement as (
         min(case when event_type = 'click' then occurred_at end) as first_clicked_at,
         min(case when event_type = 'unsubscribe' then occurred_at end) as unsubscribed_at
     from events
-    group by recipient_key, campaign_id
+    group by recipient_key, source, campaign_id
 ),
 
 final as (
     select
         {{ surrogate_key(['engagement.recipient_key', 'engagement.campaign_id']) }} as email_engagement_id,
         engagement.person_id,
+        engagement.source,
         engagement.campaign_id,
         campaigns.campaign_title,
         campaigns.campaign_type,
@@ -57,7 +61,9 @@ final as (
         engagement.unsubscribed_at
     from engagement
     left join campaigns
-        on engagement.campaign_id = campaigns.campaign_id
+        on
+            engagement.source = campaigns.source
+            and engagement.campaign_id = campaigns.campaign_id
 )
 
 select * from final

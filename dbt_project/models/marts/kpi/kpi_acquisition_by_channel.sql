@@ -14,10 +14,6 @@ sessions as (
     select * from {{ ref('fct_sessions') }}
 ),
 
-session_actions as (
-    select * from {{ ref('int_sessions_actions_counted') }}
-),
-
 signups as (
     select * from {{ ref('fct_touchpoints') }}
     where
@@ -53,25 +49,12 @@ spend as (
     select * from {{ ref('stg_filedrop__marketing_spend') }}
 ),
 
-sessions_with_actions as (
-    select
-        sessions.session_id,
-        sessions.person_id,
-        sessions.started_at,
-        sessions.channel,
-        coalesce(session_actions.form_submits, 0) as form_submits,
-        coalesce(session_actions.lead_form_submits, 0) as lead_form_submits
-    from sessions
-    left join session_actions
-        on sessions.session_id = session_actions.session_id
-),
-
 lead_events as (
     select
         person_id,
         started_at as lead_at,
         channel as event_channel
-    from sessions_with_actions
+    from sessions
     where
         lead_form_submits > 0
         and person_id is not null
@@ -128,7 +111,7 @@ monthly_sessions as (
         channel,
         count(*) as sessions,
         count(case when form_submits > 0 then 1 end) as sessions_with_form_submit
-    from sessions_with_actions
+    from sessions
     group by {{ month_start('started_at') }}, channel
 ),
 

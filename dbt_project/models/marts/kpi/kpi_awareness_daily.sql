@@ -1,6 +1,7 @@
 {#- Awareness and engagement KPIs, one row per day × channel. Web figures belong to the day a
     session started and its entry channel (fct_sessions); email figures to the day a regular
-    campaign was sent, in channel Email (fct_email_engagement); form submissions to the day and
+    campaign was sent, in channel Email (fct_email_engagement; a file-dropped campaign, whose
+    type is unknown, counts as regular, on the day of its first send); form submissions to the day and
     channel of their touchpoint (fct_touchpoints). Only days and channels with activity have a row. -#}
 
 with
@@ -13,14 +14,10 @@ sessions as (
     from {{ ref('fct_sessions') }} as fct_sessions
 ),
 
-session_actions as (
-    select * from {{ ref('int_sessions_actions_counted') }}
-),
-
 email_engagement as (
     select * from {{ ref('fct_email_engagement') }}
     where
-        campaign_type = 'regular'
+        coalesce(campaign_type, 'regular') = 'regular'
         and campaign_sent_at is not null
 ),
 
@@ -39,12 +36,10 @@ web_daily as (
         count(case when sessions.is_engaged then 1 end) as engaged_sessions,
         count(case when sessions.campaign is not null then 1 end) as campaign_sessions,
         cast(sum(sessions.page_views) as {{ dbt.type_bigint() }}) as page_views,
-        cast(sum(coalesce(session_actions.key_page_views, 0)) as {{ dbt.type_bigint() }}) as key_page_views,
-        sum(coalesce(session_actions.key_page_seconds, 0)) as key_page_seconds,
-        count(case when coalesce(session_actions.key_page_views, 0) > 0 then 1 end) as sessions_with_key_page_view
+        cast(sum(sessions.key_page_views) as {{ dbt.type_bigint() }}) as key_page_views,
+        sum(sessions.key_page_seconds) as key_page_seconds,
+        count(case when sessions.key_page_views > 0 then 1 end) as sessions_with_key_page_view
     from sessions
-    left join session_actions
-        on sessions.session_id = session_actions.session_id
     group by cast(sessions.started_at as date), sessions.channel
 ),
 

@@ -1,51 +1,47 @@
-{#- One row per Zendesk ticket (records of erased persons left out): who raised it, in which
+{#- One row per support ticket of every support source (Zendesk, file drops;
+    int_support_tickets_unioned; records of erased persons left out): who raised it, in which
     journey phase they were (the person's phase spell at created_at, fct_journey_phases: the
     spell entered at or before the ticket and not yet exited; the ticket itself is phase
-    evidence, so it can open that spell), first reply and resolution times (ticket metrics,
-    calendar minutes), reopens, the satisfaction rating (the latest rating of the ticket, else the
-    rating on the ticket), and whether the person bought again within `repurchase_window_days`
-    after the ticket. -#}
+    evidence, so it can open that spell), first reply and resolution times (calendar minutes),
+    reopens, the satisfaction rating (the latest rating of the ticket, else the rating on the
+    ticket), and whether the person bought again within `repurchase_window_days` after the
+    ticket. -#}
 
 {%- set window_days = var('repurchase_window_days') -%}
 
 with
 
 tickets as (
-    select * from {{ ref('stg_zendesk__tickets') }}
+    select * from {{ ref('int_support_tickets_unioned') }}
 ),
 
 record_persons as (
     select
+        source,
         record_id as ticket_id,
         person_id
     from {{ source('identity', 'identity_record_persons') }}
-    where source = 'zendesk' and stream = 'tickets'
+    where stream = 'tickets'
 ),
 
 suppressed_tickets as (
-    select distinct record_id as ticket_id
+    select distinct
+        source,
+        record_id as ticket_id
     from {{ source('identity', 'identity_suppressed_records') }}
-    where source = 'zendesk' and stream = 'tickets'
-),
-
-metrics as (
-    select
-        *,
-        row_number() over (
-            partition by ticket_id order by updated_at desc, ticket_metric_id desc
-        ) as metric_rank
-    from {{ ref('stg_zendesk__ticket_metrics') }}
+    where stream = 'tickets'
 ),
 
 ratings as (
     select
+        source,
         ticket_id,
         satisfaction_score,
         created_at,
         row_number() over (
-            partition by ticket_id order by created_at desc, satisfaction_rating_id desc
+            partition by source, ticket_id order by created_at desc, satisfaction_rating_id desc
         ) as rating_rank
-    from {{ ref('stg_zendesk__satisfaction_ratings') }}
+    from {{ ref('int_satisfaction_ratings_unioned') }}
     where satisfaction_score in ('good', 'bad')
 ),
 
@@ -73,26 +69,32 @@ person_tickets as (
         record_persons.person_id
     from tickets
     left join record_persons
-        on tickets.ticket_id = record_persons.ticket_id
+        on
+            tickets.source = record_persons.source
+            and tickets.ticket_id = record_persons.ticket_id
     left join suppressed_tickets
-        on tickets.ticket_id = suppressed_tickets.ticket_id
+        on
+            tickets.source = suppressed_tickets.source
+            and tickets.ticket_id = suppressed_tickets.ticket_id
     where suppressed_tickets.ticket_id is null
 ),
 
 order_history as (
     select
+        person_tickets.source,
         person_tickets.ticket_id,
         max(case when orders.created_at < person_tickets.created_at then 1 else 0 end) = 1 as is_customer_at_ticket,
         min(case when orders.created_at > person_tickets.created_at then orders.created_at end) as next_order_at
     from person_tickets
     inner join orders
         on person_tickets.person_id = orders.person_id
-    group by person_tickets.ticket_id
+    group by person_tickets.source, person_tickets.ticket_id
 ),
 
 final as (
     select
         person_tickets.ticket_id,
+        person_tickets.source,
         person_tickets.person_id,
         person_tickets.created_at,
         person_tickets.ticket_status,
@@ -102,13 +104,13 @@ final as (
         spells.phase as phase_at_ticket,
         spells.journey_phase_spell_id,
         coalesce(order_history.is_customer_at_ticket, false) as is_customer_at_ticket,
-        metrics.replies,
-        metrics.first_reply_calendar_minutes as first_reply_minutes,
-        metrics.first_resolution_calendar_minutes as first_resolution_minutes,
-        metrics.full_resolution_calendar_minutes as full_resolution_minutes,
-        metrics.solved_at,
-        coalesce(metrics.reopens, 0) as reopens,
-        coalesce(metrics.reopens, 0) > 0 as is_reopened,
+        person_tickets.replies,
+        person_tickets.first_reply_minutes,
+        person_tickets.first_resolution_minutes,
+        person_tickets.full_resolution_minutes,
+        person_tickets.solved_at,
+        coalesce(person_tickets.reopens, 0) as reopens,
+        coalesce(person_tickets.reopens, 0) > 0 as is_reopened,
         case
             when ratings.satisfaction_score is not null then ratings.satisfaction_score
             when person_tickets.satisfaction_score in ('good', 'bad') then person_tickets.satisfaction_score
@@ -127,16 +129,15 @@ final as (
             person_tickets.person_id = spells.person_id
             and person_tickets.created_at >= spells.entered_at
             and (spells.exited_at is null or person_tickets.created_at < spells.exited_at)
-    left join metrics
-        on
-            person_tickets.ticket_id = metrics.ticket_id
-            and metrics.metric_rank = 1
     left join ratings
         on
-            person_tickets.ticket_id = ratings.ticket_id
+            person_tickets.source = ratings.source
+            and person_tickets.ticket_id = ratings.ticket_id
             and ratings.rating_rank = 1
     left join order_history
-        on person_tickets.ticket_id = order_history.ticket_id
+        on
+            person_tickets.source = order_history.source
+            and person_tickets.ticket_id = order_history.ticket_id
 )
 
 select * from final
