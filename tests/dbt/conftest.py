@@ -1,15 +1,29 @@
-"""One generated dataset, landed in two nightly loads and built with dbt, shared by the tests.
+"""Two warehouses built from one generated dataset, shared by the tests.
 
-Load 1 lands the vendor dataset as the sandbox serves it mid-period; load 2 lands it at the
-end of the period, keeping only versions load 1 did not already land (what cursor-based
-extraction delivers), so the second `dbt build` exercises the incremental models. Identities
-come from the real Polars stitching step; load 2 also erases one person, so suppression is
-exercised. After the incremental build the marts are copied, then rebuilt with
+`vendor_built` (the vendor path): load 1 lands the vendor dataset as the sandbox serves it mid-period;
+load 2 lands it at the end of the period, keeping only versions load 1 did not already land
+(what cursor-based extraction delivers), so the second `dbt build` exercises the incremental
+models. Identities come from the real Polars stitching step; load 2 also erases one person, so
+suppression is exercised. After the incremental build the marts are copied, then rebuilt with
 `--full-refresh` for the comparison in test_incremental.py.
+
+`drop_built` (the file-drop path): the same dataset's vendor records written as canonical
+file drops (tests/dbt/drop_export.py), landed by the real `filedrop` extraction, built once with
+the same erasure. Its touchpoints are also offered under the ground truth's record keys
+(`truth_keys.fct_touchpoints`, through the converter's record map), so the tests compare both
+paths with the same SQL: a test asking for `built` runs on both, one asking for `vendor_built`
+only on the vendor path.
+
+Each warehouse is built once per test run: under pytest-xdist the first worker that needs it
+builds it (under a file lock) into a folder all workers share; the others wait and reuse it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,12 +32,14 @@ import polars as pl
 import pytest
 
 from pipelines.demo.generator import generate
+from tests.dbt.drop_export import write_drops
 from tests.dbt.harness import PRE_IDENTITY, Warehouse
 
 PERSONS = 400
 SEED = 11
 MID_PERIOD = datetime(2026, 6, 15, tzinfo=UTC)
 INCREMENTAL_TABLES = ("fct_touchpoints", "fct_sessions")
+BUILDS = ("vendor", "drop")
 
 
 def keep_only_new_versions(landing_dir: Path, first_run: str, second_run: str) -> None:
@@ -67,11 +83,20 @@ def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
 
 
 class BuiltWarehouse:
-    def __init__(self, warehouse: Warehouse, dataset: Path, erased_person_key: str, landed: list):
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        dataset: Path,
+        erased_person_key: str,
+        landed: list,
+        touchpoints: str = "marts.fct_touchpoints",
+    ):
         self.warehouse = warehouse
         self.dataset = dataset
         self.erased_person_key = erased_person_key
         self.landed = landed
+        self.touchpoints = touchpoints
+        """fct_touchpoints with the ground truth's (source, stream, record_id)."""
 
     def query(self, sql: str) -> pl.DataFrame:
         return self.warehouse.query(sql)
@@ -80,9 +105,28 @@ class BuiltWarehouse:
         return f"read_parquet('{self.dataset / 'truth' / name}.parquet')"
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
-    root = tmp_path_factory.mktemp("dbt_warehouse")
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], dict],
+) -> tuple[Path, dict]:
+    """`build(root)` once per test run; returns the root and build's (JSON) result."""
+    if worker_id == "master":
+        root = tmp_path_factory.mktemp(name)
+        return root, build(root)
+    shared = tmp_path_factory.getbasetemp().parent
+    root, result = shared / name, shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a failed attempt of another worker
+            root.mkdir()
+            result.write_text(json.dumps(build(root), default=str))
+    return root, json.loads(result.read_text())
+
+
+def build_vendor_path(root: Path) -> dict:
     dataset = root / "dataset"
     generate(dataset, persons=PERSONS, seed=SEED)
     erased_person_key, erasures = erasure_for_one_person(dataset)
@@ -103,4 +147,80 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
         for table in INCREMENTAL_TABLES:
             con.sql(f"create table incremental_copy.{table} as select * from marts.{table}")
     warehouse.dbt("build", "--exclude", PRE_IDENTITY, "--full-refresh")
-    return BuiltWarehouse(warehouse, dataset, erased_person_key, landed)
+    return {"erased_person_key": erased_person_key, "landed": landed}
+
+
+def build_drop_path(root: Path) -> dict:
+    dataset = root / "dataset"
+    generate(dataset, persons=PERSONS, seed=SEED)
+    erased_person_key, erasures = erasure_for_one_person(dataset)
+    record_map = write_drops(dataset, root / "drops")
+
+    warehouse = Warehouse(root / "warehouse")
+    results = warehouse.land_drops(root / "drops", "run-1")
+    warehouse.build("run-1", erasures=erasures)
+
+    with duckdb.connect(str(warehouse.database)) as con:
+        con.sql("create schema truth_keys")
+        con.register("record_map", record_map)
+        con.sql("create table truth_keys.record_map as select * from record_map")
+        con.sql(
+            """
+            create view truth_keys.fct_touchpoints as
+            select
+                record_map.source, record_map.stream, record_map.record_id,
+                touchpoints.* exclude (source, stream, record_id)
+            from marts.fct_touchpoints as touchpoints
+            inner join truth_keys.record_map
+                on touchpoints.source = 'filedrop'
+                and touchpoints.stream = record_map.drop_stream
+                and touchpoints.record_id = record_map.drop_record_id
+            """
+        )
+    streams = {
+        f"{result.source}/{result.stream}": {
+            "status": result.status,
+            "records": result.records,
+            "quarantined": result.quarantined,
+            "files": len(result.files),
+        }
+        for result in results
+    }
+    return {"erased_person_key": erased_person_key, "landed": [{"streams": streams}]}
+
+
+def built_warehouse(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], dict],
+    touchpoints: str,
+) -> BuiltWarehouse:
+    root, result = built_once(tmp_path_factory, worker_id, name, build)
+    return BuiltWarehouse(
+        Warehouse(root / "warehouse"),
+        root / "dataset",
+        result["erased_person_key"],
+        result["landed"],
+        touchpoints,
+    )
+
+
+@pytest.fixture(scope="session")
+def vendor_built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltWarehouse:
+    return built_warehouse(
+        tmp_path_factory, worker_id, "dbt_vendor_path", build_vendor_path, "marts.fct_touchpoints"
+    )
+
+
+@pytest.fixture(scope="session")
+def drop_built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltWarehouse:
+    return built_warehouse(
+        tmp_path_factory, worker_id, "dbt_drop_path", build_drop_path, "truth_keys.fct_touchpoints"
+    )
+
+
+@pytest.fixture(params=BUILDS)
+def built(request: pytest.FixtureRequest) -> BuiltWarehouse:
+    """The vendor-path warehouse, then the file-drop-path warehouse."""
+    return request.getfixturevalue(f"{request.param}_built")

@@ -1,9 +1,9 @@
 """Build the dbt project on a temporary DuckDB file from a generated vendor dataset.
 
-The same steps the nightly job runs, without Dagster: land the dataset (no HTTP), build the
-models the identity step reads, stitch identities with the real Polars step, then build
-everything else. Used by the tests in this folder (and handy from a shell:
-`python -m tests.dbt.harness DATASET_DIR WORK_DIR`).
+The same steps the nightly job runs, without Dagster: land the dataset (no HTTP; or file drops
+through the real `filedrop` extraction), build the models the identity step reads, stitch
+identities with the real Polars step, then build everything else. Used by the tests in this
+folder (and handy from a shell: `python -m tests.dbt.harness DATASET_DIR WORK_DIR`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.extract.runner import StreamResult, extract_source, plan_window
 from pipelines.extract.vendor_dataset import land_vendor_dataset
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.settings import DBT_PROJECT_DIR, Settings
 
 PRE_IDENTITY = "path:models/staging +int_identity_evidence"
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -75,6 +76,27 @@ class Warehouse:
         self.timings[f"land {run_id}"] = time.perf_counter() - started
         return summary
 
+    def land_drops(self, drop_dir: Path, run_id: str) -> list[StreamResult]:
+        """Land the file drops under `drop_dir` as the nightly job does: the `filedrop`
+        extraction with JOURNEY_DROP_DIR pointing at them (contracts §4)."""
+        started = time.perf_counter()
+        settings = Settings.from_env(
+            {
+                "JOURNEY_DATA_DIR": str(self.root / "data"),
+                "JOURNEY_WAREHOUSE_PATH": str(self.database),
+                "JOURNEY_DROP_DIR": str(drop_dir),
+            }
+        )
+        today = datetime.now(UTC).date()
+        window = plan_window(
+            settings, "filedrop", first_day=today, last_day=today, full_refresh=False
+        )
+        results = extract_source(
+            "filedrop", settings, window=window, run_id=run_id, load_date=today
+        )
+        self.timings[f"land drops {run_id}"] = time.perf_counter() - started
+        return results
+
     def dbt(self, *args: str) -> str:
         started = time.perf_counter()
         self.database.parent.mkdir(parents=True, exist_ok=True)
@@ -111,10 +133,10 @@ class Warehouse:
         write_tables(result, self.identity_dir)
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
 
-    def build(self, run_id: str, *extra: str) -> None:
+    def build(self, run_id: str, *extra: str, erasures: pl.DataFrame | None = None) -> None:
         """One nightly build: models before identity, stitching, then the rest."""
         self.dbt("build", "--select", PRE_IDENTITY, *extra)
-        self.stitch_identities(run_id)
+        self.stitch_identities(run_id, erasures=erasures)
         self.dbt("build", "--exclude", PRE_IDENTITY, *extra)
 
     def query(self, sql: str) -> pl.DataFrame:

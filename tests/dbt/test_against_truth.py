@@ -14,14 +14,13 @@ def test_touchpoints_reconcile_exactly_with_truth(built: BuiltWarehouse) -> None
         from {built.truth("touchpoints")}
         where person_key <> '{built.erased_person_key}'
     """
-    mine = f"select {TOUCHPOINT_KEY} from marts.fct_touchpoints"
+    mine = f"select {TOUCHPOINT_KEY} from {built.touchpoints}"
     missing = built.query(f"{truth} except all {mine}")
     extra = built.query(f"{mine} except all {truth}")
     assert missing.height == 0, missing.head(10)
     assert extra.height == 0, extra.head(10)
     per_type = built.query(
-        "select source, stream, touchpoint_type, count(*) as n from marts.fct_touchpoints "
-        "group by all"
+        f"select source, stream, touchpoint_type, count(*) as n from {built.touchpoints} group by all"
     )
     assert per_type.height >= 16  # every type of contracts §6.1 but rare ones is present
 
@@ -53,7 +52,7 @@ def test_phase_spells_equal_truth_for_exactly_resolved_persons(built: BuiltWareh
     pairs = f"""
         select t.person_key, m.person_id
         from {built.truth("touchpoints")} as t
-        inner join marts.fct_touchpoints as m
+        inner join {built.touchpoints} as m
             on t.source = m.source and t.stream = m.stream and t.record_id = m.record_id
             and t.touchpoint_type = m.touchpoint_type and timezone('UTC', t.occurred_at) = m.occurred_at
     """
@@ -131,7 +130,7 @@ def test_erased_person_records_never_reach_the_marts(built: BuiltWarehouse) -> N
         f"""
         select t.record_id
         from {built.truth("touchpoints")} as t
-        inner join marts.fct_touchpoints as m
+        inner join {built.touchpoints} as m
             on t.source = m.source and t.stream = m.stream and t.record_id = m.record_id
         where t.person_key = '{built.erased_person_key}'
         """

@@ -31,7 +31,7 @@ def test_email_engagement_counts_equal_truth(built: BuiltWarehouse) -> None:
     mine = built.query(
         """
         select
-            sum(case when campaign_type = 'regular' then sends else 0 end) as email_sent,
+            sum(case when coalesce(campaign_type, 'regular') = 'regular' then sends else 0 end) as email_sent,
             sum(opens) as email_open,
             sum(clicks) as email_click,
             count(case when is_unsubscribed then 1 end) as email_unsubscribe

@@ -17,7 +17,7 @@ def exact_persons(built: BuiltWarehouse) -> str:
         with pairs as (
             select t.person_key, m.person_id
             from {built.truth("touchpoints")} as t
-            inner join marts.fct_touchpoints as m
+            inner join {built.touchpoints} as m
                 on t.source = m.source and t.stream = m.stream and t.record_id = m.record_id
                 and t.touchpoint_type = m.touchpoint_type
                 and timezone('UTC', t.occurred_at) = m.occurred_at
@@ -42,8 +42,10 @@ def _truth_orders(built: BuiltWarehouse) -> str:
     """
 
 
-def test_revenue_reconciles_exactly_with_landed_non_test_orders(built: BuiltWarehouse) -> None:
-    landing = built.warehouse.landing_dir / "shopify" / "orders"
+def test_revenue_reconciles_exactly_with_landed_non_test_orders(
+    vendor_built: BuiltWarehouse,
+) -> None:
+    landing = vendor_built.warehouse.landing_dir / "shopify" / "orders"
     landed = f"""
         with versions as (
             select
@@ -61,15 +63,15 @@ def test_revenue_reconciles_exactly_with_landed_non_test_orders(built: BuiltWare
         where version_rank = 1
             and not coalesce(cast(json_extract(record, '$.test') as boolean), false)
             and record_id not in (
-                select order_id from {built.truth("orders")}
-                where person_key = '{built.erased_person_key}'
+                select order_id from {vendor_built.truth("orders")}
+                where person_key = '{vendor_built.erased_person_key}'
             )
     """
     mine = f"select {ORDER_KEY} from marts.fct_orders"
-    assert built.query(f"({landed}) except all ({mine})").height == 0
-    assert built.query(f"({mine}) except all ({landed})").height == 0
-    landed_total = built.query(f"select sum(total_price) from ({landed})").item()
-    mine_total = built.query("select sum(total_price) from marts.fct_orders").item()
+    assert vendor_built.query(f"({landed}) except all ({mine})").height == 0
+    assert vendor_built.query(f"({mine}) except all ({landed})").height == 0
+    landed_total = vendor_built.query(f"select sum(total_price) from ({landed})").item()
+    mine_total = vendor_built.query("select sum(total_price) from marts.fct_orders").item()
     assert landed_total == mine_total > 0
 
 
