@@ -56,10 +56,13 @@ steps as (
     where path_outcome = 'conversion'
 ),
 
+{#- Weights are summed as decimals: a sum of doubles depends on the order the engine adds
+    them in (which varies between runs with parallelism), a decimal sum does not — so a re-run
+    gives bit-identical credits. -#}
 removal_effects as (
     select
         channel,
-        removal_effect
+        cast(removal_effect as decimal(38, 18)) as removal_effect
     from {{ ref('int_channel_removal_effects_solved') }}
 ),
 
@@ -91,7 +94,10 @@ weighted as (
                 over (partition by order_touchpoints.order_id),
             order_touchpoints.path_steps
         ) as last_non_direct_step,
-        coalesce(power(0.5, order_touchpoints.seconds_before_order / {{ half_life_seconds }}), 1.0) as decay_weight,
+        cast(
+            coalesce(power(0.5, order_touchpoints.seconds_before_order / {{ half_life_seconds }}), 1.0)
+            as decimal(38, 18)
+        ) as decay_weight,
         count(*) over (partition by order_touchpoints.order_id, order_touchpoints.channel) as channel_steps,
         coalesce(removal_effects.removal_effect, 0) as removal_effect
     from order_touchpoints

@@ -128,7 +128,8 @@ monthly_new_customers as (
     select
         {{ month_start('order_created_at') }} as activity_month,
         channel,
-        sum(credit) as new_customers
+        -- credits summed as decimals: order-independent, so a re-run is bit-identical
+        cast(sum(cast(credit as decimal(38, 18))) as double) as new_customers
     from new_customer_credits
     group by {{ month_start('order_created_at') }}, channel
 ),
