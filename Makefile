@@ -31,10 +31,10 @@ demo: install ## generate demo data, serve it as the four vendor APIs, run the n
 	$(PY) -m pipelines demo
 
 test: install ## run the whole test suite (what CI runs)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadscope
 
 test-fast: install ## unit tests only (no end-to-end job runs)
-	$(PY) -m pytest -n 2 -m "not e2e"
+	$(PY) -m pytest -n 2 --dist loadscope -m "not e2e"
 
 dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
