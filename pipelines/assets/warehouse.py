@@ -27,6 +27,7 @@ from pipelines.warehouse.build import prepare_build
 from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
     dbt_environment,
+    dbt_target_path,
     dbt_vars,
 )
 
@@ -64,7 +65,9 @@ def _run_dbt(
     if full_refresh:
         args.append("--full-refresh")
     with temporary_environment(dbt_environment(settings)):
-        yield from dbt.cli(args, context=context).stream()
+        # One target folder per build folder: every invocation after the first reuses dbt's
+        # partial parse (the profile and sources' variables are the same), saving a full parse.
+        yield from dbt.cli(args, context=context, target_path=dbt_target_path(settings)).stream()
 
 
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:

@@ -33,6 +33,11 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def dbt_target_path(settings: Settings) -> Path:
+    """dbt's target folder for runs against this build folder (manifest, partial parse, logs)."""
+    return settings.build_dir / "dbt_target"
+
+
 def dbt_vars(settings: Settings, *, last_day: date) -> dict[str, str]:
     """Run-level dbt vars (business rules live in dbt_project.yml vars and seeds)."""
     return {"run_date": last_day.isoformat()}
@@ -57,37 +62,29 @@ def dbt_executable() -> str:
 def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """`dbt docs generate --static` against the staging warehouse; one self-contained HTML
     file (opens from disk, no server) copied to `out_dir/index.html`."""
-    with tempfile.TemporaryDirectory(prefix="journey-dbt-docs-") as tmp:
-        env = {
-            **os.environ,
-            **dbt_environment(settings),
-            "DBT_TARGET_PATH": tmp,
-            "DBT_LOG_PATH": tmp,
-        }
-        completed = subprocess.run(
-            [
-                dbt_executable(),
-                "docs",
-                "generate",
-                "--static",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError("dbt docs generate failed:\n" + completed.stdout[-4000:])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / "index.html"
-        tmp_target = out_dir / "index.html.tmp"
-        tmp_target.write_bytes((Path(tmp) / "static_index.html").read_bytes())
-        os.replace(tmp_target, target)
-    return target
+    target = dbt_target_path(settings)
+    env = {
+        **os.environ,
+        **dbt_environment(settings),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+    }
+    completed = subprocess.run(
+        [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(project_dir),
+         "--profiles-dir", str(project_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise RuntimeError("dbt docs generate failed:\n" + completed.stdout[-4000:])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    page = out_dir / "index.html"
+    partial = out_dir / "index.html.tmp"
+    partial.write_bytes((target / "static_index.html").read_bytes())
+    os.replace(partial, page)
+    return page
 
 
 def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
