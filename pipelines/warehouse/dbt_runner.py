@@ -61,7 +61,10 @@ def dbt_executable() -> str:
 
 def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """`dbt docs generate --static` against the staging warehouse; one self-contained HTML
-    file (opens from disk, no server) copied to `out_dir/index.html`."""
+    file (opens from disk, no server) copied to `out_dir/index.html`.
+
+    `--no-compile` reuses the manifest the run's dbt builds left in the target folder (every
+    node is parsed there) instead of compiling the whole project again (4 s of 7 s)."""
     target = dbt_target_path(settings)
     env = {
         **os.environ,
@@ -70,7 +73,7 @@ def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PRO
         "DBT_LOG_PATH": str(target),
     }
     completed = subprocess.run(
-        [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(project_dir),
+        [dbt_executable(), "docs", "generate", "--static", "--no-compile", "--project-dir", str(project_dir),
          "--profiles-dir", str(project_dir)],
         env=env,
         capture_output=True,
