@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -111,3 +111,39 @@ def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterato
             yield Pipeline(
                 root=root, dataset=dataset, sandbox=sandbox, demo_exit_code=demo_exit_code
             )
+
+
+# --- corrupting inputs through the real path (quality-gate scenarios) ---------------------
+
+CORRUPT_AT = datetime(2026, 9, 30, 18, 0, tzinfo=UTC)
+
+
+def latest_version(run, source: str, stream: str, **match) -> dict:
+    """The latest version of the first record of a vendor stream matching `match`."""
+    frame = pl.read_parquet(run.dataset / "vendor" / source / f"{stream}.parquet")
+    records = [json.loads(text) for text in frame.sort("updated_at")["record"]]
+    latest = {str(r["id"]): r for r in records}
+    for record in latest.values():
+        if all(record.get(key) == value for key, value in match.items()):
+            return record
+    raise AssertionError(f"no {source}/{stream} record matching {match}")
+
+
+def serve_version(run, source: str, stream: str, record: dict, minutes: int) -> None:
+    run.sandbox.upsert(source, stream, record, updated_at=CORRUPT_AT + timedelta(minutes=minutes))
+
+
+def assert_blocked(run, outcome, asset: str, check: str) -> dict:
+    report = outcome.report
+    assert not outcome.success and report["published"] is False
+    failures = {(f["asset"], f["check"]): f for f in report["checks"]["failures"]}
+    assert (asset, check) in failures, sorted(failures)
+    failure = failures[(asset, check)]
+    assert failure["blocking"], failure
+    metadata = failure["metadata"]
+    if "failed_rows" in metadata:  # a row-level check names its rows; a table-level one its bound
+        assert metadata["failed_rows"] >= 1 and metadata["sample"], failure
+    else:
+        assert metadata["observed"] is not None and metadata["bound"], failure
+    assert check in report["publish"]["reason"]
+    return failure

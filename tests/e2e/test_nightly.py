@@ -11,7 +11,7 @@ from pipelines.identity.__main__ import main as explain
 from pipelines.identity.evaluate import pairwise_scores
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import load_rules
-from tests.e2e.conftest import Outcome, pipeline
+from tests.e2e.conftest import Outcome, assert_blocked, latest_version, pipeline, serve_version
 
 pytestmark = pytest.mark.e2e
 
@@ -159,3 +159,38 @@ def test_the_query_summary_and_explain_commands(nightly, capsys):
     ).row(0)
     assert explain(["explain", "--warehouse", str(run.settings.warehouse_path), *pair]) == 0
     assert "web_visitor_id" in capsys.readouterr().out
+
+
+# Mart-level corruption (after the rollback test: these nights never publish).
+
+
+def test_revenue_not_reconciling_blocks_the_publish(nightly):
+    run, _ = nightly
+    before = run.digest()
+    order = latest_version(run, "shopify", "orders", financial_status="paid", test=False)
+    wrong = {**order, "total_price": "99999.00", "updated_at": "2026-09-30T20:40:00+02:00"}
+    serve_version(run, "shopify", "orders", wrong, 40)
+    failure = assert_blocked(run, run.run(), "fct_orders", "revenue_reconciles_with_line_items")
+    assert failure["metadata"]["sample"][0]["order_id"] == str(order["id"])
+    assert run.digest() == before
+    serve_version(
+        run, "shopify", "orders", {**order, "updated_at": "2026-09-30T20:41:00+02:00"}, 41
+    )
+
+
+def test_duplicated_order_ids_block_the_publish(nightly):
+    run, _ = nightly
+    before = run.digest()
+    order = latest_version(run, "shopify", "orders", financial_status="paid", test=False)
+    # the same order id again, from a file drop (a botched re-import from another shop system)
+    drop = run.dataset / "drop" / "orders"
+    drop.mkdir(exist_ok=True)
+    (drop / "reimport.csv").write_text(
+        "order_id,customer_id,email,created_at,updated_at,cancelled_at,financial_status,is_test,"
+        "currency,total_price,total_discounts,refunded_amount,discount_codes,landing_url,referring_url\n"
+        f"{order['id']},,reimport@shop.example,2026-09-30T10:00:00Z,2026-09-30T10:00:00Z,,paid,false,"
+        "EUR,10.00,0.00,0.00,,,\n"
+    )
+    failure = assert_blocked(run, run.run(), "fct_orders", "unique_fct_orders_order_id")
+    assert failure["metadata"]["sample"][0]["unique_field"] == str(order["id"])
+    assert run.digest() == before
