@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.identity.evidence import EvidenceError, published_identifiers
+from pipelines.identity.evidence import KIND, EvidenceError, published_identifiers
 from pipelines.identity.rules import IdentityRules
 from pipelines.settings import Secret
 
@@ -77,9 +77,13 @@ def erased_persons(
         .select("kind", "value")
         .unique()
     )
-    seeds = node_info.join(requested_keys, on=["kind", "value"], how="semi")
+    seeds = node_info.join(
+        requested_keys.with_columns(pl.col("kind").cast(KIND)), on=["kind", "value"], how="semi"
+    )
     erased_nodes = node_info.join(seeds.select("cluster").unique(), on="cluster", how="semi")
-    keys = pl.concat([requested_keys, erased_nodes.select("kind", "value")]).unique()
+    keys = pl.concat(
+        [requested_keys, erased_nodes.select(pl.col("kind").cast(pl.String), "value")]
+    ).unique()
     return erased_nodes.select("node"), keys
 
 

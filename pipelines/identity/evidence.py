@@ -1,25 +1,45 @@
 """Evidence (contracts §5.2) to integer-encoded graph input.
 
-Strings are touched as little as possible: each record and each raw identifier gets a 64-bit
-hash key (checked by a second, independent hash, so a collision is detected, never silently
-merged: the caller retries with other seeds), identifiers are normalised and guarded once per
-distinct raw value, and every later step works on integers. Nodes are numbered in
-(kind, value) order, so node order is a canonical, input-order-free tie-break.
+Strings are touched as little as possible. One streaming pass over the evidence gives each row a
+64-bit hash key for its record and for its raw identifier (each checked by a second, independent
+hash, so a collision is detected, never silently merged: the caller retries with other seeds).
+Rows are then grouped by sorting those keys (columnar.py): identifiers are normalised and guarded
+once per distinct raw value, nodes are numbered in (kind, value) order (a canonical,
+input-order-free tie-break), and each record's anchor is found among the rows of its record.
+Every later step works on integers; strings come back only when the tables are written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import polars as pl
 
+from pipelines.identity.columnar import (
+    EARLIEST,
+    LATEST,
+    MISSING,
+    Runs,
+    datetime_ints,
+    datetimes,
+    distinct_count,
+    group_minimum,
+    group_rows,
+    order_by,
+    order_within,
+    seen_range,
+)
 from pipelines.identity.hashing import hash_hex
-from pipelines.identity.normalise import normalise_and_guard
-from pipelines.identity.rules import IdentityRules
+from pipelines.identity.normalise import BLOCK_REASONS, normalise_and_guard
+from pipelines.identity.rules import KNOWN_KINDS, IdentityRules
 from pipelines.settings import Secret
 
 RECORD = ["source", "stream", "record_id"]
+IDENTIFIER = ["identifier_kind", "identifier_value"]
 EVIDENCE_SCHEMA = {
     "source": pl.String,
     "stream": pl.String,
@@ -38,7 +58,13 @@ MAP_SCHEMA = {
     "last_seen_at": pl.Datetime("us"),
 }
 SAME_CUSTOMER_RULE = "same_customer_id"
-LOW_CARDINALITY = ["source", "stream", "rule", "identifier_kind"]
+ACCOUNT_LINK_KINDS = ("web_user_id", "shop_customer_id")
+# kinds as a small Enum in name order, so that sorting by kind is sorting by its name
+KIND = pl.Enum(sorted(KNOWN_KINDS))
+EDGE_RULE = pl.Enum([SAME_CUSTOMER_RULE])
+BLOCK_REASON = pl.Enum(BLOCK_REASONS)
+PROVENANCE = ["source", "stream", "rule"]
+READ_OFTEN = {"record_key", "observed_at", "record_id", *PROVENANCE}
 SEEDS = ((0x1D3A, 0x5EED), (0x2B7F, 0x77AA), (0x3C91, 0x9D01))
 
 
@@ -51,15 +77,155 @@ class HashCollision(RuntimeError):
 
 
 @dataclass
+class Prepared:
+    """Typed evidence: the lazy source (read again to rehash) and its rows keyed under SEEDS[0]."""
+
+    source: pl.LazyFrame
+    rows: pl.DataFrame | None
+
+    def take(self, attempt: int) -> pl.DataFrame:
+        """The keyed rows under SEEDS[attempt]; the first call hands over the rows hashed already."""
+        if attempt == 0 and self.rows is not None:
+            rows, self.rows = self.rows, None
+            return rows
+        return _keyed_rows(self.source, attempt)
+
+
+@dataclass
 class Encoded:
-    """Integer-encoded evidence; `rows` is aligned with the prepared evidence frame."""
+    """Integer-encoded evidence. Index arrays are uint32 with MISSING for none."""
 
     nodes: pl.DataFrame  # node, kind, value, first_seen_at, last_seen_at (node order)
-    raw: pl.DataFrame  # raw_key, kind, value, block_reason, node
-    rows: pl.DataFrame  # row, record_key, raw_key, node, is_anchor, observed_at
+    raw: pl.DataFrame  # per raw identifier (its id is its position): kind, value, block_reason
+    node_of_raw: np.ndarray  # the node of each raw identifier (MISSING: blocked)
+    raw_of_row: np.ndarray  # the raw identifier of each evidence row
+    anchor_rows: np.ndarray  # each record's anchor row, in record_key order
     edges: pl.DataFrame  # row, record_key, observed_at, left_node, right_node, rule
     blocked: pl.DataFrame  # row, record_key, observed_at, left_raw, right_raw, reason
-    anchors: pl.DataFrame  # record_key, row, node
+    provenance: pl.DataFrame  # per evidence row: source, stream, rule, record_id
+
+    def node_of_row(self, rows: np.ndarray | None = None) -> np.ndarray:
+        return self.node_of_raw[self.raw_of_row if rows is None else self.raw_of_row[rows]]
+
+    @cached_property
+    def anchor_nodes(self) -> np.ndarray:
+        """The node of each record's anchor (MISSING: blocked), aligned with `anchor_rows`."""
+        return self.node_of_row(self.anchor_rows)
+
+
+def _typed(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    observed = pl.col("observed_at")
+    observed_type = schema["observed_at"]
+    if isinstance(observed_type, pl.Datetime) and observed_type.time_zone is not None:
+        observed = observed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return (
+        frame.select(list(EVIDENCE_SCHEMA))
+        .with_columns(observed.alias("observed_at"))
+        .cast(EVIDENCE_SCHEMA)
+    )
+
+
+def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
+    """One streaming pass: per row its hash keys, time, anchor flag and small provenance columns.
+
+    Each key comes with a fingerprint, the key xor a second, independent hash of the same
+    columns: two different strings sharing a key show up as more distinct fingerprints than
+    keys (`_check`).
+    """
+    seed, check_seed = SEEDS[attempt]
+    rows = (
+        source.with_columns(
+            _mixed_hash(RECORD, seed).alias("record_key"),
+            _mixed_hash(RECORD, check_seed).alias("record_check"),
+            _mixed_hash(IDENTIFIER, seed).alias("raw_key"),
+            _mixed_hash(IDENTIFIER, check_seed).alias("raw_check"),
+        )
+        .select(
+            "record_key",
+            (pl.col("record_key") ^ pl.col("record_check")).alias("record_print"),
+            "raw_key",
+            (pl.col("raw_key") ^ pl.col("raw_check")).alias("raw_print"),
+            "observed_at",
+            "is_anchor",
+            pl.col("identifier_kind").cast(KIND, strict=False),
+            pl.col(PROVENANCE).cast(pl.Categorical),
+            "record_id",
+        )
+        .collect(engine="streaming")
+    )
+    # one contiguous buffer for the columns read many times (gathers on many small chunks are
+    # several times slower), column by column so that only one column is ever held twice
+    return pl.DataFrame(
+        [
+            rows.drop_in_place(name).rechunk() if name in READ_OFTEN else rows.drop_in_place(name)
+            for name in list(rows.columns)
+        ]
+    )
+
+
+def prepare_evidence(evidence: pl.DataFrame | pl.LazyFrame, rules: IdentityRules) -> Prepared:
+    """Typed evidence with hash keys per row; cheap contract checks (columns, kinds, nulls)."""
+    frame = evidence.lazy()
+    schema = frame.collect_schema()
+    missing = [column for column in EVIDENCE_SCHEMA if column not in schema.names()]
+    if missing:
+        raise EvidenceError(
+            f"identity evidence lacks columns {missing} (contracts §5.2 requires "
+            f"{list(EVIDENCE_SCHEMA)}); fix the int_identity_evidence model"
+        )
+    source = _typed(frame, schema)
+    rows = _keyed_rows(source, 0)
+    present = rows["identifier_kind"].unique().drop_nulls().cast(pl.String).to_list()
+    if rows["identifier_kind"].null_count() or any(kind not in rules.kinds for kind in present):
+        _raise_unknown_kinds(source, rules)
+    nulls = rows.select(pl.col("source", "stream", "record_id", "is_anchor").null_count()).row(
+        0, named=True
+    )
+    for column, count in nulls.items():
+        if count:
+            raise EvidenceError(
+                f"identity evidence has {count} rows with a null {column}; fix int_identity_evidence"
+            )
+    return Prepared(source, rows)
+
+
+def _raise_unknown_kinds(source: pl.LazyFrame, rules: IdentityRules) -> None:
+    known = pl.col("identifier_kind").is_in(list(rules.kinds))
+    unknown_rows = source.filter(~known | pl.col("identifier_kind").is_null())
+    kinds = unknown_rows.select(pl.col("identifier_kind").unique()).collect()["identifier_kind"]
+    unknown = sorted(kinds.to_list(), key=lambda kind: (kind is None, kind or ""))
+    example = unknown_rows.head(1).collect().row(0, named=True)
+    raise EvidenceError(
+        f"identity evidence holds unknown identifier kinds {unknown} (e.g. record "
+        f"{example['source']}/{example['stream']}/{example['record_id']}); add the kind to "
+        f"config/identity.yml or fix int_identity_evidence"
+    )
+
+
+def prepare_previous(previous_map: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The previous identity_map, typed and checked, with columns `kind, value, person_id, ...`."""
+    if previous_map is None:
+        return None
+    missing = [column for column in MAP_SCHEMA if column not in previous_map.columns]
+    if missing:
+        raise EvidenceError(f"previous identity_map lacks columns {missing} (contracts §5.3)")
+    previous = _as_utc(
+        previous_map.select(list(MAP_SCHEMA)), ["first_seen_at", "last_seen_at"]
+    ).cast(MAP_SCHEMA)
+    unknown = previous.filter(~pl.col("identifier_kind").is_in(list(KNOWN_KINDS)))
+    if unknown.height:
+        raise EvidenceError(
+            f"previous identity_map holds {unknown.height} rows of unknown identifier kinds "
+            f"{sorted(unknown['identifier_kind'].unique().drop_nulls().to_list())}; contracts §5.1 "
+            f"lists the kinds"
+        )
+    doubled = previous.filter(pl.struct("identifier_kind", "identifier_value").is_duplicated())
+    if doubled.height:
+        raise EvidenceError(
+            f"previous identity_map holds {doubled.height} rows for identifiers listed twice, e.g. "
+            f"{doubled.head(2).rows()}; it must have one row per identifier"
+        )
+    return previous.rename({"identifier_kind": "kind", "identifier_value": "value"})
 
 
 def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -74,99 +240,27 @@ def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
-def prepare_evidence(evidence: pl.DataFrame | pl.LazyFrame, rules: IdentityRules) -> pl.DataFrame:
-    """Typed evidence with a `row` index and hash keys; cheap contract checks (columns, kinds, nulls).
-
-    Built as one lazy plan: the keys are hashed from the strings, then the low-cardinality
-    columns become Categorical, so the frame kept for the run is small.
-    """
-    frame = evidence.lazy()
-    schema = frame.collect_schema()
-    missing = [column for column in EVIDENCE_SCHEMA if column not in schema.names()]
-    if missing:
-        raise EvidenceError(
-            f"identity evidence lacks columns {missing} (contracts §5.2 requires "
-            f"{list(EVIDENCE_SCHEMA)}); fix the int_identity_evidence model"
-        )
-    observed = pl.col("observed_at")
-    observed_type = schema["observed_at"]
-    if isinstance(observed_type, pl.Datetime) and observed_type.time_zone is not None:
-        observed = observed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    seed, check_seed = SEEDS[0]
-    identifier = ["identifier_kind", "identifier_value"]
-    evidence = (
-        frame.select(list(EVIDENCE_SCHEMA))
-        .with_columns(observed.alias("observed_at"))
-        .cast(EVIDENCE_SCHEMA)
-        .with_columns(
-            _mixed_hash(RECORD, seed).alias("record_key"),
-            _mixed_hash(RECORD, check_seed).alias("record_check"),
-            _mixed_hash(identifier, seed).alias("raw_key"),
-            _mixed_hash(identifier, check_seed).alias("raw_check"),
-        )
-        .with_columns(pl.col(LOW_CARDINALITY).cast(pl.Categorical))
-        .with_row_index("row")
-        .collect()
-    )
-    kinds = evidence.select(pl.col("identifier_kind").cast(pl.String).unique())["identifier_kind"]
-    unknown = sorted(kind for kind in kinds.to_list() if kind not in rules.kinds)
-    if unknown:
-        example = evidence.filter(pl.col("identifier_kind").cast(pl.String).is_in(unknown)).row(
-            0, named=True
-        )
-        raise EvidenceError(
-            f"identity evidence holds unknown identifier kinds {unknown} (e.g. record "
-            f"{example['source']}/{example['stream']}/{example['record_id']}); add the kind to "
-            f"config/identity.yml or fix int_identity_evidence"
-        )
-    nulls = evidence.select(pl.col("source", "stream", "record_id", "is_anchor").null_count()).row(
-        0, named=True
-    )
-    for column, count in nulls.items():
-        if count:
-            raise EvidenceError(
-                f"identity evidence has {count} rows with a null {column}; fix int_identity_evidence"
-            )
-    return evidence
-
-
-def prepare_previous(previous_map: pl.DataFrame | None) -> pl.DataFrame | None:
-    """The previous identity_map, typed and checked, with columns `kind, value, person_id, ...`."""
-    if previous_map is None:
-        return None
-    missing = [column for column in MAP_SCHEMA if column not in previous_map.columns]
-    if missing:
-        raise EvidenceError(f"previous identity_map lacks columns {missing} (contracts §5.3)")
-    previous = _as_utc(
-        previous_map.select(list(MAP_SCHEMA)), ["first_seen_at", "last_seen_at"]
-    ).cast(MAP_SCHEMA)
-    doubled = previous.filter(pl.struct("identifier_kind", "identifier_value").is_duplicated())
-    if doubled.height:
-        raise EvidenceError(
-            f"previous identity_map holds {doubled.height} rows for identifiers listed twice, e.g. "
-            f"{doubled.head(2).rows()}; it must have one row per identifier"
-        )
-    return previous.rename({"identifier_kind": "kind", "identifier_value": "value"})
-
-
 def published_identifiers(
     frame: pl.DataFrame, rules: IdentityRules, key: Secret | None
 ) -> pl.DataFrame:
-    """`kind, raw_value` -> adds `value` (normalised, pseudonymised where configured), `block_reason`."""
+    """`kind, raw_value` -> adds `value` (normalised, pseudonymised where configured), `block_reason`.
+
+    Rows keep their order.
+    """
     guarded = normalise_and_guard(
-        frame.with_columns(
-            pl.col("kind").alias("identifier_kind"), pl.col("raw_value").alias("identifier_value")
-        ),
-        rules,
-    ).drop("identifier_kind")
-    return publish_values(guarded.rename({"identifier_value": "value"}), rules, key)
+        frame.rename({"kind": "identifier_kind", "raw_value": "identifier_value"}), rules
+    ).rename({"identifier_kind": "kind", "identifier_value": "value"})
+    return publish_values(guarded, rules, key)
 
 
 def publish_values(frame: pl.DataFrame, rules: IdentityRules, key: Secret | None) -> pl.DataFrame:
     """Replace `value` by its keyed hash for the pseudonymised kinds (no-op without a key)."""
     if key is None or not rules.pseudonymize_kinds:
         return frame
-    private = pl.col("kind").is_in(list(rules.pseudonymize_kinds)) & pl.col("value").is_not_null()
+    private = (
+        pl.col("kind").cast(pl.String).is_in(list(rules.pseudonymize_kinds))
+        & pl.col("value").is_not_null()
+    )
     distinct = frame.filter(private).select("value").unique()
     hashed = distinct.with_columns(hash_hex(distinct["value"], key).alias("published"))
     return (
@@ -178,18 +272,14 @@ def publish_values(frame: pl.DataFrame, rules: IdentityRules, key: Secret | None
     )
 
 
-def _check_keys(frame: pl.DataFrame, key: str, check: str, what: str) -> None:
-    clashes = (
-        frame.group_by(key)
-        .agg(pl.col(check).n_unique().alias("checks"))
-        .filter(pl.col("checks") > 1)
-    )
-    if clashes.height:
-        raise HashCollision(f"{clashes.height} {what} keys collide")
+def _check(keys: int, prints: pl.Series, what: str) -> None:
+    """As many distinct fingerprints as keys, else two different strings share a key."""
+    if distinct_count(prints) != keys:
+        raise HashCollision(f"{what} keys collide")
 
 
 def encode(
-    evidence: pl.DataFrame,
+    prepared: Prepared,
     rules: IdentityRules,
     previous: pl.DataFrame | None,
     key: Secret | None,
@@ -198,220 +288,282 @@ def encode(
 ) -> Encoded:
     """Encode prepared evidence (and, in an incremental run, the previous map's identifiers).
 
-    `lap(step)` is called after each step (timings for the run metrics).
+    `lap(step)` is called after each step (timings for the run metrics). The rows prepared are
+    handed over (their columns are freed as the steps finish with them).
     """
-    keyed = evidence.select(
-        "row", "observed_at", "is_anchor", "record_key", "record_check", "raw_key", "raw_check"
-    )
-    if attempt:  # rehash with other seeds, from the strings
-        seed, check_seed = SEEDS[attempt]
-        strings = evidence.select(
-            pl.col([*RECORD, "identifier_kind", "identifier_value"]).cast(pl.String)
-        )
-        identifier = ["identifier_kind", "identifier_value"]
-        keyed = keyed.with_columns(
-            strings.select(
-                _mixed_hash(RECORD, seed).alias("record_key"),
-                _mixed_hash(RECORD, check_seed).alias("record_check"),
-                _mixed_hash(identifier, seed).alias("raw_key"),
-                _mixed_hash(identifier, check_seed).alias("raw_check"),
-            )
-        )
-
-    # one row per distinct raw identifier: normalise, guard, publish once
+    rows = prepared.take(attempt)
     lap("encode:keys")
-    raw = keyed.group_by("raw_key").agg(
-        pl.col("row").first(),
-        pl.col("raw_check").n_unique().alias("checks"),
-        pl.col("observed_at").min().alias("first_seen_at"),
-        pl.col("observed_at").max().alias("last_seen_at"),
+    # records are grouped in a second thread (numpy and Polars release the GIL) while this one
+    # groups, normalises and numbers the identifiers: the two need different columns
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        records = pool.submit(
+            _records, rows.select(*RECORD, "record_key", "record_print", "is_anchor")
+        )
+        raw_of_row, raw = _distinct_identifiers(rows)
+        rows = rows.drop("raw_key", "raw_print", "identifier_kind")
+        lap("encode:distinct_identifiers")
+        values = prepared.source.select("identifier_value").collect(engine="streaming").rechunk()
+        raw = raw.with_columns(raw_value=values.to_series().gather(raw["first_row"]))
+        del values
+        raw = published_identifiers(raw.drop("first_row"), rules, key).with_columns(
+            pl.col("block_reason").cast(BLOCK_REASON)
+        )
+        lap("encode:normalise_guard_publish")
+        nodes, node_of_raw = _number_nodes(raw, previous)
+        raw = raw.select("kind", "value", "block_reason")
+        lap("encode:nodes")
+        anchor_rows, others = records.result()
+    rows = rows.drop("record_print", "is_anchor")
+    lap("encode:anchor_checks")
+    edges, blocked = _record_edges(rows, others, raw_of_row, node_of_raw, raw["block_reason"])
+    del others
+    lap("encode:record_edges")
+    edges = _deduplicate(edges)
+    lap("encode:deduplicate")
+    edges = pl.concat([edges, _same_customer_edges(rows, node_of_raw[raw_of_row], nodes)])
+    lap("encode:same_customer_id")
+    return Encoded(
+        nodes=nodes,
+        raw=raw,
+        node_of_raw=node_of_raw,
+        raw_of_row=raw_of_row,
+        anchor_rows=anchor_rows,
+        edges=edges,
+        blocked=blocked,
+        provenance=rows.select(*PROVENANCE, "record_id"),
     )
-    if raw.filter(pl.col("checks") > 1).height:
-        raise HashCollision("identifier keys collide")
-    lap("encode:distinct_identifiers")
-    raw = raw.with_columns(
-        evidence.select(
-            pl.col("identifier_kind").cast(pl.String).alias("kind"),
-            pl.col("identifier_value").alias("raw_value"),
-        )[raw["row"]]
-    )
-    raw = published_identifiers(raw.drop("row", "checks"), rules, key)
 
-    # nodes: distinct published identifiers that are not blocked, numbered in (kind, value) order
-    lap("encode:normalise_guard_publish")
-    usable = raw.filter(pl.col("block_reason").is_null()).select(
-        "raw_key", "kind", "value", "first_seen_at", "last_seen_at"
+
+def _distinct_identifiers(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+    """Group rows by raw identifier: each row's raw id, and per raw id its kind, first row, times.
+
+    Raw ids are numbered by kind (then key), so that each kind is one slice of the raw table.
+    """
+    order, runs, keys = group_rows(rows["raw_key"])
+    _check(keys, rows["raw_print"], "identifier")
+    first_row = order[runs.starts]
+    first_seen, last_seen = seen_range(runs, datetime_ints(rows["observed_at"], LATEST)[order])
+    kinds = rows["identifier_kind"].gather(first_row)
+    by_kind = order_by(kinds)
+    renumber = np.empty(runs.count, dtype=np.uint32)
+    renumber[by_kind] = np.arange(runs.count, dtype=np.uint32)
+    raw_of_row = np.empty(len(order), dtype=np.uint32)
+    raw_of_row[order] = renumber[runs.number]
+    raw = pl.DataFrame(
+        {
+            "kind": kinds.gather(by_kind),
+            "first_row": first_row[by_kind],
+            "first_seen_at": datetimes(first_seen[by_kind], LATEST, "first_seen_at"),
+            "last_seen_at": datetimes(last_seen[by_kind], EARLIEST, "last_seen_at"),
+        }
+    )
+    return raw_of_row, raw
+
+
+def _number_nodes(
+    raw: pl.DataFrame, previous: pl.DataFrame | None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Nodes: distinct published identifiers that are not blocked, numbered in (kind, value) order.
+
+    Returns the nodes (node, kind, value, first_seen_at, last_seen_at) and each raw id's node.
+    """
+    usable = (
+        raw.with_row_index("raw")
+        .filter(pl.col("block_reason").is_null())
+        .select("raw", "kind", "value", "first_seen_at", "last_seen_at")
     )
     if previous is not None:
         prior = previous.select(
-            pl.lit(None, dtype=pl.UInt64).alias("raw_key"),
-            "kind",
+            pl.lit(None, dtype=pl.UInt32).alias("raw"),
+            pl.col("kind").cast(KIND),
             "value",
             "first_seen_at",
             "last_seen_at",
         )
         usable = pl.concat([usable, prior])
-    # one sort numbers the nodes: a new node wherever (kind, value) changes
+        order = order_by(usable["kind"], usable["value"], nulls_last=False)
+    else:  # raw ids are numbered by kind: sort each kind's values
+        order = order_within(usable["kind"].to_physical().to_numpy(), usable["value"], False)
+    usable = usable[order]
+    # a new node wherever (kind, value) changes
     changed = (pl.col("kind") != pl.col("kind").shift(1)) | (
         pl.col("value") != pl.col("value").shift(1)
     )
-    usable = usable.sort("kind", "value").with_columns(is_first=changed.fill_null(True))
-    usable = usable.with_columns(node=(pl.col("is_first").cum_sum() - 1).cast(pl.UInt32))
-    seen_at = usable.group_by("node").agg(
-        pl.col("first_seen_at").min(), pl.col("last_seen_at").max()
+    first = usable.select(changed.fill_null(True)).to_series().to_numpy()
+    runs = Runs(np.flatnonzero(first), np.cumsum(first, dtype=np.uint32) - np.uint32(1))
+    first_seen = runs.reduce(np.minimum, datetime_ints(usable["first_seen_at"], LATEST))
+    last_seen = runs.reduce(np.maximum, datetime_ints(usable["last_seen_at"], EARLIEST))
+    nodes = pl.DataFrame(
+        {
+            "node": np.arange(runs.count, dtype=np.uint32),
+            "kind": usable["kind"].gather(runs.starts),
+            "value": usable["value"].gather(runs.starts),
+            "first_seen_at": datetimes(first_seen, LATEST, "first_seen_at"),
+            "last_seen_at": datetimes(last_seen, EARLIEST, "last_seen_at"),
+        }
     )
-    nodes = (
-        usable.filter(pl.col("is_first"))
-        .select("node", "kind", "value")
-        .join(seen_at, on="node", how="left", maintain_order="left")
-    )
-    raw = raw.join(
-        usable.filter(pl.col("raw_key").is_not_null()).select("raw_key", "node"),
-        on="raw_key",
-        how="left",
-    ).select("raw_key", "kind", "value", "block_reason", "node")
+    node_of_raw = np.full(raw.height, MISSING, dtype=np.uint32)
+    from_raw = usable["raw"].is_not_null().to_numpy()
+    node_of_raw[usable["raw"].filter(usable["raw"].is_not_null()).to_numpy()] = runs.number[
+        from_raw
+    ]
+    return nodes, node_of_raw
 
-    lap("encode:nodes")
-    rows = keyed.join(
-        raw.select("raw_key", "node"), on="raw_key", how="left", maintain_order="left"
-    )
-    del keyed  # free memory as soon as a frame is done with (these frames are large)
-    lap("encode:rows_to_nodes")
-    anchors = rows.filter(pl.col("is_anchor")).select(
-        "record_key", "record_check", "row", "node", "raw_key"
-    )
-    doubled = anchors.group_by("record_key").agg(
-        pl.len().alias("anchors"), pl.col("record_check").n_unique().alias("checks")
-    )
-    if doubled.filter(pl.col("checks") > 1).height:
-        raise HashCollision("record keys collide")
-    doubled = doubled.filter(pl.col("anchors") > 1)
-    if doubled.height:
-        example = anchors.join(doubled.head(3), on="record_key")["row"]
+
+@dataclass
+class _Others:
+    """The non-anchor rows, each with its record (number, in record_key order) and anchor row."""
+
+    rows: np.ndarray
+    record: np.ndarray
+    anchor_row: np.ndarray
+
+
+def _records(rows: pl.DataFrame) -> tuple[np.ndarray, _Others]:
+    """Group rows by record: each record's anchor row (record_key order), and the other rows.
+
+    Exactly one anchor per record (contracts §5.2), else a clear error.
+    """
+    order, runs, keys = group_rows(rows["record_key"])
+    _check(keys, rows["record_print"], "record")
+    is_anchor = rows["is_anchor"].to_numpy()[order]
+    anchor_rows = order[is_anchor]
+    record_of_anchor = runs.number[is_anchor]  # ascending: records are in key order
+    if len(anchor_rows) != runs.count or (np.diff(record_of_anchor) != 1).any():
+        anchors = np.bincount(record_of_anchor, minlength=runs.count)
+    else:
+        anchors = np.ones(0, dtype=np.int64)  # exactly one anchor per record
+    doubled = np.flatnonzero(anchors > 1)
+    if len(doubled):
         raise EvidenceError(
-            f"{doubled.height} records carry more than one anchor identifier, e.g. "
-            f"{evidence[example].select(RECORD).unique().rows()}; contracts §5.2 allows exactly one per record"
+            f"{len(doubled)} records carry more than one anchor identifier, e.g. "
+            f"{_examples(rows, order, runs, doubled)}; contracts §5.2 allows exactly one per record"
         )
-    lap("encode:anchor_checks")
-    others = rows.filter(~pl.col("is_anchor")).select(
-        "row",
-        "record_key",
-        "record_check",
-        "observed_at",
-        pl.col("node").alias("right_node"),
-        pl.col("raw_key").alias("right_raw"),
-    )
-    joined = others.join(
-        anchors.select(
-            "record_key",
-            pl.col("record_check").alias("anchor_check"),
-            pl.col("node").alias("left_node"),
-            pl.col("raw_key").alias("left_raw"),
-        ),
-        on="record_key",
-        how="left",
-    )
-    orphans = joined.filter(pl.col("anchor_check").is_null())
-    if orphans.height:
-        examples = evidence[orphans["row"].head(3)].select(RECORD).unique().rows()
+    orphans = np.flatnonzero(anchors == 0)
+    if len(orphans):
         raise EvidenceError(
-            f"{orphans.select('record_key').n_unique()} records carry identifiers but no anchor, e.g. "
-            f"{examples}; contracts §5.2 requires exactly one per record"
+            f"{len(orphans)} records carry identifiers but no anchor, e.g. "
+            f"{_examples(rows, order, runs, orphans)}; contracts §5.2 requires exactly one per record"
         )
-    if joined.filter(pl.col("anchor_check") != pl.col("record_check")).height:
-        raise HashCollision("record keys collide")
-    joined = joined.filter(pl.col("left_raw") != pl.col("right_raw")).drop(
-        "record_check", "anchor_check"
-    )
-    del others
-    lap("encode:record_edges")
-    is_blocked = pl.col("left_node").is_null() | pl.col("right_node").is_null()
-    reasons = raw.select("raw_key", "block_reason")
-    blocked = (
-        joined.filter(is_blocked)
-        .join(
-            reasons.rename({"raw_key": "left_raw", "block_reason": "left_reason"}),
-            on="left_raw",
-            how="left",
-        )
-        .join(
-            reasons.rename({"raw_key": "right_raw", "block_reason": "right_reason"}),
-            on="right_raw",
-            how="left",
-        )
-        .select(
-            "row",
-            "record_key",
-            "observed_at",
-            "left_raw",
-            "right_raw",
-            reason=pl.coalesce("left_reason", "right_reason"),
-        )
-    )
-    edges = (
-        joined.filter(~is_blocked & (pl.col("left_node") != pl.col("right_node")))
-        .select("row", "record_key", "observed_at", "left_node", "right_node")
-        .with_columns(rule=pl.lit(None, dtype=pl.String))
-    )
-    lap("encode:blocked")
-    edges = _deduplicate(edges)
-    del joined
-    lap("encode:deduplicate")
-    edges = pl.concat([edges, _same_customer_edges(rows, nodes)])
-    lap("encode:same_customer_id")
-    return Encoded(
-        nodes=nodes,
-        raw=raw,
-        rows=rows.select("row", "record_key", "raw_key", "node", "is_anchor", "observed_at"),
-        edges=edges,
-        blocked=blocked,
-        anchors=anchors.select("record_key", "row", "node"),
-    )
+    other = ~is_anchor
+    record = runs.number[other]
+    return anchor_rows, _Others(order[other], record, anchor_rows[record])
 
 
-MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+def _examples(rows: pl.DataFrame, order: np.ndarray, runs: Runs, bad: np.ndarray) -> list:
+    positions = np.flatnonzero(np.isin(runs.number, bad[:3]))
+    records = rows.select(pl.col(RECORD).cast(pl.String))[order[positions]]
+    return sorted(records.unique().rows())
 
 
-def _mixed_hash(columns: list[str], seed: int) -> pl.Expr:
-    """A 64-bit key over several columns: per-column seeded hashes, mixed by odd multipliers."""
-    expression = None
-    for position, column in enumerate(columns):
-        part = pl.col(column).hash(seed + position) * pl.lit(MIX[position], dtype=pl.UInt64)
-        expression = part if expression is None else expression ^ part
-    return expression
+def _record_edges(
+    rows: pl.DataFrame,
+    others: _Others,
+    raw_of_row: np.ndarray,
+    node_of_raw: np.ndarray,
+    block_reasons: pl.Series,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Edges inside each record, anchor -> every other identifier; those touching a blocked end
+    are kept apart with the reason."""
+    left_raw = raw_of_row[others.anchor_row]
+    right_raw = raw_of_row[others.rows]
+    distinct = np.flatnonzero(left_raw != right_raw)
+    row, record = others.rows[distinct], others.record[distinct]
+    left_raw, right_raw = left_raw[distinct], right_raw[distinct]
+    left_node, right_node = node_of_raw[left_raw], node_of_raw[right_raw]
+    is_blocked = (left_node == MISSING) | (right_node == MISSING)
+    record_keys = rows["record_key"].to_numpy()
+    observed = rows["observed_at"]
+
+    def at(chosen: np.ndarray, **columns: np.ndarray) -> pl.DataFrame:
+        """The chosen edges: their row, record key and time, and the given columns."""
+        picked = row[chosen]
+        return pl.DataFrame(
+            {
+                "row": picked,
+                "record_key": record_keys[picked],
+                "observed_at": observed.gather(picked),
+                **{name: values[chosen] for name, values in columns.items()},
+            }
+        )
+
+    blocked = np.flatnonzero(is_blocked)
+    blocked_edges = at(blocked, left_raw=left_raw, right_raw=right_raw).with_columns(
+        reason=pl.coalesce(
+            block_reasons.gather(left_raw[blocked]), block_reasons.gather(right_raw[blocked])
+        ).cast(pl.String)
+    )
+    kept = np.flatnonzero(~is_blocked & (left_node != right_node))
+    edges = at(kept, left_node=left_node, right_node=right_node, record=record)
+    return edges, blocked_edges
 
 
 def _deduplicate(edges: pl.DataFrame) -> pl.DataFrame:
     """One edge per (record, left, right): two raw forms of one identifier in a record give one link.
 
-    Only the (rare) duplicated rows are sorted, so the choice (earliest, then lowest row key)
-    is deterministic without sorting everything.
+    The left end is the record's anchor, so (record, right) is the key; a plain sort of it finds
+    the (rare) repeats, and only those are sorted fully, so the choice (earliest, then lowest
+    row) is deterministic without sorting everything.
     """
-    duplicated = pl.struct("record_key", "left_node", "right_node").is_duplicated()
-    flagged = edges.with_columns(duplicated.alias("duplicated"))
-    single = flagged.filter(~pl.col("duplicated"))
+    key = pl.Series(
+        (edges["record"].to_numpy().astype(np.uint64) << np.uint64(32))
+        | edges["right_node"].to_numpy().astype(np.uint64)
+    )
+    ordered = key.sort().to_numpy()
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    edges = edges.drop("record").with_columns(rule=pl.lit(None, dtype=EDGE_RULE))
+    if not len(repeated):
+        return edges
+    flagged = key.is_in(pl.Series(np.unique(repeated)))
     repeats = (
-        flagged.filter(pl.col("duplicated"))
+        edges.filter(flagged)
         .sort("record_key", "left_node", "right_node", "observed_at", "row")
         .unique(subset=["record_key", "left_node", "right_node"], keep="first", maintain_order=True)
     )
-    return pl.concat([single, repeats]).drop("duplicated")
+    return pl.concat([edges.filter(~flagged), repeats])
 
 
-def _same_customer_edges(rows: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
+def _same_customer_edges(
+    rows: pl.DataFrame, node_of_row: np.ndarray, nodes: pl.DataFrame
+) -> pl.DataFrame:
     """Edges `web_user_id` -> `shop_customer_id` of equal value (contract rule `same_customer_id`).
 
     Provenance: the first record of whichever identifier was observed later, the moment both
     were known.
     """
-    accounts = nodes.filter(pl.col("kind").is_in(["web_user_id", "shop_customer_id"])).select(
+    accounts = nodes.filter(pl.col("kind").is_in(list(ACCOUNT_LINK_KINDS))).select(
         "node", "kind", "value"
     )
-    first = (
-        rows.join(accounts.select("node"), on="node", how="semi")
-        .sort("node", "observed_at", "record_key", nulls_last=True)
-        .unique(subset="node", keep="first", maintain_order=True)
-        .select("node", "row", "record_key", "observed_at")
+    is_account = np.zeros(nodes.height + 1, dtype=bool)
+    is_account[accounts["node"].to_numpy()] = True
+    selected = np.flatnonzero(is_account[np.minimum(node_of_row, nodes.height)])
+    # per account node its first row by (observed_at, nulls last; record_key; row): minima, in turn
+    node = node_of_row[selected]
+    observed = datetime_ints(rows["observed_at"], LATEST)[selected]
+    record_keys = rows["record_key"].to_numpy()[selected]
+    earliest = observed == group_minimum(node, observed, nodes.height, LATEST)[node]
+    selected, node, observed, record_keys = (
+        selected[earliest],
+        node[earliest],
+        observed[earliest],
+        record_keys[earliest],
+    )
+    lowest = (
+        record_keys == group_minimum(node, record_keys, nodes.height, np.iinfo(np.uint64).max)[node]
+    )
+    selected, node = selected[lowest], node[lowest]
+    first_row = group_minimum(node, selected, nodes.height, np.iinfo(selected.dtype).max)
+    account_nodes = accounts["node"].to_numpy()
+    row = first_row[account_nodes]
+    seen = row != np.iinfo(selected.dtype).max
+    row = row[seen]
+    first = pl.DataFrame(
+        {
+            "node": account_nodes[seen],
+            "row": row.astype(np.uint32),
+            "record_key": rows["record_key"].to_numpy()[row],
+            "observed_at": rows["observed_at"].gather(row),
+        }
     )
     first = accounts.join(first, on="node", how="left")
     users = first.filter(pl.col("kind") == "web_user_id")
@@ -439,5 +591,17 @@ def _same_customer_edges(rows: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFram
         later("observed_at").alias("observed_at"),
         pl.col("node").alias("left_node"),
         pl.col("node_right").alias("right_node"),
-        pl.lit(SAME_CUSTOMER_RULE).alias("rule"),
+        pl.lit(SAME_CUSTOMER_RULE, dtype=EDGE_RULE).alias("rule"),
     )
+
+
+MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+
+
+def _mixed_hash(columns: list[str], seed: int) -> pl.Expr:
+    """A 64-bit key over several columns: per-column seeded hashes, mixed by odd multipliers."""
+    expression = None
+    for position, column in enumerate(columns):
+        part = pl.col(column).hash(seed + position) * pl.lit(MIX[position], dtype=pl.UInt64)
+        expression = part if expression is None else expression ^ part
+    return expression

@@ -37,11 +37,14 @@ def account_cut(
     frozen_left: np.ndarray | None = None,
     frozen_right: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Which edges survive the one-account-per-person rule: masks over the edges and frozen edges.
+    """Which edges survive the one-account-per-person rule, and the components once cut.
 
     `left`/`right` are the edges in priority order (earliest evidence first). `account` gives
     each node its account key (>= 0) or -1. `frozen_*` edges (the previous run's persons, in an
-    incremental run) come before every edge.
+    incremental run) come before every edge. Returns a mask over the edges and the component
+    label of each node in the graph of the kept edges and kept frozen edges. Components without
+    two accounts are never cut, so they keep the labels of the whole graph; only the others are
+    labelled again.
     """
     frozen_left = np.zeros(0, dtype=np.int64) if frozen_left is None else frozen_left
     frozen_right = np.zeros(0, dtype=np.int64) if frozen_right is None else frozen_right
@@ -57,7 +60,7 @@ def account_cut(
     keep = np.ones(len(left), dtype=bool)
     frozen_keep = np.ones(len(frozen_left), dtype=bool)
     if not violating_component.any():
-        return keep, frozen_keep
+        return keep, labels
 
     in_scope = violating_component[labels]
     scope_nodes = np.flatnonzero(in_scope)
@@ -96,4 +99,15 @@ def account_cut(
     tree_labels = component_labels(root, tree.row[not_root], tree.col[not_root])
     keep[np.flatnonzero(edge_scope)] = tree_labels[edge_a] == tree_labels[edge_b]
     frozen_keep[np.flatnonzero(frozen_scope)] = tree_labels[frozen_a] == tree_labels[frozen_b]
-    return keep, frozen_keep
+
+    # label the scope again from the kept edges inside it (numbered after every old label)
+    kept_left = np.concatenate([frozen_left[frozen_scope & frozen_keep], left[edge_scope & keep]])
+    kept_right = np.concatenate(
+        [frozen_right[frozen_scope & frozen_keep], right[edge_scope & keep]]
+    )
+    local = np.full(node_count, -1, dtype=np.int64)
+    local[scope_nodes] = np.arange(len(scope_nodes))
+    scope_labels = component_labels(len(scope_nodes), local[kept_left], local[kept_right])
+    labels = labels.copy()
+    labels[scope_nodes] = labels.max() + 1 + scope_labels
+    return keep, labels

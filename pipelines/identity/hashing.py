@@ -25,10 +25,11 @@ def _pads(key: Secret) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in raw), bytes(b ^ 0x5C for b in raw)
 
 
-def hash_hex(values: pl.Series, key: Secret | None = None) -> pl.Series:
+def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> pl.Series:
     """Hex SHA-256 (no key) or HMAC-SHA256 (with key) of each string; nulls stay null.
 
-    The result has the input's length and order.
+    The result has the input's length and order; `digits` keeps only the first hex digits
+    (cut in DuckDB, so the full digests never cross into Polars).
     """
     frame = pl.DataFrame({"value": values.cast(pl.String)})
     connection = duckdb.connect()
@@ -37,15 +38,15 @@ def hash_hex(values: pl.Series, key: Secret | None = None) -> pl.Series:
         connection.execute("set preserve_insertion_order = true")
         connection.register("hash_input", frame.to_arrow())
         if key is None:
-            query = "select sha256(encode(value)) as hashed from hash_input"
-            parameters: dict = {}
+            query = "select left(sha256(encode(value)), $digits) as hashed from hash_input"
+            parameters: dict = {"digits": digits}
         else:
             query = (
-                "select sha256($opad::blob || unhex(sha256($ipad::blob || encode(value)))) "
-                "as hashed from hash_input"
+                "select left(sha256($opad::blob || unhex(sha256($ipad::blob || encode(value)))),"
+                " $digits) as hashed from hash_input"
             )
             inner, outer = _pads(key)
-            parameters = {"ipad": inner, "opad": outer}
+            parameters = {"ipad": inner, "opad": outer, "digits": digits}
         result = connection.execute(query, parameters).pl()
     finally:
         connection.close()

@@ -12,8 +12,10 @@ Rules (columnar, see README "Stable ids"):
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from pipelines.identity.columnar import LATEST, datetime_ints, group_minimum, order_by
 from pipelines.identity.hashing import hash_hex
 from pipelines.settings import Secret
 
@@ -30,14 +32,14 @@ def derive_ids(
     counter suffix; a fixed number of rounds, never a loop over rows.
     """
     pending = first_identifiers.select(
-        "cluster", (pl.col("kind") + ":" + pl.col("value")).alias("seed")
+        "cluster", (pl.col("kind").cast(pl.String) + ":" + pl.col("value")).alias("seed")
     )
     assigned: list[pl.DataFrame] = []
     used = taken.unique()
     for round_number in range(MAX_COLLISION_ROUNDS):
         text = pending["seed"] if round_number == 0 else pending["seed"] + f"#{round_number}"
         candidate = pending.with_columns(
-            person_id=pl.lit("p_") + hash_hex(text, key).str.slice(0, ID_HEX_DIGITS)
+            person_id=pl.lit("p_") + hash_hex(text, key, ID_HEX_DIGITS)
         )
         clash = (
             candidate["person_id"].is_in(used.implode()) | candidate["person_id"].is_duplicated()
@@ -50,6 +52,31 @@ def derive_ids(
     if not pending.is_empty():
         raise RuntimeError(f"could not derive unique person ids for {pending.height} clusters")
     return pl.concat(assigned)
+
+
+def earliest_identifiers(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Per cluster its earliest identifier (first_seen_at, nulls last, then node), as `cluster,
+    cluster_order, kind, value`, clusters in the order of their earliest identifiers.
+
+    Minima per cluster in turn (time, then node among the nodes at that time), then one stable
+    sort of the earliest nodes by time (they are in node order, so ties go by node).
+    """
+    cluster = nodes["cluster"].to_numpy()
+    count = int(cluster.max()) + 1 if len(cluster) else 0
+    instants = datetime_ints(nodes["first_seen_at"], LATEST)
+    at_first = instants == group_minimum(cluster, instants, count, LATEST)[cluster]
+    position = np.flatnonzero(at_first)
+    first = group_minimum(cluster[position], position, count, len(cluster))
+    earliest = np.sort(first[first < len(cluster)])
+    earliest = earliest[order_by(nodes["first_seen_at"].gather(earliest), nulls_last=True)]
+    return pl.DataFrame(
+        {
+            "cluster": nodes["cluster"].gather(earliest),
+            "cluster_order": np.arange(len(earliest), dtype=np.uint32),
+            "kind": nodes["kind"].gather(earliest),
+            "value": nodes["value"].gather(earliest),
+        }
+    )
 
 
 def assign_person_ids(
@@ -65,13 +92,7 @@ def assign_person_ids(
     Returns (`cluster, person_id`), (`surviving_person_id, retired_person_id`),
     (`previous_person_id, person_id`).
     """
-    earliest = (
-        nodes.sort(["first_seen_at", "node"], nulls_last=True)
-        .group_by("cluster", maintain_order=True)
-        .first()
-        .with_row_index("cluster_order")
-        .select("cluster", "cluster_order", "kind", "value")
-    )
+    earliest = earliest_identifiers(nodes)
     empty_merges = pl.DataFrame(
         schema={"surviving_person_id": pl.String, "retired_person_id": pl.String}
     )

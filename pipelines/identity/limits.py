@@ -4,6 +4,8 @@
   directly to at most N distinct identifiers of another kind; earliest evidence wins.
 * One account per person (`limits.one_account_per_person`) across whole chains of links:
   `graph.account_cut` (Kruskal with a virtual root, earliest evidence wins).
+
+Orders come from stable single-column sorts (columnar.order_by), never a multi-column sort.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.identity.columnar import LATEST, Runs, datetime_ints, order_by
+from pipelines.identity.evidence import KIND
 from pipelines.identity.graph import account_cut
 from pipelines.identity.rules import IdentityRules
 
 ACCOUNT_REASON = "one_account_per_person"
+LOW_BITS = np.uint64(32)
 
 
 def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -25,32 +30,59 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     edge. Rank order: observed_at, then the pair's identifiers in (kind, value) order — a
     canonical order that does not depend on input row order.
     """
-    low = pl.min_horizontal("left_node", "right_node").cast(pl.UInt64)
-    high = pl.max_horizontal("left_node", "right_node").cast(pl.UInt64)
-    edges = (
-        edges.with_columns(pair_key=low * (1 << 32) + high)
-        # stable sort: within one record a pair has at most one evidence edge, followed by its
-        # same_customer_id edge (appended last by evidence.encode), so ties keep a fixed order
-        .sort("pair_key", "observed_at", "record_key", nulls_last=True, maintain_order=True)
-        .with_columns(
-            pair_index=(pl.col("pair_key") != pl.col("pair_key").shift(1)).fill_null(True).cum_sum()
-            - 1
-        )
+    left, right = edges["left_node"].to_numpy(), edges["right_node"].to_numpy()
+    pair_key = pl.Series(
+        "pair_key",
+        (np.minimum(left, right).astype(np.uint64) << LOW_BITS)
+        | np.maximum(left, right).astype(np.uint64),
     )
-    pairs = edges.unique(subset="pair_key", keep="first", maintain_order=True).drop("pair_index")
-    order = (
-        pairs.select(pl.arg_sort_by(["observed_at", "pair_key"], nulls_last=True))
-        .to_series()
-        .to_numpy()
-    )
-    rank = np.empty(len(order), dtype=np.uint32)
-    rank[order] = np.arange(len(order), dtype=np.uint32)
+    del left, right
+    order = _pair_time_order(pair_key, edges["observed_at"], edges["record_key"])
+    edges = edges.drop("record_key").with_columns(pair_key)[order]
+    runs = Runs.of(edges["pair_key"].to_numpy())
+    edges = edges.with_columns(pair_index=pl.Series(runs.number))
+    pairs = edges.drop("pair_index")[runs.starts]
+    # pairs are in pair_key order, so a stable sort by time breaks ties by pair_key
+    by_time = order_by(pairs["observed_at"], nulls_last=True)
+    rank = np.empty(len(by_time), dtype=np.uint32)
+    rank[by_time] = np.arange(len(by_time), dtype=np.uint32)
+    keys = pairs["pair_key"].to_numpy()
     pairs = pairs.with_columns(
         rank=pl.Series(rank),
-        low=(pl.col("pair_key") // (1 << 32)).cast(pl.UInt32),
-        high=(pl.col("pair_key") % (1 << 32)).cast(pl.UInt32),
+        low=pl.Series((keys >> LOW_BITS).astype(np.uint32)),
+        high=pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
     )
     return edges, pairs
+
+
+def _pair_time_order(
+    pair_key: pl.Series, observed_at: pl.Series, record_key: pl.Series
+) -> np.ndarray:
+    """The stable order by (pair_key, observed_at nulls last, record_key).
+
+    Stable: within one record a pair has at most one evidence edge, followed by its
+    same_customer_id edge (appended last by evidence.encode), so ties keep a fixed order. Two
+    stable sorts give the order by (pair, time); only the runs tied on both (the same pair seen
+    at the same instant in several records) are then ordered by record_key.
+    """
+    order = order_by(pair_key, observed_at, nulls_last=True)
+    keys = pair_key.to_numpy()[order]
+    instants = datetime_ints(observed_at, LATEST)[order]
+    tied = (keys[1:] == keys[:-1]) & (instants[1:] == instants[:-1])
+    if not tied.any():
+        return order
+    member = np.zeros(len(order), dtype=bool)
+    member[1:] |= tied
+    member[:-1] |= tied
+    positions = np.flatnonzero(member)
+    # a tie run starts at a member whose predecessor it is not tied to
+    starts = np.ones(len(positions), dtype=bool)
+    starts[1:] = ~tied[positions[1:] - 1]
+    run = np.cumsum(starts, dtype=np.uint32)
+    tied_rows = order[positions]
+    within = order_by(pl.Series(run), record_key.gather(tied_rows))
+    order[positions] = tied_rows[within]
+    return order
 
 
 def degree_limit_rejections(
@@ -64,53 +96,78 @@ def degree_limit_rejections(
     """
     if not rules.degree_limits:
         return pl.DataFrame(schema={"rank": pl.UInt32, "reason": pl.String})
-    limits = pl.DataFrame(
-        {
-            "node_kind": [limit.kind for limit in rules.degree_limits],
-            "linked_kind": [limit.linked_kind for limit in rules.degree_limits],
-            "max_linked": [limit.max_linked for limit in rules.degree_limits],
-            "reason": [limit.reason for limit in rules.degree_limits],
-        }
-    )
-    # kinds by gather (nodes are numbered by row), then keep only the limited kind pairs
-    kinds = node_info["kind"]
-    oriented = pl.concat(
-        [
-            pairs.select("rank", pl.col("low").alias("node"), pl.col("high").alias("linked")),
-            pairs.select("rank", pl.col("high").alias("node"), pl.col("low").alias("linked")),
-        ]
-    )
-    oriented = oriented.with_columns(
-        node_kind=kinds.gather(oriented["node"]), linked_kind=kinds.gather(oriented["linked"])
-    ).join(limits, on=["node_kind", "linked_kind"])
-    persons = node_info["previous_person_id"]
-    oriented = oriented.with_columns(
-        node_person=persons.gather(oriented["node"]),
-        linked_person=persons.gather(oriented["linked"]),
-    )
-    info = node_info.select("node", "kind", "previous_person_id")
+    width = len(KIND.categories)
+    code = {kind: position for position, kind in enumerate(KIND.categories)}
+    limit_of = np.full(width * width, -1, dtype=np.int64)  # by (kind, linked kind) code
+    for index, limit in enumerate(rules.degree_limits):  # the handful of configured limits
+        limit_of[code[limit.kind] * width + code[limit.linked_kind]] = index
+    max_linked = np.array([limit.max_linked for limit in rules.degree_limits])
+    reasons = pl.Series([limit.reason for limit in rules.degree_limits])
+    kinds = node_info["kind"].to_physical().to_numpy().astype(np.int64)
+    rank, low, high = (pairs[column].to_numpy() for column in ("rank", "low", "high"))
+    groups, ranks = [], []
+    for node, linked in ((low, high), (high, low)):  # each pair, oriented both ways
+        chosen = np.flatnonzero(limit_of[kinds[node] * width + kinds[linked]] >= 0)
+        node, linked = node[chosen], linked[chosen]
+        if incremental:  # links inside one previous person are known, not counted
+            persons = node_info["previous_person_id"]
+            node_person, linked_person = persons.gather(node), persons.gather(linked)
+            known = node_person.is_not_null() & (node_person == linked_person)
+            # null (a previous person linked to a new identifier) counts as known, as in a filter
+            fresh = (~known).fill_null(False).to_numpy()
+            chosen, node, linked = chosen[fresh], node[fresh], linked[fresh]
+        # group: the node and the kind of its linked identifier
+        groups.append(node.astype(np.uint64) * np.uint64(width) + kinds[linked].astype(np.uint64))
+        ranks.append(rank[chosen])
+    group, ranked = _sorted_pairs(np.concatenate(groups), np.concatenate(ranks))
+    runs = Runs.of(group)
+    position = np.arange(len(group)) - runs.starts[runs.number] + 1
+    node = (group // np.uint64(width)).astype(np.int64)
+    linked_kind = (group % np.uint64(width)).astype(np.int64)
+    limit = limit_of[kinds[node] * width + linked_kind]
     if incremental:
-        known = pl.col("node_person").is_not_null() & (
-            pl.col("node_person") == pl.col("linked_person")
-        )
-        prior = (
-            info.filter(pl.col("previous_person_id").is_not_null())
-            .group_by("previous_person_id", "kind")
-            .len()
-            .rename({"previous_person_id": "node_person", "kind": "linked_kind", "len": "prior"})
-        )
-        oriented = oriented.join(prior, on=["node_person", "linked_kind"], how="left")
-    else:
-        known = pl.lit(False)
-        oriented = oriented.with_columns(prior=pl.lit(0, dtype=pl.UInt32))
-    ranked = oriented.filter(~known).with_columns(
-        position=pl.col("rank").rank("ordinal").over("node", "linked_kind")
-        + pl.col("prior").fill_null(0)
-    )
+        position += _prior_links(node_info, node, linked_kind)
+    over = np.flatnonzero(position > max_linked[limit])
     return (
-        ranked.filter(pl.col("position") > pl.col("max_linked"))
+        pl.DataFrame({"rank": ranked[over], "reason": reasons.gather(limit[over])})
         .group_by("rank")
         .agg(pl.col("reason").min())
+    )
+
+
+def _sorted_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`major, minor` (unsigned) sorted by (major, minor): one plain sort of both packed into
+    64 bits when they fit, else a stable two-column order."""
+    minor_bits = int(minor.max()).bit_length() if len(minor) else 0
+    major_bits = int(major.max()).bit_length() if len(major) else 0
+    if major_bits + minor_bits <= 64:
+        packed = (major.astype(np.uint64) << np.uint64(minor_bits)) | minor.astype(np.uint64)
+        packed.sort()
+        mask = np.uint64((1 << minor_bits) - 1)
+        return packed >> np.uint64(minor_bits), (packed & mask).astype(minor.dtype)
+    order = order_by(pl.Series(major), pl.Series(minor))
+    return major[order], minor[order]
+
+
+def _prior_links(node_info: pl.DataFrame, node: np.ndarray, linked_kind: np.ndarray) -> np.ndarray:
+    """Per (node, linked kind): identifiers of that kind already in the node's previous person."""
+    prior = (
+        node_info.filter(pl.col("previous_person_id").is_not_null())
+        .group_by("previous_person_id", pl.col("kind").to_physical().alias("linked_kind"))
+        .len()
+    )
+    return (
+        pl.DataFrame(
+            {
+                "previous_person_id": node_info["previous_person_id"].gather(node),
+                "linked_kind": pl.Series(linked_kind).cast(prior["linked_kind"].dtype),
+            }
+        )
+        .join(prior, on=["previous_person_id", "linked_kind"], how="left", maintain_order="left")[
+            "len"
+        ]
+        .fill_null(0)
+        .to_numpy()
     )
 
 
@@ -127,31 +184,36 @@ def frozen_edges(node_info: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def account_keys(node_info: pl.DataFrame, rules: IdentityRules) -> np.ndarray:
     """Account key per node (equal values across the account kinds share a key), else -1."""
-    is_account = pl.col("kind").is_in(list(rules.account_kinds))
-    account_value = pl.when(is_account).then(pl.col("value"))
-    keys = node_info.select(
-        "node", account=account_value.rank("dense").fill_null(0).cast(pl.Int64) - 1
+    keys = node_info.filter(pl.col("kind").is_in(list(rules.account_kinds))).select(
+        "node", account=pl.col("value").rank("dense").cast(pl.Int64) - 1
     )
     account = np.full(node_info.height, -1, dtype=np.int64)
-    account[keys["node"].to_numpy()] = keys["account"].to_numpy()
+    account[keys["node"].to_numpy()] = keys["account"].fill_null(-1).to_numpy()
     return account
 
 
 def account_rejections(
     pairs: pl.DataFrame, node_info: pl.DataFrame, rules: IdentityRules, incremental: bool
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """`rank, reason` of the open pairs cut by one-account-per-person, and the kept frozen edges."""
-    open_pairs = pairs.filter(pl.col("reason").is_null()).sort("rank")
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """`rank, reason` of the open pairs cut by one-account-per-person, and the component label
+    of each node once the cut pairs are gone (the previous persons' links included).
+
+    `pairs` carries `reason` (null: open).
+    """
+    rank = pairs["rank"].to_numpy()
+    by_rank = np.empty(len(rank), dtype=np.int64)
+    by_rank[rank] = np.arange(len(rank))
+    open_pairs = by_rank[pairs["reason"].is_null().to_numpy()[by_rank]]
     frozen_left, frozen_right = frozen_edges(node_info) if incremental else (None, None)
-    keep, frozen_keep = account_cut(
+    keep, labels = account_cut(
         node_info.height,
-        open_pairs["low"].to_numpy().astype(np.int64),
-        open_pairs["high"].to_numpy().astype(np.int64),
+        pairs["low"].to_numpy()[open_pairs].astype(np.int64),
+        pairs["high"].to_numpy()[open_pairs].astype(np.int64),
         account_keys(node_info, rules),
         frozen_left,
         frozen_right,
     )
-    cut = open_pairs.filter(~pl.Series(keep)).select("rank", reason=pl.lit(ACCOUNT_REASON))
-    if frozen_left is None:
-        return cut, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return cut, frozen_left[frozen_keep], frozen_right[frozen_keep]
+    cut = pl.DataFrame({"rank": rank[open_pairs[~keep]]}, schema={"rank": pl.UInt32}).with_columns(
+        reason=pl.lit(ACCOUNT_REASON)
+    )
+    return cut, labels

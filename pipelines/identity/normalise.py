@@ -7,16 +7,30 @@ evaluation against ground truth (which holds identifiers in their exact export f
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from pipelines.identity.columnar import order_by
 from pipelines.identity.rules import IdentityRules
 
 KIND = "identifier_kind"
 VALUE = "identifier_value"
 BLOCK_REASON = "block_reason"
+BLOCK_REASONS = (
+    "junk_value",
+    "invalid_value",
+    "test_address",
+    "blocked_pattern",
+    "generic_mailbox",
+)
+
+
+LOCAL = "__identity_local"
+DOMAIN = "__identity_domain"
 
 
 def _kind_expression(rules: IdentityRules, kind: str, value: pl.Expr) -> pl.Expr:
+    """The kind's own steps (trim, lower, digits); e-mail provider rules follow (`_email_rules`)."""
     for step in rules.kinds[kind].normalise:
         if step == "trim":
             value = value.str.strip_chars()
@@ -24,35 +38,46 @@ def _kind_expression(rules: IdentityRules, kind: str, value: pl.Expr) -> pl.Expr
             value = value.str.to_lowercase()
         elif step == "digits":
             value = value.str.replace_all(r"[^0-9]", "")
-    if kind == "email":
-        value = _email_expression(rules, value)
     return value
 
 
-def _email_expression(rules: IdentityRules, value: pl.Expr) -> pl.Expr:
-    """Provider rules on a trimmed, lower-cased address (values without one "@" pass unchanged)."""
-    local = value.str.extract(r"^([^@]*)@[^@]*$", 1)
-    domain = value.str.extract(r"^[^@]*@([^@]*)$", 1)
+def _email_rules(frame, rules: IdentityRules, is_email: pl.Expr):
+    """E-mail provider rules on the trimmed, lower-cased VALUE of the rows `is_email`.
+
+    The local part and domain are columns computed once, each rule a step on them; values
+    without exactly one "@" pass unchanged.
+    """
+    value = pl.col(VALUE)
+    local, domain = pl.col(LOCAL), pl.col(DOMAIN)
+    frame = frame.with_columns(
+        value.str.extract(r"^([^@]*)@[^@]*$", 1).alias(LOCAL),
+        value.str.extract(r"^[^@]*@([^@]*)$", 1).alias(DOMAIN),
+    )
     if rules.domain_aliases:
-        domain = domain.replace(rules.domain_aliases)
+        frame = frame.with_columns(domain.replace(rules.domain_aliases).alias(DOMAIN))
     plus = rules.strip_plus_tag
     if plus == "all":
-        local = local.str.replace(r"\+.*$", "")
+        frame = frame.with_columns(local.str.replace(r"\+.*$", "").alias(LOCAL))
     elif isinstance(plus, tuple) and plus:
-        local = (
-            pl.when(domain.is_in(list(plus))).then(local.str.replace(r"\+.*$", "")).otherwise(local)
+        frame = frame.with_columns(
+            pl.when(domain.is_in(list(plus)))
+            .then(local.str.replace(r"\+.*$", ""))
+            .otherwise(local)
+            .alias(LOCAL)
         )
     if rules.dot_insensitive_domains:
-        local = (
+        frame = frame.with_columns(
             pl.when(domain.is_in(list(rules.dot_insensitive_domains)))
             .then(local.str.replace_all(".", "", literal=True))
             .otherwise(local)
+            .alias(LOCAL)
         )
-    return (
-        pl.when(local.is_not_null())
+    return frame.with_columns(
+        pl.when(is_email & local.is_not_null())
         .then(pl.concat_str([local, domain], separator="@"))
         .otherwise(value)
-    )
+        .alias(VALUE)
+    ).drop(LOCAL, DOMAIN)
 
 
 def _by_kind(rules: IdentityRules, build) -> pl.Expr:
@@ -64,19 +89,21 @@ def _by_kind(rules: IdentityRules, build) -> pl.Expr:
     return expression
 
 
-def normalise_expression(rules: IdentityRules) -> pl.Expr:
-    return _by_kind(rules, lambda kind: _kind_expression(rules, kind, pl.col(VALUE)))
-
-
 def normalise_identifiers(frame: pl.DataFrame | pl.LazyFrame, rules: IdentityRules):
     """Replace `identifier_value` by its normalised form, per `identifier_kind`.
 
     Works on any frame holding `identifier_kind` and `identifier_value` (evidence, ground truth,
     an erasure list). Kinds the rules do not know get a null value.
     """
-    return frame.with_columns(
-        pl.col(KIND).cast(pl.String), normalise_expression(rules).cast(pl.String).alias(VALUE)
+    frame = frame.with_columns(
+        pl.col(KIND).cast(pl.String),
+        _by_kind(rules, lambda kind: _kind_expression(rules, kind, pl.col(VALUE)))
+        .cast(pl.String)
+        .alias(VALUE),
     )
+    if "email" in rules.kinds:
+        frame = _email_rules(frame, rules, pl.col(KIND) == "email")
+    return frame
 
 
 def _guard_kind(rules: IdentityRules, kind: str) -> pl.Expr:
@@ -111,13 +138,29 @@ def guard_expression(rules: IdentityRules) -> pl.Expr:
 
 
 def normalise_and_guard(frame: pl.DataFrame, rules: IdentityRules) -> pl.DataFrame:
-    """`normalise_identifiers` then `guard_identifiers`, one kind at a time (rows regrouped by kind).
+    """`normalise_identifiers` then `guard_identifiers`, one kind at a time; rows keep their order.
 
-    The same expressions as the public functions, but each kind only runs its own steps, which
-    matters on millions of distinct identifiers.
+    The same expressions as the public functions, but each kind only runs its own steps (on a
+    contiguous slice when the frame is already grouped by kind), evaluated lazily so that shared
+    sub-expressions (an e-mail's local part and domain) are computed once. This matters on
+    millions of distinct identifiers.
     """
+    if frame.is_empty():
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias(VALUE),
+            pl.lit(None, dtype=pl.String).alias(BLOCK_REASON),
+        )
+    grouped = frame[KIND].is_sorted()
+    order = None if grouped else order_by(frame[KIND])
+    ordered = frame if grouped else frame[order]
+    kinds = ordered[KIND]
+    starts = np.flatnonzero(kinds.ne_missing(kinds.shift(1)).fill_null(True).to_numpy())
+    stops = [*starts[1:], len(kinds)]
     parts = []
-    for (kind,), part in frame.partition_by(KIND, as_dict=True, maintain_order=False).items():
+    for start, stop in zip(starts, stops, strict=True):  # one slice per kind (a handful)
+        part = ordered.slice(int(start), int(stop - start))
+        kind = part[KIND][0]
+        kind = None if kind is None else str(kind)
         if kind not in rules.kinds:
             parts.append(
                 part.with_columns(
@@ -126,13 +169,20 @@ def normalise_and_guard(frame: pl.DataFrame, rules: IdentityRules) -> pl.DataFra
                 )
             )
             continue
-        normalised = part.with_columns(
+        normalised = part.lazy().with_columns(
             _kind_expression(rules, kind, pl.col(VALUE)).cast(pl.String).alias(VALUE)
         )
-        parts.append(normalised.with_columns(_guard_kind(rules, kind).alias(BLOCK_REASON)))
-    if not parts:
-        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(BLOCK_REASON))
-    return pl.concat(parts)
+        if kind == "email":
+            normalised = _email_rules(normalised, rules, pl.lit(True))
+        parts.append(
+            normalised.with_columns(_guard_kind(rules, kind).alias(BLOCK_REASON)).collect()
+        )
+    result = pl.concat(parts)
+    if grouped:
+        return result
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order), dtype=order.dtype)
+    return result[inverse]
 
 
 def guard_identifiers(frame: pl.DataFrame | pl.LazyFrame, rules: IdentityRules):

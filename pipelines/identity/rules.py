@@ -155,6 +155,11 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
             raise fail(key, "names a kind missing from `kinds`")
         if not isinstance(item["max"], int) or item["max"] < 1:
             raise fail(key, "max must be an integer >= 1")
+        if any(
+            (limit.kind, limit.linked_kind) == (item["kind"], item["linked_kind"])
+            for limit in degree_limits
+        ):
+            raise fail(key, f"repeats the limit {item['kind']} -> {item['linked_kind']}")
         degree_limits.append(DegreeLimit(item["kind"], item["linked_kind"], item["max"]))
     account_kinds = strings(limits.get("one_account_per_person"), "limits.one_account_per_person")
     for kind in account_kinds:

@@ -79,6 +79,17 @@ def rules_with(**overrides):
     return rules_from_mapping(raw)
 
 
+def split_records(evidence: pl.DataFrame, cutoff: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Evidence before and from `cutoff`, by whole records: a record moves to the new batch
+    when any of its rows is new."""
+    key = ["source", "stream", "record_id"]
+    new_records = evidence.filter(pl.col("observed_at") >= cutoff).select(key).unique()
+    return (
+        evidence.join(new_records, on=key, how="anti"),
+        evidence.join(new_records, on=key, how="semi"),
+    )
+
+
 def partition(identity_map: pl.DataFrame) -> set[frozenset[str]]:
     """The persons as sets of `kind:value`, independent of their ids."""
     groups = identity_map.group_by("person_id").agg(

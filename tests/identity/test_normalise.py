@@ -110,3 +110,33 @@ def test_default_rules_file_loads():
 def test_rules_errors_name_the_key(mapping, message):
     with pytest.raises(RulesError, match=message.replace("[", r"\[").replace("]", r"\]")):
         rules_from_mapping(mapping)
+
+
+def test_the_per_kind_path_equals_the_public_functions(rules):
+    from pipelines.identity.normalise import normalise_and_guard
+
+    frame = pl.DataFrame(
+        {
+            "identifier_kind": ["phone", "email", "web_user_id", "email", "fax", "email", "email"],
+            "identifier_value": [
+                "+49 (0) 151",
+                " A.B+C@GoogleMail.com ",
+                "a@b",
+                "a+b\nc+d@x.com",
+                "z",
+                None,
+                "info@x@y",
+            ],
+        }
+    )
+    assert_frame_equal(
+        normalise_and_guard(frame, rules),
+        guard_identifiers(normalise_identifiers(frame, rules), rules),
+    )
+
+
+def test_a_repeated_degree_limit_is_an_error():
+    limit = {"kind": "email", "linked_kind": "phone", "max": 1}
+    mapping = {"kinds": {"email": {}, "phone": {}}, "limits": {"per_identifier": [limit, limit]}}
+    with pytest.raises(RulesError, match=r"per_identifier\[1\]` repeats the limit email -> phone"):
+        rules_from_mapping(mapping)

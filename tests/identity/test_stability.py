@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.identity.stitch import stitch
 from pipelines.identity.synthetic import generate_evidence
-from tests.identity.conftest import RUN_AT, partition
+from tests.identity.conftest import RUN_AT, partition, split_records
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +47,7 @@ def test_rebuild_without_history_gives_the_same_ids(synthetic, rules):
 def test_incremental_run_equals_full_rebuild(synthetic, rules):
     evidence, _ = synthetic
     cutoff = datetime(2025, 7, 1)
-    old = evidence.filter(pl.col("observed_at") < cutoff)
-    # whole records move to the new batch when any of their rows is new
-    new_records = (
-        evidence.filter(pl.col("observed_at") >= cutoff)
-        .select("source", "stream", "record_id")
-        .unique()
-    )
-    old = old.join(new_records, on=["source", "stream", "record_id"], how="anti")
-    new = evidence.join(new_records, on=["source", "stream", "record_id"], how="semi")
+    old, new = split_records(evidence, cutoff)
     assert old.height and new.height
     before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT)
     incremental = stitch(

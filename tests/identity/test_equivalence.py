@@ -1,0 +1,234 @@
+"""The restructured stitcher gives exactly the tables of the one before it.
+
+`GOLDEN` holds, per scenario, a SHA-256 of every table (as CSV, in its row order; the rejected
+edges sorted, their order among equal sort keys being free) and of the run metrics, computed
+by the previous implementation (commit 5e70b3e) on the same mid-size synthetic inputs. The
+scenarios cover each path: plain evidence, awkward evidence (missing times and values, two raw
+forms of one identifier in a record, many ties), history with erasure, pseudonymisation, a
+rule change that splits persons, the chain rule alone, and an incremental run.
+Regenerate with `python -m tests.identity.test_equivalence` (only when a change of output is
+intended, and say so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import polars as pl
+import pytest
+import yaml
+
+from pipelines.identity.rules import DEFAULT_RULES_PATH, load_rules, rules_from_mapping
+from pipelines.identity.stitch import stitch
+from pipelines.identity.synthetic import generate_evidence
+from pipelines.settings import Secret
+from tests.identity.conftest import split_records
+
+RUN_AT = datetime(2026, 3, 1)
+GOLDEN = {
+    "plain": {
+        "identity_edges": "b80165703c1e9a2cc01cce84703d7c890ace4842e0a637626070c1943adef1f4",
+        "identity_map": "14caf89d168241594c6871c08c7f8faa3285c2848a07b48332711bdeb2f1cf2d",
+        "identity_merges": "23016b8bc728fcc044af9623893caf0708bb155284ee04dd1251a4516ba5088a",
+        "identity_record_persons": "56140806904d50fcc7d6c08431c3dca385cce6dd17932ea044f736429bb51df9",
+        "identity_rejected_edges": "32a05320af078a73059437cc88b2af6b99f5af4d5fb44f463020c4e0dd690ea1",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "324a987005ff193fd4851a346cc383c9c910f83b8778328e2eeed7fb534df31a",
+        "metrics": "0c49b815babe74b4b894f1ef1bc5697cd76941061f55a540ed6aaef7f4ff2e44",
+    },
+    "awkward": {
+        "identity_edges": "9bf845b6cf834f80dc3a7c1252519c3ba4961ee0f5594d661370e2fdd6b4967c",
+        "identity_map": "ad5c76a1111009d5735f02bc5fe9e34acd0939536e13e065e926cc2ead180b68",
+        "identity_merges": "23016b8bc728fcc044af9623893caf0708bb155284ee04dd1251a4516ba5088a",
+        "identity_record_persons": "33772b5fa672389b85d24ecbe34a5fbbcbbe61f4c9674147e6c2633389e46735",
+        "identity_rejected_edges": "9128f3216d505084b0199d9f7b1dae7b71f216b88ffaea75a90f6de84c2b20c2",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "324a987005ff193fd4851a346cc383c9c910f83b8778328e2eeed7fb534df31a",
+        "metrics": "657183777ae8d3d913cae628ef98e6531da09d05d3e47c7cc3d802284dc827ca",
+    },
+    "history_erasure": {
+        "identity_edges": "75017a68c499d23cff5a552321c3218e4d30efc5dd3fa58cbaf7091bcaba50fd",
+        "identity_map": "65ae720ca9018c17d43a25ae4951e5014972bd92b9997a5e8e610ccf7ddf8458",
+        "identity_merges": "885da4d23ab9b6f7ed65ab67c6d1db48670ecbfa6e5ca41bc2ba9d05a5fb9876",
+        "identity_record_persons": "bafc53dd66b1e81a92488915736fb2f5221fe0fd5a6f5104b458237a965170da",
+        "identity_rejected_edges": "9128f3216d505084b0199d9f7b1dae7b71f216b88ffaea75a90f6de84c2b20c2",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "927c79a8af46678c1076104cbe6ad34f4808fe8c6dddb3f3330579da79df1394",
+        "metrics": "45427fe438b74344c5309dae5cb6bc7a86723cdf8529726ed61c6ae69d98a921",
+    },
+    "pseudonymised_history": {
+        "identity_edges": "eb76055eb784c1f2c6eca506b52901d039a60c074de7623277f7ad2a63a98bf9",
+        "identity_map": "b1ba92f920ead4f73f562a61bb77c3f612ffa390c34297976f9740e0b7ab8c0a",
+        "identity_merges": "f5d9c4e6ae97ffc185256f30b9a84df9285507a486f44c85b1ac4f6fa6e0a4fe",
+        "identity_record_persons": "216ccfe022016b04bb539b0bb15d0f8e17ebe4f24ee2bebbe58adc1cc5f3f9e2",
+        "identity_rejected_edges": "2e0449a668ae9d1921f6ecf2f42b98ce8e2849902d87631df3526024cd41c6e5",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "927c79a8af46678c1076104cbe6ad34f4808fe8c6dddb3f3330579da79df1394",
+        "metrics": "45427fe438b74344c5309dae5cb6bc7a86723cdf8529726ed61c6ae69d98a921",
+    },
+    "rule_change_splits": {
+        "identity_edges": "9bf845b6cf834f80dc3a7c1252519c3ba4961ee0f5594d661370e2fdd6b4967c",
+        "identity_map": "9d29c3a3988fe6e1b1265800cf3ae0c5cefe8e99e5816171ae11d2fed0b4c11c",
+        "identity_merges": "23016b8bc728fcc044af9623893caf0708bb155284ee04dd1251a4516ba5088a",
+        "identity_record_persons": "2b82fa0deb14012fb81f5b11f2f6e1bddbf736a119a2100e30f8227bc27864e1",
+        "identity_rejected_edges": "9128f3216d505084b0199d9f7b1dae7b71f216b88ffaea75a90f6de84c2b20c2",
+        "identity_splits": "0f592be2cd0c4c0df1eee3a27d251c0ce038ecd3a57c5c9d9cdefc29da5909ef",
+        "identity_suppressed_records": "324a987005ff193fd4851a346cc383c9c910f83b8778328e2eeed7fb534df31a",
+        "metrics": "1cdd4e059abc0c0e7c46c70de28c4704ec0402c9796391f9ad140989d217421b",
+    },
+    "chain_only": {
+        "identity_edges": "9bf845b6cf834f80dc3a7c1252519c3ba4961ee0f5594d661370e2fdd6b4967c",
+        "identity_map": "ad5c76a1111009d5735f02bc5fe9e34acd0939536e13e065e926cc2ead180b68",
+        "identity_merges": "23016b8bc728fcc044af9623893caf0708bb155284ee04dd1251a4516ba5088a",
+        "identity_record_persons": "33772b5fa672389b85d24ecbe34a5fbbcbbe61f4c9674147e6c2633389e46735",
+        "identity_rejected_edges": "a6e10678d0c62e2b8a093980defcc93deedaf2391369f5525bb45ca9dd983134",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "324a987005ff193fd4851a346cc383c9c910f83b8778328e2eeed7fb534df31a",
+        "metrics": "72054ef8b577d517bb61c165489ce8db1223e8e82ae301d26b55a30a7213fd2f",
+    },
+    "incremental": {
+        "identity_edges": "a141199ca3ae82f01a40eee9d13474611bd01aea4e48b8100aa3f80c2cdcb02e",
+        "identity_map": "14caf89d168241594c6871c08c7f8faa3285c2848a07b48332711bdeb2f1cf2d",
+        "identity_merges": "7f20b7706baab39562ab21177d35d8696243a3241ffed45521b2d3f8ceadfca7",
+        "identity_record_persons": "4cc97d599961d13a2819571ecb930a8e68e8bf9f29ba319c7138388db7ef6376",
+        "identity_rejected_edges": "485dbd9cdd577ce1074f14010e69d9537a8ca5e2b92a201e3a6da5b52091dce2",
+        "identity_splits": "9e86abfdfda00028bd56e8be00097caa328ff7c28aa23934549e3bf5af94de72",
+        "identity_suppressed_records": "324a987005ff193fd4851a346cc383c9c910f83b8778328e2eeed7fb534df31a",
+        "metrics": "ee39285a039d0eb0e0ae3e90cef7a92ecc5f06403a9b6ffa71c04b6e35d2f726",
+    },
+}
+
+
+def _awkward(evidence: pl.DataFrame) -> pl.DataFrame:
+    """Missing times and values, a second raw form of some identifiers in the same record, ties."""
+    indexed = evidence.with_row_index("i")
+    variants = indexed.filter((pl.col("i") % 97 == 5) & ~pl.col("is_anchor")).with_columns(
+        identifier_value=pl.col("identifier_value").str.to_uppercase() + " ",
+        observed_at=pl.col("observed_at") - pl.duration(seconds=pl.col("i") % 3),
+    )
+    indexed = pl.concat([indexed, variants]).with_columns(
+        observed_at=pl.when(pl.col("i") % 211 == 7).then(None).otherwise(pl.col("observed_at")),
+        identifier_value=pl.when((pl.col("i") % 503 == 11) & ~pl.col("is_anchor"))
+        .then(None)
+        .otherwise(pl.col("identifier_value")),
+        rule=pl.when(pl.col("i") % 97 == 5).then(pl.lit("order")).otherwise(pl.col("rule")),
+    )
+    indexed = indexed.with_columns(observed_at=pl.col("observed_at").dt.truncate("1d"))
+    return indexed.drop("i").sample(fraction=1.0, shuffle=True, seed=1)
+
+
+def _records_before(evidence: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    anchors = evidence.filter(pl.col("is_anchor") & (pl.col("observed_at") < cutoff))
+    return evidence.join(
+        anchors.select("source", "stream", "record_id"),
+        on=["source", "stream", "record_id"],
+        how="semi",
+    )
+
+
+def scenarios():
+    """(name, evidence, stitch options) for each path."""
+    rules = load_rules()
+    raw = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
+    plain, _ = generate_evidence(20_000, seed=3)
+    awkward = _awkward(plain)
+    yield "plain", plain, {"rules": rules}
+    yield "awkward", awkward, {"rules": rules}
+
+    early = _records_before(awkward, datetime(2025, 6, 1))
+    erasures = pl.DataFrame(
+        {
+            "identifier_kind": ["email", "shop_customer_id", "email"],
+            "identifier_value": [
+                plain.filter(pl.col("identifier_kind") == "email")["identifier_value"][100],
+                "100077",
+                "nobody@nowhere.org",
+            ],
+            "requested_at": [RUN_AT] * 3,
+        }
+    )
+    history = stitch(early, rules=rules, run_id="r1", run_at=RUN_AT).tables["identity_map"]
+    yield (
+        "history_erasure",
+        awkward,
+        {"rules": rules, "previous_map": history, "erasures": erasures},
+    )
+    key = Secret("k3y")
+    keyed = stitch(early, rules=rules, run_id="r1", run_at=RUN_AT, pseudonymize_key=key)
+    yield (
+        "pseudonymised_history",
+        awkward,
+        {
+            "rules": rules,
+            "previous_map": keyed.tables["identity_map"],
+            "pseudonymize_key": key,
+            "erasures": erasures,
+        },
+    )
+    lenient = rules_from_mapping(
+        {**raw, "limits": {"per_identifier": [], "one_account_per_person": []}}
+    )
+    loose = stitch(awkward, rules=lenient, run_id="r0", run_at=RUN_AT).tables["identity_map"]
+    yield "rule_change_splits", awkward, {"rules": rules, "previous_map": loose}
+    chain_only = rules_from_mapping(
+        {
+            **raw,
+            "limits": {
+                "per_identifier": [],
+                "one_account_per_person": ["shop_customer_id", "web_user_id"],
+            },
+        }
+    )
+    yield "chain_only", awkward, {"rules": chain_only}
+
+    cutoff = datetime(2025, 7, 1)
+    old, new = split_records(plain, cutoff)
+    before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT).tables["identity_map"]
+    yield "incremental", new, {"rules": rules, "previous_map": before, "incremental": True}
+
+
+def digests(evidence: pl.DataFrame, options: dict) -> dict[str, str]:
+    result = stitch(evidence, run_id="equivalence", run_at=RUN_AT, **options)
+    found = {}
+    for name in sorted(result.tables):
+        frame = result.tables[name]
+        if name == "identity_rejected_edges":
+            frame = frame.sort(pl.all(), nulls_last=True)
+        text = f"{frame.schema}\n{frame.write_csv()}"
+        found[name] = hashlib.sha256(text.encode()).hexdigest()
+    metrics = {key: value for key, value in result.metrics.items() if not key.startswith("seconds")}
+    found["metrics"] = hashlib.sha256(json.dumps(metrics, sort_keys=True).encode()).hexdigest()
+    return found
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {name: (evidence, options) for name, evidence, options in scenarios()}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plain",
+        "awkward",
+        "history_erasure",
+        "pseudonymised_history",
+        "rule_change_splits",
+        "chain_only",
+        "incremental",
+    ],
+)
+def test_tables_equal_the_previous_implementation(cases, name):
+    evidence, options = cases[name]
+    assert digests(evidence, options) == GOLDEN[name]
+
+
+if __name__ == "__main__":
+    print(
+        json.dumps(
+            {name: digests(evidence, options) for name, evidence, options in scenarios()},
+            indent=4,
+        )
+    )
