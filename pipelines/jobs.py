@@ -28,9 +28,7 @@ def build_nightly_job(partitions_def: dg.PartitionsDefinition):
     )
 
 
-def build_nightly_schedule(
-    job, settings: Settings
-) -> dg.ScheduleDefinition:
+def build_nightly_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
     """Runs yesterday's partition (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON."""
 
     @dg.schedule(

@@ -3,31 +3,29 @@
 
 with
 
-{% if quarantine_has_files() %}
 quarantined_records as (
-    select
-        _source,
-        _stream,
-        _run_id,
-        {{ tz_to_utc_timestamp('_extracted_at') }} as _extracted_at,
-        _record_hash,
-        record,
-        reason
-    from {{ quarantined }}
+    {% if quarantine_has_files() %}
+        select
+            _source,
+            _stream,
+            _run_id,
+            {{ tz_to_utc_timestamp('_extracted_at') }} as _extracted_at,
+            _record_hash,
+            record,
+            reason
+        from {{ quarantined }}
+    {% else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as _source,
+            cast(null as {{ dbt.type_string() }}) as _stream,
+            cast(null as {{ dbt.type_string() }}) as _run_id,
+            cast(null as {{ dbt.type_timestamp() }}) as _extracted_at,
+            cast(null as {{ dbt.type_string() }}) as _record_hash,
+            cast(null as {{ dbt.type_string() }}) as record,
+            cast(null as {{ dbt.type_string() }}) as reason
+        where 1 = 0
+    {% endif %}
 ),
-{% else %}
-quarantined_records as (
-    select
-        cast(null as {{ dbt.type_string() }}) as _source,
-        cast(null as {{ dbt.type_string() }}) as _stream,
-        cast(null as {{ dbt.type_string() }}) as _run_id,
-        cast(null as {{ dbt.type_timestamp() }}) as _extracted_at,
-        cast(null as {{ dbt.type_string() }}) as _record_hash,
-        cast(null as {{ dbt.type_string() }}) as record,
-        cast(null as {{ dbt.type_string() }}) as reason
-    where 1 = 0
-),
-{% endif %}
 
 final as (
     select

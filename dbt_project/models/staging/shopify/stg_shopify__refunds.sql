@@ -53,8 +53,9 @@ final as (
         refunds._extracted_at
     from refunds
     left join refund_amounts
-        on refunds.order_id = refund_amounts.order_id
-        and refunds.refund_id = refund_amounts.refund_id
+        on
+            refunds.order_id = refund_amounts.order_id
+            and refunds.refund_id = refund_amounts.refund_id
 )
 
 select * from final
