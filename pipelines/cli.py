@@ -11,6 +11,7 @@ rollback   make the previous published warehouse live again
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -70,15 +71,21 @@ def run_nightly(
         tags["dagster/asset_partition_range_start"] = first_day.isoformat()
         tags["dagster/asset_partition_range_end"] = last_day.isoformat()
     instance = dg.DagsterInstance.get()
-    result = job.execute_in_process(
-        instance=instance,
-        partition_key=partition_key,
-        tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        raise_on_error=False,
-    )
+    # dbt's own console output (a line per model and test) goes to a file beside the run
+    # report; the terminal keeps Dagster's log lines (stderr) and the summary.
+    settings.report_dir.mkdir(parents=True, exist_ok=True)
+    dbt_output = settings.report_dir / f".dbt-output-{os.getpid()}.log"
+    with dbt_output.open("w") as sink, contextlib.redirect_stdout(sink):
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=partition_key,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            raise_on_error=False,
+        )
     BuildLock(settings.build_dir / ".lock", result.run_id).release()  # no-op after a publish
     report = write_run_report(instance, result.run_id, settings)
+    dbt_output.replace(report.with_suffix(".dbt.log"))
     return RunOutcome(run_id=result.run_id, success=result.success, report_path=report)
 
 
