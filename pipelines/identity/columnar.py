@@ -164,6 +164,25 @@ def distinct_count(values: pl.Series) -> int:
     return int(_run_starts(ordered).sum())
 
 
+def is_repeated(keys: pl.Series) -> pl.Series:
+    """Whether each row's integer key occurs more than once: a plain sort finds the repeated
+    keys (usually none), and only those are looked up."""
+    ordered = np.sort(keys.to_numpy())
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return pl.Series(keys.name, np.zeros(len(keys), dtype=bool))
+    return keys.is_in(pl.Series(np.unique(repeated)))
+
+
+def is_duplicated(values: pl.Series) -> pl.Series:
+    """`values.is_duplicated()` for millions of strings: rows are compared by 64-bit hash first
+    (sorted, not hashed into a table), and only rows sharing a hash are compared as strings."""
+    candidates = np.flatnonzero(is_repeated(values.hash()).to_numpy())
+    duplicated = np.zeros(len(values), dtype=bool)
+    duplicated[candidates] = values.gather(candidates).is_duplicated().to_numpy()
+    return pl.Series(values.name, duplicated)
+
+
 def group_minimum(groups: np.ndarray, values: np.ndarray, count: int, empty) -> np.ndarray:
     """Per group 0..count-1 the minimum of `values` (`empty` where a group has none)."""
     minimum = np.full(count, empty, dtype=values.dtype)

@@ -29,6 +29,7 @@ from pipelines.identity.columnar import (
     distinct_count,
     group_minimum,
     group_rows,
+    is_repeated,
     order_by,
     order_within,
     seen_range,
@@ -509,12 +510,10 @@ def _deduplicate(edges: pl.DataFrame) -> pl.DataFrame:
         (edges["record"].to_numpy().astype(np.uint64) << np.uint64(32))
         | edges["right_node"].to_numpy().astype(np.uint64)
     )
-    ordered = key.sort().to_numpy()
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    flagged = is_repeated(key)
     edges = edges.drop("record").with_columns(rule=pl.lit(None, dtype=EDGE_RULE))
-    if not len(repeated):
+    if not flagged.any():
         return edges
-    flagged = key.is_in(pl.Series(np.unique(repeated)))
     repeats = (
         edges.filter(flagged)
         .sort("record_key", "left_node", "right_node", "observed_at", "row")

@@ -11,10 +11,14 @@ import hashlib
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from pipelines.settings import Secret
 
 BLOCK_SIZE = 64  # SHA-256 block size in bytes
+# the input goes to DuckDB in Arrow batches of this many rows: with one large batch DuckDB's scan
+# is about 1.8 times slower (measured on 5 M strings)
+BATCH_ROWS = 32_768
 
 
 def _pads(key: Secret) -> tuple[bytes, bytes]:
@@ -36,7 +40,9 @@ def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> 
     try:
         # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
         connection.execute("set preserve_insertion_order = true")
-        connection.register("hash_input", frame.to_arrow())
+        table = frame.to_arrow()
+        batches = table.to_batches(max_chunksize=BATCH_ROWS)
+        connection.register("hash_input", pa.Table.from_batches(batches, schema=table.schema))
         if key is None:
             query = "select left(sha256(encode(value)), $digits) as hashed from hash_input"
             parameters: dict = {"digits": digits}

@@ -15,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.identity.columnar import LATEST, datetime_ints, group_minimum, order_by
+from pipelines.identity.columnar import (
+    LATEST,
+    datetime_ints,
+    group_minimum,
+    is_duplicated,
+    order_by,
+)
 from pipelines.identity.hashing import hash_hex
 from pipelines.settings import Secret
 
@@ -41,9 +47,7 @@ def derive_ids(
         candidate = pending.with_columns(
             person_id=pl.lit("p_") + hash_hex(text, key, ID_HEX_DIGITS)
         )
-        clash = (
-            candidate["person_id"].is_in(used.implode()) | candidate["person_id"].is_duplicated()
-        )
+        clash = candidate["person_id"].is_in(used.implode()) | is_duplicated(candidate["person_id"])
         assigned.append(candidate.filter(~clash).select("cluster", "person_id"))
         used = pl.concat([used, candidate.filter(~clash)["person_id"]])
         pending = candidate.filter(clash).select("cluster", "seed")

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.identity.columnar import group_rows, order_by
+from pipelines.identity.columnar import group_rows, is_duplicated, is_repeated, order_by
 
 small_keys = st.lists(st.integers(0, 5), min_size=0, max_size=60)
 
@@ -35,3 +35,17 @@ def test_group_rows_separates_keys_sharing_high_bits(choices, base):
         assert len(set(grouped[start:stop])) == 1  # one key per run
         assert list(order[start:stop]) == sorted(order[start:stop])  # rows in row order
     assert (np.diff(runs.number) >= 0).all() and len(set(grouped[runs.starts])) == runs.count
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_keys)
+def test_is_repeated_is_polars_is_duplicated(choices):
+    keys = pl.Series(choices, dtype=pl.UInt64)
+    assert is_repeated(keys).to_list() == keys.is_duplicated().to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "b", "p_0", "p_00"])), max_size=40))
+def test_is_duplicated_is_polars_is_duplicated(values):
+    strings = pl.Series(values, dtype=pl.String)
+    assert is_duplicated(strings).to_list() == strings.is_duplicated().to_list()
