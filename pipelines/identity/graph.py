@@ -22,8 +22,10 @@ def component_labels(node_count: int, left: np.ndarray, right: np.ndarray) -> np
     """Component label per node (isolated nodes get their own label)."""
     if node_count == 0:
         return np.zeros(0, dtype=np.int64)
+    # float64 weights: csgraph works on float64, so any other dtype is first copied (this
+    # halves the time of a 20 M edge graph)
     matrix = coo_matrix(
-        (np.ones(len(left), dtype=np.int8), (left, right)), shape=(node_count, node_count)
+        (np.ones(len(left), dtype=np.float64), (left, right)), shape=(node_count, node_count)
     ).tocsr()
     _, labels = connected_components(matrix, directed=True, connection="weak")
     return labels.astype(np.int64)

@@ -2,7 +2,8 @@
 
 HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)) (RFC 2104) is composed from DuckDB's
 `sha256` over blobs, so a whole column is hashed in one query, never row by row in Python.
-The key only ever travels as a query parameter; it is never logged or put into an error.
+The key only ever travels as a query parameter (into a session variable of a private
+connection); it is never logged or put into an error.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> 
     (cut in DuckDB, so the full digests never cross into Polars).
     """
     frame = pl.DataFrame({"value": values.cast(pl.String)})
+    cut = int(digits)
     connection = duckdb.connect()
     try:
         # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
@@ -44,16 +46,20 @@ def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> 
         batches = table.to_batches(max_chunksize=BATCH_ROWS)
         connection.register("hash_input", pa.Table.from_batches(batches, schema=table.schema))
         if key is None:
-            query = "select left(sha256(encode(value)), $digits) as hashed from hash_input"
-            parameters: dict = {"digits": digits}
+            query = f"select left(sha256(encode(value)), {cut}) as hashed from hash_input"
         else:
-            query = (
-                "select left(sha256($opad::blob || unhex(sha256($ipad::blob || encode(value)))),"
-                " $digits) as hashed from hash_input"
-            )
             inner, outer = _pads(key)
-            parameters = {"ipad": inner, "opad": outer, "digits": digits}
-        result = connection.execute(query, parameters).pl()
+            # the pads travel as parameters into session variables of this private connection
+            connection.execute("set variable identity_ipad = $pad", {"pad": inner})
+            connection.execute("set variable identity_opad = $pad", {"pad": outer})
+            query = (
+                "select left(sha256(getvariable('identity_opad')::blob || unhex(sha256("
+                f"getvariable('identity_ipad')::blob || encode(value)))), {cut}) as hashed "
+                "from hash_input"
+            )
+        # a relation without parameters, materialised as Arrow, runs on all threads (a query
+        # with parameters, or `execute(...).pl()`, runs on one)
+        result = pl.from_arrow(connection.sql(query).to_arrow_table())
     finally:
         connection.close()
     return result["hashed"].alias(values.name)

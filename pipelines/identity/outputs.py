@@ -254,7 +254,10 @@ def run_metrics(tables: Tables, outcome: Outcome, rules: IdentityRules) -> dict[
     erased = _erased_mask(node_info.height, outcome.erased_nodes)[:-1]
     cluster = node_info["cluster"].to_numpy()[~erased]
     sizes = np.bincount(cluster, minlength=1) if len(cluster) else np.zeros(1, dtype=np.int64)
-    kinds = node_info["kind"].cast(pl.String).is_in(list(rules.anonymous_kinds)).to_numpy()
+    anonymous_codes = [
+        code for code, kind in enumerate(KIND.categories) if kind in rules.anonymous_kinds
+    ]  # a handful of kinds
+    kinds = np.isin(node_info["kind"].to_physical().to_numpy(), anonymous_codes)
     anonymous = kinds[~erased]
     linked = np.zeros(len(sizes), dtype=bool)
     linked[cluster[~anonymous]] = True
