@@ -314,15 +314,19 @@ def encode(
         raw = raw.select("kind", "value", "block_reason")
         lap("encode:nodes")
         anchor_rows, others = records.result()
-    rows = rows.drop("record_print", "is_anchor")
-    lap("encode:anchor_checks")
-    edges, blocked = _record_edges(rows, others, raw_of_row, node_of_raw, raw["block_reason"])
-    del others
-    lap("encode:record_edges")
-    edges = _deduplicate(edges)
-    lap("encode:deduplicate")
-    edges = pl.concat([edges, _same_customer_edges(rows, node_of_raw[raw_of_row], nodes)])
-    lap("encode:same_customer_id")
+        rows = rows.drop("record_print", "is_anchor")
+        lap("encode:anchor_checks")
+        # the same_customer_id edges are drawn in the second thread meanwhile
+        same_customer = pool.submit(
+            lambda: _same_customer_edges(rows, node_of_raw[raw_of_row], nodes)
+        )
+        edges, blocked = _record_edges(rows, others, raw_of_row, node_of_raw, raw["block_reason"])
+        del others
+        lap("encode:record_edges")
+        edges = _deduplicate(edges)
+        lap("encode:deduplicate")
+        edges = pl.concat([edges, same_customer.result()])
+        lap("encode:same_customer_id")  # the wait for the second thread
     return Encoded(
         nodes=nodes,
         raw=raw,
