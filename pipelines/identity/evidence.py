@@ -62,6 +62,7 @@ SAME_CUSTOMER_RULE = "same_customer_id"
 ACCOUNT_LINK_KINDS = ("web_user_id", "shop_customer_id")
 # kinds as a small Enum in name order, so that sorting by kind is sorting by its name
 KIND = pl.Enum(sorted(KNOWN_KINDS))
+KIND_BITS = max(1, (len(KNOWN_KINDS) - 1).bit_length())
 EDGE_RULE = pl.Enum([SAME_CUSTOMER_RULE])
 BLOCK_REASON = pl.Enum(BLOCK_REASONS)
 PROVENANCE = ["source", "stream", "rule"]
@@ -138,7 +139,7 @@ def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
         source.with_columns(
             _mixed_hash(RECORD, seed).alias("record_key"),
             _mixed_hash(RECORD, check_seed).alias("record_check"),
-            _mixed_hash(IDENTIFIER, seed).alias("raw_key"),
+            _raw_key(seed).alias("raw_key"),
             _mixed_hash(IDENTIFIER, check_seed).alias("raw_check"),
         )
         .select(
@@ -162,6 +163,14 @@ def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
             for name in list(rows.columns)
         ]
     )
+
+
+def _raw_key(seed: int) -> pl.Expr:
+    """The raw identifier's key: its kind's code in the top bits, its hash in the others, so
+    that sorting the keys groups the kinds (raw ids are numbered by kind with no further sort)."""
+    code = pl.col("identifier_kind").cast(KIND, strict=False).to_physical().fill_null(0)
+    low = _mixed_hash(IDENTIFIER, seed) // pl.lit(1 << KIND_BITS, dtype=pl.UInt64)
+    return low | code.cast(pl.UInt64) * pl.lit(1 << (64 - KIND_BITS), dtype=pl.UInt64)
 
 
 def prepare_evidence(evidence: pl.DataFrame | pl.LazyFrame, rules: IdentityRules) -> Prepared:
@@ -342,24 +351,22 @@ def encode(
 def _distinct_identifiers(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     """Group rows by raw identifier: each row's raw id, and per raw id its kind, first row, times.
 
-    Raw ids are numbered by kind (then key), so that each kind is one slice of the raw table.
+    Raw ids are numbered in key order, which is kind order (the kind is the key's top bits), so
+    that each kind is one slice of the raw table.
     """
     order, runs, keys = group_rows(rows["raw_key"])
     _check(keys, rows["raw_print"], "identifier")
     first_row = order[runs.starts]
     first_seen, last_seen = seen_range(runs, datetime_ints(rows["observed_at"], LATEST)[order])
-    kinds = rows["identifier_kind"].gather(first_row)
-    by_kind = order_by(kinds)
-    renumber = np.empty(runs.count, dtype=np.uint32)
-    renumber[by_kind] = np.arange(runs.count, dtype=np.uint32)
+    codes = rows["identifier_kind"].to_physical().to_numpy()[first_row]
     raw_of_row = np.empty(len(order), dtype=np.uint32)
-    raw_of_row[order] = renumber[runs.number]
+    raw_of_row[order] = runs.number
     raw = pl.DataFrame(
         {
-            "kind": kinds.gather(by_kind),
-            "first_row": first_row[by_kind],
-            "first_seen_at": datetimes(first_seen[by_kind], LATEST, "first_seen_at"),
-            "last_seen_at": datetimes(last_seen[by_kind], EARLIEST, "last_seen_at"),
+            "kind": pl.Series(KIND.categories).cast(KIND).gather(codes),
+            "first_row": first_row,
+            "first_seen_at": datetimes(first_seen, LATEST, "first_seen_at"),
+            "last_seen_at": datetimes(last_seen, EARLIEST, "last_seen_at"),
         }
     )
     return raw_of_row, raw
