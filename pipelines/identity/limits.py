@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.identity.columnar import LATEST, Runs, datetime_ints, order_by
 from pipelines.identity.evidence import KIND
-from pipelines.identity.graph import account_cut
+from pipelines.identity.graph import account_cut, component_labels
 from pipelines.identity.rules import IdentityRules
 
 ACCOUNT_REASON = "one_account_per_person"
@@ -201,10 +201,20 @@ def account_rejections(
     `pairs` carries `reason` (null: open).
     """
     rank = pairs["rank"].to_numpy()
+    is_open = pairs["reason"].is_null().to_numpy()
     by_rank = np.empty(len(rank), dtype=np.int64)
     by_rank[rank] = np.arange(len(rank))
-    open_pairs = by_rank[pairs["reason"].is_null().to_numpy()[by_rank]]
+    open_pairs = by_rank[is_open[by_rank]]
     frozen_left, frozen_right = frozen_edges(node_info) if incremental else (None, None)
+    # the whole graph's components from the open pairs in pair order (sorted by low end: the
+    # quickest to label), unless the previous persons' links join in
+    labels = (
+        None
+        if incremental
+        else component_labels(
+            node_info.height, pairs["low"].to_numpy()[is_open], pairs["high"].to_numpy()[is_open]
+        )
+    )
     keep, labels = account_cut(
         node_info.height,
         pairs["low"].to_numpy()[open_pairs].astype(np.int64),
@@ -212,6 +222,7 @@ def account_rejections(
         account_keys(node_info, rules),
         frozen_left,
         frozen_right,
+        labels,
     )
     cut = pl.DataFrame({"rank": rank[open_pairs[~keep]]}, schema={"rank": pl.UInt32}).with_columns(
         reason=pl.lit(ACCOUNT_REASON)

@@ -7,7 +7,13 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.identity.columnar import group_rows, is_duplicated, is_repeated, order_by
+from pipelines.identity.columnar import (
+    distinct_values,
+    group_rows,
+    is_duplicated,
+    is_repeated,
+    order_by,
+)
 
 small_keys = st.lists(st.integers(0, 5), min_size=0, max_size=60)
 
@@ -49,3 +55,10 @@ def test_is_repeated_is_polars_is_duplicated(choices):
 def test_is_duplicated_is_polars_is_duplicated(values):
     strings = pl.Series(values, dtype=pl.String)
     assert is_duplicated(strings).to_list() == strings.is_duplicated().to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=60))
+def test_distinct_values_is_numpy_unique(values):
+    array = np.array(values, dtype=np.int64)
+    assert distinct_values(array).tolist() == np.unique(array).tolist()
