@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.identity.columnar import LATEST, Runs, datetime_ints, order_by
-from pipelines.identity.evidence import KIND
+from pipelines.identity.evidence import KIND, KIND_BITS
 from pipelines.identity.graph import account_cut, component_labels
 from pipelines.identity.rules import IdentityRules
 
@@ -96,18 +96,22 @@ def degree_limit_rejections(
     """
     if not rules.degree_limits:
         return pl.DataFrame(schema={"rank": pl.UInt32, "reason": pl.String})
-    width = len(KIND.categories)
     code = {kind: position for position, kind in enumerate(KIND.categories)}
-    limit_of = np.full(width * width, -1, dtype=np.int64)  # by (kind, linked kind) code
+    # by (kind, linked kind) code, packed as kind << KIND_BITS | linked kind (shifts, not division)
+    limit_of = np.full(1 << (2 * KIND_BITS), -1, dtype=np.int64)
     for index, limit in enumerate(rules.degree_limits):  # the handful of configured limits
-        limit_of[code[limit.kind] * width + code[limit.linked_kind]] = index
+        limit_of[code[limit.kind] << KIND_BITS | code[limit.linked_kind]] = index
     max_linked = np.array([limit.max_linked for limit in rules.degree_limits])
     reasons = pl.Series([limit.reason for limit in rules.degree_limits])
-    kinds = node_info["kind"].to_physical().to_numpy().astype(np.int64)
+    kinds = node_info["kind"].to_physical().to_numpy()  # one byte per node: gathers stay cached
+
+    def kind_pair(node: np.ndarray, linked_kind: np.ndarray) -> np.ndarray:
+        return (kinds[node].astype(np.intp) << KIND_BITS) | linked_kind
+
     rank, low, high = (pairs[column].to_numpy() for column in ("rank", "low", "high"))
     groups, ranks = [], []
     for node, linked in ((low, high), (high, low)):  # each pair, oriented both ways
-        chosen = np.flatnonzero(limit_of[kinds[node] * width + kinds[linked]] >= 0)
+        chosen = np.flatnonzero(limit_of[kind_pair(node, kinds[linked])] >= 0)
         node, linked = node[chosen], linked[chosen]
         if incremental:  # links inside one previous person are known, not counted
             persons = node_info["previous_person_id"]
@@ -117,14 +121,16 @@ def degree_limit_rejections(
             fresh = (~known).fill_null(False).to_numpy()
             chosen, node, linked = chosen[fresh], node[fresh], linked[fresh]
         # group: the node and the kind of its linked identifier
-        groups.append(node.astype(np.uint64) * np.uint64(width) + kinds[linked].astype(np.uint64))
+        groups.append(
+            (node.astype(np.uint64) << np.uint64(KIND_BITS)) | kinds[linked].astype(np.uint64)
+        )
         ranks.append(rank[chosen])
     group, ranked = _sorted_pairs(np.concatenate(groups), np.concatenate(ranks))
     runs = Runs.of(group)
     position = np.arange(len(group)) - runs.starts[runs.number] + 1
-    node = (group // np.uint64(width)).astype(np.int64)
-    linked_kind = (group % np.uint64(width)).astype(np.int64)
-    limit = limit_of[kinds[node] * width + linked_kind]
+    node = (group >> np.uint64(KIND_BITS)).astype(np.int64)
+    linked_kind = (group & np.uint64((1 << KIND_BITS) - 1)).astype(np.int64)
+    limit = limit_of[kind_pair(node, linked_kind)]
     if incremental:
         position += _prior_links(node_info, node, linked_kind)
     over = np.flatnonzero(position > max_linked[limit])
