@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -102,17 +101,13 @@ class Encoded:
     node_of_raw: np.ndarray  # the node of each raw identifier (MISSING: blocked)
     raw_of_row: np.ndarray  # the raw identifier of each evidence row
     anchor_rows: np.ndarray  # each record's anchor row, in record_key order
+    anchor_nodes: np.ndarray  # the node of each record's anchor (MISSING: blocked), aligned
     edges: pl.DataFrame  # row, record_key, observed_at, left_node, right_node, rule
     blocked: pl.DataFrame  # row, record_key, observed_at, left_raw, right_raw, reason
     provenance: pl.DataFrame  # per evidence row: source, stream, rule, record_id
 
     def node_of_row(self, rows: np.ndarray | None = None) -> np.ndarray:
         return self.node_of_raw[self.raw_of_row if rows is None else self.raw_of_row[rows]]
-
-    @cached_property
-    def anchor_nodes(self) -> np.ndarray:
-        """The node of each record's anchor (MISSING: blocked), aligned with `anchor_rows`."""
-        return self.node_of_row(self.anchor_rows)
 
 
 def _typed(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
@@ -329,6 +324,8 @@ def encode(
         same_customer = pool.submit(
             lambda: _same_customer_edges(rows, node_of_raw[raw_of_row], nodes)
         )
+        # then each record's anchor node (two gathers over tens of millions of rows)
+        anchors = pool.submit(lambda: node_of_raw[raw_of_row[anchor_rows]])
         edges, blocked = _record_edges(rows, others, raw_of_row, node_of_raw, raw["block_reason"])
         del others
         lap("encode:record_edges")
@@ -336,12 +333,14 @@ def encode(
         lap("encode:deduplicate")
         edges = pl.concat([edges, same_customer.result()])
         lap("encode:same_customer_id")  # the wait for the second thread
+        anchor_nodes = anchors.result()
     return Encoded(
         nodes=nodes,
         raw=raw,
         node_of_raw=node_of_raw,
         raw_of_row=raw_of_row,
         anchor_rows=anchor_rows,
+        anchor_nodes=anchor_nodes,
         edges=edges,
         blocked=blocked,
         provenance=rows.select(*PROVENANCE, "record_id"),

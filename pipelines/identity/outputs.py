@@ -114,9 +114,12 @@ def build_tables(outcome: Outcome) -> Tables:
             "last_seen_at",
         )
 
-    anchor_nodes = encoded.anchor_nodes
-    with_person = (anchor_nodes != MISSING) & ~_is(erased, anchor_nodes)
-    anchor_rows, anchor_nodes = encoded.anchor_rows[with_person], anchor_nodes[with_person]
+    anchor_rows, anchor_nodes = encoded.anchor_rows, encoded.anchor_nodes
+    with_person = anchor_nodes != MISSING
+    if len(outcome.erased_nodes):
+        with_person &= ~_is(erased, anchor_nodes)
+    if not with_person.all():
+        anchor_rows, anchor_nodes = anchor_rows[with_person], anchor_nodes[with_person]
 
     def record_persons(start: int, stop: int) -> pl.DataFrame:
         return encoded.provenance.select(RECORD)[anchor_rows[start:stop]].with_columns(
@@ -125,6 +128,7 @@ def build_tables(outcome: Outcome) -> Tables:
 
     edges = outcome.edges
     kept_edges = edges["reason"].is_null().to_numpy()
+    limited = edges[np.flatnonzero(~kept_edges)]  # a gather of the few rejected edges
     if len(outcome.erased_nodes):
         kept_edges &= ~_is(erased, edges["left_node"].to_numpy())
         kept_edges &= ~_is(erased, edges["right_node"].to_numpy())
@@ -134,7 +138,6 @@ def build_tables(outcome: Outcome) -> Tables:
     def identity_edges(start: int, stop: int) -> pl.DataFrame:
         return _named(edges[accepted[start:stop]], encoded, SIDES).select(EDGE_COLUMNS)
 
-    limited = edges.filter(pl.col("reason").is_not_null())
     if len(outcome.erased_nodes):
         limited = limited.filter(
             ~pl.Series(_is(erased, limited["left_node"].to_numpy()))
