@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         warehouse.build("bench")
         total = time.perf_counter() - started
         rows = warehouse.query(
-            "select table_schema || '.' || table_name as table_name, estimated_size as rows "
+            "select schema_name || '.' || table_name as table_name, estimated_size as rows "
             "from duckdb_tables() where schema_name = 'marts' order by 1"
         )
         size_mb = warehouse.database.stat().st_size / 1e6
