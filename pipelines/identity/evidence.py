@@ -310,6 +310,11 @@ def encode(
         values = prepared.source.select("identifier_value").collect(engine="streaming").rechunk()
         raw = raw.with_columns(raw_value=values.to_series().gather(raw["first_row"]))
         del values
+        # the second thread pairs each record's raw identifiers (anchor -> other) while this
+        # one normalises and numbers them; it holds the only reference to the other rows
+        anchor_rows, others = records.result()
+        raw_pairs = pool.submit(_raw_pairs, others, raw_of_row)
+        records = others = None
         raw = published_identifiers(raw.drop("first_row"), rules, key).with_columns(
             pl.col("block_reason").cast(BLOCK_REASON)
         )
@@ -317,7 +322,6 @@ def encode(
         nodes, node_of_raw = _number_nodes(raw, previous)
         raw = raw.select("kind", "value", "block_reason")
         lap("encode:nodes")
-        anchor_rows, others = records.result()
         rows = rows.drop("record_print", "is_anchor")
         lap("encode:anchor_checks")
         # the same_customer_id edges are drawn in the second thread meanwhile
@@ -326,8 +330,8 @@ def encode(
         )
         # then each record's anchor node (two gathers over tens of millions of rows)
         anchors = pool.submit(lambda: node_of_raw[raw_of_row[anchor_rows]])
-        edges, blocked = _record_edges(rows, others, raw_of_row, node_of_raw, raw["block_reason"])
-        del others
+        edges, blocked = _record_edges(rows, raw_pairs.result(), node_of_raw, raw["block_reason"])
+        raw_pairs = None
         lap("encode:record_edges")
         edges = _deduplicate(edges)
         lap("encode:deduplicate")
@@ -467,20 +471,36 @@ def _examples(rows: pl.DataFrame, order: np.ndarray, runs: Runs, bad: np.ndarray
     return sorted(records.unique().rows())
 
 
-def _record_edges(
-    rows: pl.DataFrame,
-    others: _Others,
-    raw_of_row: np.ndarray,
-    node_of_raw: np.ndarray,
-    block_reasons: pl.Series,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Edges inside each record, anchor -> every other identifier; those touching a blocked end
-    are kept apart with the reason."""
+@dataclass
+class _RawPairs:
+    """Anchor -> other pairs of different raw identifiers: evidence row, record (number), the two
+    raw ids."""
+
+    row: np.ndarray
+    record: np.ndarray
+    left_raw: np.ndarray
+    right_raw: np.ndarray
+
+
+def _raw_pairs(others: _Others, raw_of_row: np.ndarray) -> _RawPairs:
+    """Each non-anchor row paired with its record's anchor, by raw identifier."""
     left_raw = raw_of_row[others.anchor_row]
     right_raw = raw_of_row[others.rows]
     distinct = np.flatnonzero(left_raw != right_raw)
-    row, record = others.rows[distinct], others.record[distinct]
-    left_raw, right_raw = left_raw[distinct], right_raw[distinct]
+    return _RawPairs(
+        row=others.rows[distinct],
+        record=others.record[distinct],
+        left_raw=left_raw[distinct],
+        right_raw=right_raw[distinct],
+    )
+
+
+def _record_edges(
+    rows: pl.DataFrame, pairs: _RawPairs, node_of_raw: np.ndarray, block_reasons: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Edges inside each record, anchor -> every other identifier; those touching a blocked end
+    are kept apart with the reason."""
+    row, left_raw, right_raw = pairs.row, pairs.left_raw, pairs.right_raw
     left_node, right_node = node_of_raw[left_raw], node_of_raw[right_raw]
     is_blocked = (left_node == MISSING) | (right_node == MISSING)
     record_keys = rows["record_key"].to_numpy()
@@ -505,7 +525,7 @@ def _record_edges(
         ).cast(pl.String)
     )
     kept = np.flatnonzero(~is_blocked & (left_node != right_node))
-    edges = at(kept, left_node=left_node, right_node=right_node, record=record)
+    edges = at(kept, left_node=left_node, right_node=right_node, record=pairs.record)
     return edges, blocked_edges
 
 
