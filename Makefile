@@ -40,7 +40,7 @@ dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install ## print extraction, identity and warehouse benchmark figures
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install ## ruff + sqlfluff
 	$(VENV)/bin/ruff check .
