@@ -166,7 +166,9 @@ def distinct_values(values: np.ndarray) -> np.ndarray:
 
 def distinct_count(values: pl.Series) -> int:
     """How many distinct values an integer column holds (a sort in place, then comparisons)."""
-    ordered = values.to_numpy().copy()
+    ordered = values.to_numpy()
+    if not ordered.flags.writeable:  # a view of the series' memory (else already a copy)
+        ordered = ordered.copy()
     ordered.sort()
     return int(_run_starts(ordered).sum())
 
