@@ -9,17 +9,15 @@ connection); it is never logged or put into an error.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from pipelines.settings import Secret
 
 BLOCK_SIZE = 64  # SHA-256 block size in bytes
-# the input goes to DuckDB in Arrow batches of this many rows: with one large batch DuckDB's scan
-# is about 1.8 times slower (measured on 5 M strings)
-BATCH_ROWS = 32_768
 
 
 def _pads(key: Secret) -> tuple[bytes, bytes]:
@@ -38,28 +36,32 @@ def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> 
     """
     frame = pl.DataFrame({"value": values.cast(pl.String)})
     cut = int(digits)
-    connection = duckdb.connect()
-    try:
-        # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
-        connection.execute("set preserve_insertion_order = true")
-        table = frame.to_arrow()
-        batches = table.to_batches(max_chunksize=BATCH_ROWS)
-        connection.register("hash_input", pa.Table.from_batches(batches, schema=table.schema))
-        if key is None:
-            query = f"select left(sha256(encode(value)), {cut}) as hashed from hash_input"
-        else:
-            inner, outer = _pads(key)
-            # the pads travel as parameters into session variables of this private connection
-            connection.execute("set variable identity_ipad = $pad", {"pad": inner})
-            connection.execute("set variable identity_opad = $pad", {"pad": outer})
-            query = (
-                "select left(sha256(getvariable('identity_opad')::blob || unhex(sha256("
-                f"getvariable('identity_ipad')::blob || encode(value)))), {cut}) as hashed "
-                "from hash_input"
-            )
-        # a relation without parameters, materialised as Arrow, runs on all threads (a query
-        # with parameters, or `execute(...).pl()`, runs on one)
-        result = pl.from_arrow(connection.sql(query).to_arrow_table())
-    finally:
-        connection.close()
+    # DuckDB reads the values from a private temporary Parquet file: scanning a Python (Arrow)
+    # object would first import pyarrow.dataset and pandas (0.7 s), and its scan of one large
+    # batch runs on a single thread
+    with tempfile.TemporaryDirectory(prefix="identity-hash-") as folder:
+        source = Path(folder) / "values.parquet"
+        frame.write_parquet(source, compression="uncompressed", statistics=False)
+        scan = "read_parquet('{}')".format(str(source).replace("'", "''"))
+        connection = duckdb.connect()
+        try:
+            # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
+            connection.execute("set preserve_insertion_order = true")
+            if key is None:
+                query = f"select left(sha256(encode(value)), {cut}) as hashed from {scan}"
+            else:
+                inner, outer = _pads(key)
+                # the pads travel as parameters into session variables of this private connection
+                connection.execute("set variable identity_ipad = $pad", {"pad": inner})
+                connection.execute("set variable identity_opad = $pad", {"pad": outer})
+                query = (
+                    "select left(sha256(getvariable('identity_opad')::blob || unhex(sha256("
+                    f"getvariable('identity_ipad')::blob || encode(value)))), {cut}) as hashed "
+                    f"from {scan}"
+                )
+            # a relation without parameters, materialised as Arrow, runs on all threads (a
+            # query with parameters, or `execute(...).pl()`, runs on one)
+            result = pl.from_arrow(connection.sql(query).to_arrow_table())
+        finally:
+            connection.close()
     return result["hashed"].alias(values.name)
