@@ -149,15 +149,20 @@ def datetimes(values: np.ndarray, null_at: int, name: str) -> pl.Series:
     ).to_series()
 
 
-def seen_range(runs: Runs, instants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per run, the earliest and latest of `instants` (int64 microseconds, nulls as LATEST),
-    as int64 with nulls as LATEST / EARLIEST (see `datetimes`).
+def seen_range(
+    groups: np.ndarray, count: int, instants: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group 0..count-1 the earliest and latest of `instants` (int64 microseconds, nulls as
+    LATEST), as int64 with nulls as LATEST / EARLIEST (see `datetimes`).
 
-    Nulls are ignored like in Polars' min/max; a run of nulls gives null.
+    Nulls are ignored like in Polars' min/max; a group of nulls (or none) gives null. Scattered
+    minima and maxima (`ufunc.at`) cost half a gather of the instants into group order.
     """
     nulls = instants == LATEST
     latest = np.where(nulls, EARLIEST, instants) if nulls.any() else instants
-    return runs.reduce(np.minimum, instants), runs.reduce(np.maximum, latest)
+    last = np.full(count, EARLIEST, dtype=np.int64)
+    np.maximum.at(last, groups, latest)
+    return group_minimum(groups, instants, count, LATEST), last
 
 
 def distinct_values(values: np.ndarray) -> np.ndarray:

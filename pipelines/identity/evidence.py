@@ -360,10 +360,13 @@ def _distinct_identifiers(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]
     order, runs, keys = group_rows(rows["raw_key"])
     _check(keys, rows["raw_print"], "identifier")
     first_row = order[runs.starts]
-    first_seen, last_seen = seen_range(runs, datetime_ints(rows["observed_at"], LATEST)[order])
     codes = rows["identifier_kind"].to_physical().to_numpy()[first_row]
     raw_of_row = np.empty(len(order), dtype=np.uint32)
     raw_of_row[order] = runs.number
+    del order
+    first_seen, last_seen = seen_range(
+        raw_of_row, runs.count, datetime_ints(rows["observed_at"], LATEST)
+    )
     raw = pl.DataFrame(
         {
             "kind": pl.Series(KIND.categories).cast(KIND).gather(codes),
