@@ -79,7 +79,6 @@ def group_rows(key: pl.Series) -> tuple[np.ndarray, Runs, int]:
     packed >>= shift
     first = _run_starts(packed)
     starts = np.flatnonzero(first)
-    prefixes = packed[starts]
     packed[:] = keys
     packed.sort()
     distinct = packed[_run_starts(packed)]
@@ -87,6 +86,7 @@ def group_rows(key: pl.Series) -> tuple[np.ndarray, Runs, int]:
     if len(distinct) != len(starts):  # some prefixes are shared by different keys
         shared = distinct >> shift
         shared = distinct_values(shared[1:][shared[1:] == shared[:-1]])
+        prefixes = keys[order[starts]] >> shift
         mixed = np.flatnonzero(pl.Series(prefixes).is_in(pl.Series(shared)).to_numpy())
         lengths = np.append(starts[1:], count)[mixed] - starts[mixed]
         group = np.repeat(np.arange(len(mixed)), lengths)

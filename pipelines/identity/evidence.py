@@ -363,9 +363,10 @@ def _distinct_identifiers(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]
     codes = rows["identifier_kind"].to_physical().to_numpy()[first_row]
     raw_of_row = np.empty(len(order), dtype=np.uint32)
     raw_of_row[order] = runs.number
-    del order
+    count = runs.count
+    del order, runs  # at the stitcher's memory peak: free what is done with
     first_seen, last_seen = seen_range(
-        raw_of_row, runs.count, datetime_ints(rows["observed_at"], LATEST)
+        raw_of_row, count, datetime_ints(rows["observed_at"], LATEST)
     )
     raw = pl.DataFrame(
         {
