@@ -304,8 +304,13 @@ def encode(
         records = pool.submit(
             _records, rows.select(*RECORD, "record_key", "record_print", "is_anchor")
         )
-        raw_of_row, raw = _distinct_identifiers(rows)
-        rows = rows.drop("raw_key", "raw_print", "identifier_kind")
+        # each key and fingerprint column is held only by the step that groups by it, which
+        # frees it once grouped (the two groupings are the stitcher's memory peak)
+        rows = rows.drop("record_print")
+        raw_of_row, raw = _distinct_identifiers(
+            rows.drop_in_place("raw_key"), rows.drop_in_place("raw_print"), rows
+        )
+        rows = rows.drop("identifier_kind")
         lap("encode:distinct_identifiers")
         values = prepared.source.select("identifier_value").collect(engine="streaming").rechunk()
         raw = raw.with_columns(raw_value=values.to_series().gather(raw["first_row"]))
@@ -322,7 +327,7 @@ def encode(
         nodes, node_of_raw = _number_nodes(raw, previous)
         raw = raw.select("kind", "value", "block_reason")
         lap("encode:nodes")
-        rows = rows.drop("record_print", "is_anchor")
+        rows = rows.drop("is_anchor")
         lap("encode:anchor_checks")
         # the same_customer_id edges are drawn in the second thread meanwhile
         same_customer = pool.submit(
@@ -351,14 +356,17 @@ def encode(
     )
 
 
-def _distinct_identifiers(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+def _distinct_identifiers(
+    raw_key: pl.Series, raw_print: pl.Series, rows: pl.DataFrame
+) -> tuple[np.ndarray, pl.DataFrame]:
     """Group rows by raw identifier: each row's raw id, and per raw id its kind, first row, times.
 
     Raw ids are numbered in key order, which is kind order (the kind is the key's top bits), so
-    that each kind is one slice of the raw table.
+    that each kind is one slice of the raw table. `raw_key, raw_print` are handed over.
     """
-    order, runs, keys = group_rows(rows["raw_key"])
-    _check(keys, rows["raw_print"], "identifier")
+    order, runs, keys = group_rows(raw_key)
+    _check(keys, raw_print, "identifier")
+    del raw_key, raw_print
     first_row = order[runs.starts]
     codes = rows["identifier_kind"].to_physical().to_numpy()[first_row]
     raw_of_row = np.empty(len(order), dtype=np.uint32)
@@ -445,6 +453,7 @@ def _records(rows: pl.DataFrame) -> tuple[np.ndarray, _Others]:
     """
     order, runs, keys = group_rows(rows["record_key"])
     _check(keys, rows["record_print"], "record")
+    rows = rows.drop("record_print")  # the only reference to it (see encode)
     is_anchor = rows["is_anchor"].to_numpy()[order]
     anchor_rows = order[is_anchor]
     record_of_anchor = runs.number[is_anchor]  # ascending: records are in key order
