@@ -68,7 +68,9 @@ def _provenance(encoded: Encoded, rows: pl.Series | np.ndarray) -> pl.DataFrame:
 def _named(frame: pl.DataFrame, encoded: Encoded, sides: dict[str, str]) -> pl.DataFrame:
     """Add record provenance (by `row`) and `<side>_kind/_value` (by node column)."""
     frame = pl.concat([frame, _provenance(encoded, frame["row"])], how="horizontal").with_columns(
-        rule=pl.coalesce(pl.col("rule").cast(pl.Categorical), "record_rule")
+        rule=pl.coalesce(
+            pl.col("rule").cast(pl.Categorical), pl.col("record_rule").cast(pl.Categorical)
+        )
     )
     return frame.with_columns(
         _names(encoded.nodes, frame[column], side) for side, column in sides.items()
