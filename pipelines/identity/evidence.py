@@ -152,23 +152,19 @@ def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
     )
     # one contiguous buffer for the columns read many times (gathers on many small chunks are
     # several times slower), column by column so that only one column is ever held twice
-    return pl.DataFrame(
+    rows = pl.DataFrame(
         [
-            _narrow(rows.drop_in_place(name).rechunk())
-            if name in READ_OFTEN
-            else rows.drop_in_place(name)
+            rows.drop_in_place(name).rechunk() if name in READ_OFTEN else rows.drop_in_place(name)
             for name in list(rows.columns)
         ]
     )
-
-
-def _narrow(column: pl.Series) -> pl.Series:
-    """A Categorical column as an Enum of its categories: one byte per row instead of four when
-    it has at most 256 (sources, streams, rules), for columns kept until the tables are built."""
-    if not isinstance(column.dtype, pl.Categorical):
-        return column
-    categories = column.unique().drop_nulls().cast(pl.String).sort()  # a handful
-    return column.cast(pl.Enum(categories))
+    # sources, streams and rules, kept until the tables are built, as Enums of their values: one
+    # byte per row instead of four (the three columns at once, in parallel)
+    present = rows.select(pl.col(PROVENANCE).unique().drop_nulls().cast(pl.String).implode())
+    return rows.with_columns(
+        pl.col(name).cast(pl.Enum(sorted(present[name][0].to_list())))  # a handful of values
+        for name in PROVENANCE
+    )
 
 
 def _raw_key(seed: int) -> pl.Expr:
