@@ -45,15 +45,9 @@ final as (
         events.url
     from events
     left join record_persons
-        on
-            events.source = record_persons.source
-            and events.stream = record_persons.stream
-            and events.record_id = record_persons.record_id
+        on {{ same_record('events', 'record_persons') }}
     left join suppressed_records
-        on
-            events.source = suppressed_records.source
-            and events.stream = suppressed_records.stream
-            and events.record_id = suppressed_records.record_id
+        on {{ same_record('events', 'suppressed_records') }}
     where suppressed_records.record_id is null
 )
 

@@ -54,20 +54,11 @@ with_person as (
         record_persons.person_id
     from touchpoints
     left join record_persons
-        on
-            touchpoints.person_record_source = record_persons.source
-            and touchpoints.person_record_stream = record_persons.stream
-            and touchpoints.person_record_id = record_persons.record_id
+        on {{ same_record('touchpoints', 'record_persons', 'person_record_') }}
     left join suppressed_records as suppressed_own
-        on
-            touchpoints.source = suppressed_own.source
-            and touchpoints.stream = suppressed_own.stream
-            and touchpoints.record_id = suppressed_own.record_id
+        on {{ same_record('touchpoints', 'suppressed_own') }}
     left join suppressed_records as suppressed_person
-        on
-            touchpoints.person_record_source = suppressed_person.source
-            and touchpoints.person_record_stream = suppressed_person.stream
-            and touchpoints.person_record_id = suppressed_person.record_id
+        on {{ same_record('touchpoints', 'suppressed_person', 'person_record_') }}
     where
         suppressed_own.record_id is null
         and suppressed_person.record_id is null

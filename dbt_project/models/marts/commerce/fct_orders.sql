@@ -62,10 +62,7 @@ referrers as (
         record_persons.person_id as referrer_person_id
     from record_persons
     left join suppressed_records
-        on
-            record_persons.source = suppressed_records.source
-            and record_persons.stream = suppressed_records.stream
-            and record_persons.record_id = suppressed_records.record_id
+        on {{ same_record('record_persons', 'suppressed_records') }}
     where
         record_persons.stream = 'customers'
         and suppressed_records.record_id is null

@@ -52,25 +52,13 @@ final as (
         sessions.has_login
     from sessions
     left join record_persons as login_persons
-        on
-            sessions.login_record_source = login_persons.source
-            and sessions.login_record_stream = login_persons.stream
-            and sessions.login_record_id = login_persons.record_id
+        on {{ same_record('sessions', 'login_persons', 'login_record_') }}
     left join record_persons as first_persons
-        on
-            sessions.first_record_source = first_persons.source
-            and sessions.first_record_stream = first_persons.stream
-            and sessions.first_record_id = first_persons.record_id
+        on {{ same_record('sessions', 'first_persons', 'first_record_') }}
     left join suppressed_records as suppressed_first
-        on
-            sessions.first_record_source = suppressed_first.source
-            and sessions.first_record_stream = suppressed_first.stream
-            and sessions.first_record_id = suppressed_first.record_id
+        on {{ same_record('sessions', 'suppressed_first', 'first_record_') }}
     left join suppressed_records as suppressed_login
-        on
-            sessions.login_record_source = suppressed_login.source
-            and sessions.login_record_stream = suppressed_login.stream
-            and sessions.login_record_id = suppressed_login.record_id
+        on {{ same_record('sessions', 'suppressed_login', 'login_record_') }}
     where
         suppressed_first.record_id is null
         and suppressed_login.record_id is null
