@@ -41,18 +41,6 @@ def order_by(*keys: pl.Series, nulls_last: bool | Sequence[bool] = True) -> np.n
     return order if order is not None else np.zeros(0, dtype=np.uint32)
 
 
-def order_within(groups: np.ndarray, key: pl.Series, nulls_last: bool = True) -> np.ndarray:
-    """An order by (groups, key) for rows already sorted by `groups` of a handful of values:
-    one sort per group, no pass over the groups; rows with equal keys in any order."""
-    runs = Runs.of(groups)
-    stops = np.append(runs.starts[1:], len(groups))[: runs.count]
-    parts = [
-        key.slice(int(start), int(stop - start)).arg_sort(nulls_last=nulls_last).to_numpy() + start
-        for start, stop in zip(runs.starts, stops, strict=True)  # a handful of groups
-    ]
-    return np.concatenate(parts).astype(np.uint32) if parts else np.zeros(0, dtype=np.uint32)
-
-
 def group_rows(key: pl.Series) -> tuple[np.ndarray, Runs, int]:
     """Rows grouped by a 64-bit key: an order putting equal keys together (each group in row
     order), the runs of groups in that order, and the number of distinct keys.

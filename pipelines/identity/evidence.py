@@ -4,7 +4,7 @@ Strings are touched as little as possible. One streaming pass over the evidence 
 64-bit hash key for its record and for its raw identifier (each checked by a second, independent
 hash, so a collision is detected, never silently merged: the caller retries with other seeds).
 Rows are then grouped by sorting those keys (columnar.py): identifiers are normalised and guarded
-once per distinct raw value, nodes are numbered in (kind, value) order (a canonical,
+once per distinct raw value, nodes are numbered in (kind, hash of the value) order (a canonical,
 input-order-free tie-break), and each record's anchor is found among the rows of its record.
 Every later step works on integers; strings come back only when the tables are written.
 """
@@ -26,11 +26,11 @@ from pipelines.identity.columnar import (
     datetime_ints,
     datetimes,
     distinct_count,
+    distinct_values,
     group_minimum,
     group_rows,
     is_repeated,
     order_by,
-    order_within,
     seen_range,
 )
 from pipelines.identity.hashing import hash_hex
@@ -67,6 +67,8 @@ BLOCK_REASON = pl.Enum(BLOCK_REASONS)
 PROVENANCE = ["source", "stream", "rule"]
 READ_OFTEN = {"record_key", "observed_at", "record_id", *PROVENANCE}
 SEEDS = ((0x1D3A, 0x5EED), (0x2B7F, 0x77AA), (0x3C91, 0x9D01))
+# node order: one fixed pair, so that it never depends on the attempt (see _number_nodes)
+NODE_SEEDS = (0x4E0D, 0xF1A7)
 
 
 class EvidenceError(ValueError):
@@ -397,9 +399,12 @@ def _distinct_identifiers(
 def _number_nodes(
     raw: pl.DataFrame, previous: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, np.ndarray]:
-    """Nodes: distinct published identifiers that are not blocked, numbered in (kind, value) order.
+    """Nodes: distinct published identifiers that are not blocked, numbered in node order.
 
-    Returns the nodes (node, kind, value, first_seen_at, last_seen_at) and each raw id's node.
+    Node order is (kind, 64-bit hash of the value under a fixed seed, value): canonical (it
+    depends neither on the input's row order nor on which raw forms were seen) and found by
+    one integer sort instead of a sort of millions of strings. Returns the nodes (node, kind,
+    value, first_seen_at, last_seen_at) and each raw id's node.
     """
     usable = (
         raw.with_row_index("raw")
@@ -415,16 +420,8 @@ def _number_nodes(
             "last_seen_at",
         )
         usable = pl.concat([usable, prior])
-        order = order_by(usable["kind"], usable["value"], nulls_last=False)
-    else:  # raw ids are numbered by kind: sort each kind's values
-        order = order_within(usable["kind"].to_physical().to_numpy(), usable["value"], False)
+    order, runs = _node_runs(usable["kind"], usable["value"])
     usable = usable[order]
-    # a new node wherever (kind, value) changes
-    changed = (pl.col("kind") != pl.col("kind").shift(1)) | (
-        pl.col("value") != pl.col("value").shift(1)
-    )
-    first = usable.select(changed.fill_null(True)).to_series().to_numpy()
-    runs = Runs(np.flatnonzero(first), np.cumsum(first, dtype=np.uint32) - np.uint32(1))
     first_seen = runs.reduce(np.minimum, datetime_ints(usable["first_seen_at"], LATEST))
     last_seen = runs.reduce(np.maximum, datetime_ints(usable["last_seen_at"], EARLIEST))
     nodes = pl.DataFrame(
@@ -442,6 +439,41 @@ def _number_nodes(
         from_raw
     ]
     return nodes, node_of_raw
+
+
+def _node_runs(kinds: pl.Series, values: pl.Series) -> tuple[np.ndarray, Runs]:
+    """The order putting rows in node order, and the runs of equal (kind, value) in it.
+
+    Rows are grouped by `node_key` (kind code in the top bits, the value's hash below); a
+    second, independent hash of each value tells the (rare) groups of different values sharing
+    a key, and only those are sorted by value and split.
+    """
+    key = pl.select(node_key(kinds, values, NODE_SEEDS[0])).to_series()
+    order, runs, _ = group_rows(key)
+    del key
+    prints = values.hash(NODE_SEEDS[1]).to_numpy()[order]
+    mixed = prints != prints[runs.starts][runs.number]
+    if not mixed.any():
+        return order, runs
+    # the groups holding two values: ordered by value, a node wherever the value changes
+    groups = distinct_values(runs.number[mixed])
+    positions = np.flatnonzero(np.isin(runs.number, groups))
+    rows = order[positions]
+    within = order_by(pl.Series(runs.number[positions]), values.gather(rows), nulls_last=False)
+    order[positions] = rows[within]
+    ordered = values.gather(order[positions])
+    first = np.zeros(len(order), dtype=bool)
+    first[runs.starts] = True
+    first[positions[1:]] |= ordered.ne_missing(ordered.shift(1)).to_numpy()[1:]
+    return order, Runs(np.flatnonzero(first), np.cumsum(first, dtype=np.uint32) - np.uint32(1))
+
+
+def node_key(kinds: pl.Series, values: pl.Series, seed: int) -> pl.Expr:
+    """An identifier's 64-bit node key: its kind's code in the top bits, the hash of its value
+    (nulls included) in the others, so that sorting the keys groups the kinds in kind order."""
+    code = pl.lit(kinds).to_physical().cast(pl.UInt64)
+    low = pl.lit(values).hash(seed) // pl.lit(1 << KIND_BITS, dtype=pl.UInt64)
+    return low | code * pl.lit(1 << (64 - KIND_BITS), dtype=pl.UInt64)
 
 
 @dataclass

@@ -27,8 +27,8 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     Returns the edges sorted by pair (then time) with `pair_key` and `pair_index`, and one row
     per pair in pair_key order: `pair_key, low, high, rank` plus the provenance of its earliest
-    edge. Rank order: observed_at, then the pair's identifiers in (kind, value) order — a
-    canonical order that does not depend on input row order.
+    edge. Rank order: observed_at, then the pair's identifiers in node order
+    (evidence._number_nodes), a canonical order that does not depend on input row order.
     """
     left, right = edges["left_node"].to_numpy(), edges["right_node"].to_numpy()
     pair_key = pl.Series(

@@ -163,7 +163,7 @@ def normalise_and_guard(frame: pl.DataFrame, rules: IdentityRules) -> pl.DataFra
         kind = None if kind is None else str(kind)
         if kind not in rules.kinds:
             parts.append(
-                part.with_columns(
+                part.lazy().with_columns(
                     pl.lit(None, dtype=pl.String).alias(VALUE),
                     pl.lit(None, dtype=pl.String).alias(BLOCK_REASON),
                 )
@@ -174,10 +174,9 @@ def normalise_and_guard(frame: pl.DataFrame, rules: IdentityRules) -> pl.DataFra
         )
         if kind == "email":
             normalised = _email_rules(normalised, rules, pl.lit(True))
-        parts.append(
-            normalised.with_columns(_guard_kind(rules, kind).alias(BLOCK_REASON)).collect()
-        )
-    result = pl.concat(parts)
+        parts.append(normalised.with_columns(_guard_kind(rules, kind).alias(BLOCK_REASON)))
+    # the kinds at once: each slice's string work runs on its own thread
+    result = pl.concat(pl.collect_all(parts))
     if grouped:
         return result
     inverse = np.empty_like(order)
