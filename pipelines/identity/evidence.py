@@ -153,20 +153,24 @@ def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
         .collect(engine="streaming")
     )
     # one contiguous buffer for the columns read many times (gathers on many small chunks are
-    # several times slower), column by column so that only one column is ever held twice
+    # several times slower), column by column so that only one column is ever held twice; the
+    # provenance columns once they are one byte per row (below)
     rows = pl.DataFrame(
         [
-            rows.drop_in_place(name).rechunk() if name in READ_OFTEN else rows.drop_in_place(name)
+            rows.drop_in_place(name).rechunk()
+            if name in READ_OFTEN and name not in PROVENANCE
+            else rows.drop_in_place(name)
             for name in list(rows.columns)
         ]
     )
     # sources, streams and rules, kept until the tables are built, as Enums of their values: one
     # byte per row instead of four (the three columns at once, in parallel)
     present = rows.select(pl.col(PROVENANCE).unique().drop_nulls().cast(pl.String).implode())
-    return rows.with_columns(
+    rows = rows.with_columns(
         pl.col(name).cast(pl.Enum(sorted(present[name][0].to_list())))  # a handful of values
         for name in PROVENANCE
     )
+    return rows.with_columns(rows[name].rechunk() for name in PROVENANCE)
 
 
 def _raw_key(seed: int) -> pl.Expr:
