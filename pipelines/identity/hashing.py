@@ -28,13 +28,28 @@ def _pads(key: Secret) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in raw), bytes(b ^ 0x5C for b in raw)
 
 
-def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> pl.Series:
+def hash_hex(
+    values: pl.Series | pl.DataFrame,
+    key: Secret | None = None,
+    digits: int = 64,
+    prefix: str = "",
+) -> pl.Series:
     """Hex SHA-256 (no key) or HMAC-SHA256 (with key) of each string; nulls stay null.
 
-    The result has the input's length and order; `digits` keeps only the first hex digits
-    (cut in DuckDB, so the full digests never cross into Polars).
+    `values` is a string column, or a frame whose columns (as strings) are hashed joined by
+    ":" (`a:b`; null when any part is). The result has the input's length and order, named
+    after the column (or the frame's first column); `digits` keeps only the first hex digits
+    and `prefix` goes in front (both in DuckDB, on all its threads: the full digests and the
+    joined texts never cross into Polars).
     """
-    frame = pl.DataFrame({"value": values.cast(pl.String)})
+    parts = values.to_frame() if isinstance(values, pl.Series) else values
+    name = parts.columns[0]
+    frame = parts.select(
+        pl.col(column).cast(pl.String).alias(f"part_{index}")
+        for index, column in enumerate(parts.columns)
+    )
+    value = " || ':' || ".join(f"part_{index}" for index in range(frame.width))
+    head = "'" + prefix.replace("'", "''") + "' || " if prefix else ""
     cut = int(digits)
     # DuckDB reads the values from a private temporary Parquet file: scanning a Python (Arrow)
     # object would first import pyarrow.dataset and pandas (0.7 s), and its scan of one large
@@ -48,20 +63,20 @@ def hash_hex(values: pl.Series, key: Secret | None = None, digits: int = 64) -> 
             # a plain projection keeps row order (preserve_insertion_order, DuckDB's default)
             connection.execute("set preserve_insertion_order = true")
             if key is None:
-                query = f"select left(sha256(encode(value)), {cut}) as hashed from {scan}"
+                query = f"select {head}left(sha256(encode({value})), {cut}) as hashed from {scan}"
             else:
                 inner, outer = _pads(key)
                 # the pads travel as parameters into session variables of this private connection
                 connection.execute("set variable identity_ipad = $pad", {"pad": inner})
                 connection.execute("set variable identity_opad = $pad", {"pad": outer})
                 query = (
-                    "select left(sha256(getvariable('identity_opad')::blob || unhex(sha256("
-                    f"getvariable('identity_ipad')::blob || encode(value)))), {cut}) as hashed "
-                    f"from {scan}"
+                    f"select {head}left(sha256(getvariable('identity_opad')::blob || unhex("
+                    f"sha256(getvariable('identity_ipad')::blob || encode({value})))), {cut}) "
+                    f"as hashed from {scan}"
                 )
             # a relation without parameters, materialised as Arrow, runs on all threads (a
             # query with parameters, or `execute(...).pl()`, runs on one)
             result = pl.from_arrow(connection.sql(query).to_arrow_table())
         finally:
             connection.close()
-    return result["hashed"].alias(values.name)
+    return result["hashed"].alias(name)

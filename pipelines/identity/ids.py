@@ -37,20 +37,20 @@ def derive_ids(
     An id already `taken` (a previous person's) or shared by two clusters is re-derived with a
     counter suffix; a fixed number of rounds, never a loop over rows.
     """
-    pending = first_identifiers.select(
-        "cluster", (pl.col("kind").cast(pl.String) + ":" + pl.col("value")).alias("seed")
-    )
+    pending = first_identifiers.select("cluster", "kind", "value")
     assigned: list[pl.DataFrame] = []
     used = taken.unique()
     for round_number in range(MAX_COLLISION_ROUNDS):
-        text = pending["seed"] if round_number == 0 else pending["seed"] + f"#{round_number}"
-        candidate = pending.with_columns(
-            person_id=pl.lit("p_") + hash_hex(text, key, ID_HEX_DIGITS)
+        # `kind:value`, then `kind:value#1`, `#2`, ... for the (rare) clashing ones
+        text = pending.select(
+            "kind",
+            pl.col("value") + f"#{round_number}" if round_number else pl.col("value"),
         )
+        candidate = pending.with_columns(person_id=hash_hex(text, key, ID_HEX_DIGITS, prefix="p_"))
         clash = candidate["person_id"].is_in(used.implode()) | is_duplicated(candidate["person_id"])
         assigned.append(candidate.filter(~clash).select("cluster", "person_id"))
         used = pl.concat([used, candidate.filter(~clash)["person_id"]])
-        pending = candidate.filter(clash).select("cluster", "seed")
+        pending = candidate.filter(clash).select("cluster", "kind", "value")
         if pending.is_empty():
             break
     if not pending.is_empty():

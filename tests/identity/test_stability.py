@@ -69,3 +69,37 @@ def test_incremental_run_equals_full_rebuild(synthetic, rules):
     assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
     assert full.metrics["merges"] > 0  # the new evidence did join persons
     assert_frame_equal(incremental.tables["identity_merges"], full.tables["identity_merges"])
+
+
+def test_new_ids_are_the_documented_hash_and_clashes_take_a_counter():
+    """`p_` + 16 hex digits of SHA-256 of `kind:value` (HMAC with a key); an id already taken
+    is derived again from `kind:value#1`, then `#2`, ..."""
+    import hashlib
+    import hmac
+
+    from pipelines.identity.evidence import KIND
+    from pipelines.identity.ids import derive_ids
+    from pipelines.settings import Secret
+
+    def expected(text: str, key: bytes | None = None) -> str:
+        digest = (
+            hmac.new(key, text.encode(), hashlib.sha256) if key else hashlib.sha256(text.encode())
+        )
+        return "p_" + digest.hexdigest()[:16]
+
+    first = pl.DataFrame(
+        {
+            "cluster": [0, 1],
+            "kind": pl.Series(["email", "web_user_id"]).cast(KIND),
+            "value": ["a@x.com", "42"],
+        }
+    )
+    fresh = derive_ids(first, pl.Series([], dtype=pl.String), None).sort("cluster")
+    assert fresh["person_id"].to_list() == [expected("email:a@x.com"), expected("web_user_id:42")]
+    clashed = derive_ids(first, fresh["person_id"].head(1), None).sort("cluster")
+    assert clashed["person_id"].to_list() == [
+        expected("email:a@x.com#1"),
+        expected("web_user_id:42"),
+    ]
+    keyed = derive_ids(first.head(1), pl.Series([], dtype=pl.String), Secret("k3y"))
+    assert keyed["person_id"].to_list() == [expected("email:a@x.com", b"k3y")]
