@@ -79,4 +79,5 @@ def hash_hex(
             result = pl.from_arrow(connection.sql(query).to_arrow_table())
         finally:
             connection.close()
-    return result["hashed"].alias(name)
+    # one buffer: DuckDB hands over one chunk per vector of rows, and callers gather from it
+    return result["hashed"].rechunk().alias(name)
