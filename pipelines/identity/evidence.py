@@ -174,10 +174,15 @@ def _keyed_rows(source: pl.LazyFrame, attempt: int) -> pl.DataFrame:
 
 
 def _raw_key(seed: int) -> pl.Expr:
-    """The raw identifier's key: its kind's code in the top bits, its hash in the others, so
-    that sorting the keys groups the kinds (raw ids are numbered by kind with no further sort)."""
+    """The raw identifier's key (raw ids are numbered by kind with no further sort)."""
     code = pl.col("identifier_kind").cast(KIND, strict=False).to_physical().fill_null(0)
-    low = _mixed_hash(IDENTIFIER, seed) // pl.lit(1 << KIND_BITS, dtype=pl.UInt64)
+    return _kind_first(code, _mixed_hash(IDENTIFIER, seed))
+
+
+def _kind_first(code: pl.Expr, hashed: pl.Expr) -> pl.Expr:
+    """A 64-bit key: the kind's code in the top bits, a hash in the others, so that sorting the
+    keys groups the kinds in kind order."""
+    low = hashed // pl.lit(1 << KIND_BITS, dtype=pl.UInt64)
     return low | code.cast(pl.UInt64) * pl.lit(1 << (64 - KIND_BITS), dtype=pl.UInt64)
 
 
@@ -473,11 +478,8 @@ def _node_runs(kinds: pl.Series, values: pl.Series) -> tuple[np.ndarray, Runs]:
 
 
 def node_key(kinds: pl.Series, values: pl.Series, seed: int) -> pl.Expr:
-    """An identifier's 64-bit node key: its kind's code in the top bits, the hash of its value
-    (nulls included) in the others, so that sorting the keys groups the kinds in kind order."""
-    code = pl.lit(kinds).to_physical().cast(pl.UInt64)
-    low = pl.lit(values).hash(seed) // pl.lit(1 << KIND_BITS, dtype=pl.UInt64)
-    return low | code * pl.lit(1 << (64 - KIND_BITS), dtype=pl.UInt64)
+    """An identifier's node key: its kind, then the hash of its value (nulls included)."""
+    return _kind_first(pl.lit(kinds).to_physical(), pl.lit(values).hash(seed))
 
 
 @dataclass
