@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.identity.columnar import MISSING, index_or_null
+from pipelines.identity.columnar import MISSING, index_or_null, small_pages
 from pipelines.identity.erasure import erased_persons
 from pipelines.identity.evidence import (
     KIND,
@@ -94,6 +94,7 @@ class _Timer:
         self._last = now
 
 
+@small_pages()
 def stitch(
     evidence: pl.LazyFrame | pl.DataFrame,
     *,
@@ -249,6 +250,7 @@ def _node_info(nodes: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFra
     return nodes.join(prior, on=["kind", "value"], how="left", maintain_order="left")
 
 
+@small_pages()
 def write_tables(result: StitchResult, out_dir: Path) -> dict[str, Path]:
     """Write each table as `<out_dir>/<table>.parquet`, atomically (temp file, then rename).
 

@@ -13,6 +13,7 @@ from pipelines.identity.columnar import (
     is_duplicated,
     is_repeated,
     order_by,
+    small_pages,
 )
 
 small_keys = st.lists(st.integers(0, 5), min_size=0, max_size=60)
@@ -25,6 +26,40 @@ def test_order_by_is_the_stable_multi_column_sort(first, second):
     frame = pl.DataFrame({"a": first, "b": second}, schema={"a": pl.UInt64, "b": pl.Int64})
     expected = frame.with_row_index().sort("a", "b", "index", nulls_last=True)["index"]
     assert order_by(frame["a"], frame["b"]).tolist() == expected.to_list()
+
+
+wide_keys = st.sampled_from(
+    [
+        (pl.UInt64, st.integers(0, 2**64 - 1)),
+        (pl.Int64, st.integers(-(2**63), 2**63 - 1)),
+        (pl.Int32, st.integers(-5, 5)),
+        (pl.UInt8, st.integers(0, 255)),
+        (pl.Boolean, st.booleans()),
+        (pl.Datetime("us"), st.integers(-(2**62), 2**62)),
+        (pl.Enum(["b", "a", "c"]), st.sampled_from(["a", "b", "c"])),
+        (pl.String, st.sampled_from(["", "a", "b", "ab"])),
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.lists(wide_keys, min_size=1, max_size=3), st.integers(0, 70))
+def test_order_by_is_polars_stable_sort_for_every_key_type(data, columns, rows):
+    # every key type the stitcher sorts by, nulls first or last per key
+    frame = {}
+    for index, (dtype, values) in enumerate(columns):
+        draw = data.draw(st.lists(st.one_of(st.none(), values), min_size=rows, max_size=rows))
+        if dtype == pl.Datetime("us"):
+            frame[f"k{index}"] = pl.Series(draw, dtype=pl.Int64).cast(dtype)
+        else:
+            frame[f"k{index}"] = pl.Series(draw, dtype=dtype)
+    frame = pl.DataFrame(frame)
+    nulls_last = data.draw(st.lists(st.booleans(), min_size=frame.width, max_size=frame.width))
+    expected = frame.with_row_index().sort(
+        frame.columns, nulls_last=nulls_last, maintain_order=True
+    )["index"]
+    order = order_by(*frame.get_columns(), nulls_last=nulls_last)
+    assert order.tolist() == expected.to_list()
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,3 +97,14 @@ def test_is_duplicated_is_polars_is_duplicated(values):
 def test_distinct_values_is_numpy_unique(values):
     array = np.array(values, dtype=np.int64)
     assert distinct_values(array).tolist() == np.unique(array).tolist()
+
+
+def test_small_pages_turns_numpy_huge_pages_off_inside_only():
+    setter = np._core.multiarray._set_madvise_hugepage
+    previous = setter(True)
+    try:
+        with small_pages():
+            assert setter(False) is False  # off inside (the call returns the setting it found)
+        assert setter(True) is True  # restored on exit
+    finally:
+        setter(previous)
