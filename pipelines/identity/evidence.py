@@ -39,6 +39,7 @@ from pipelines.identity.rules import KNOWN_KINDS, IdentityRules
 from pipelines.settings import Secret
 
 RECORD = ["source", "stream", "record_id"]
+LINK_COLUMNS = ["left_kind", "left_value", "right_kind", "right_value"]
 IDENTIFIER = ["identifier_kind", "identifier_value"]
 EVIDENCE_SCHEMA = {
     "source": pl.String,
@@ -251,6 +252,36 @@ def prepare_previous(previous_map: pl.DataFrame | None) -> pl.DataFrame | None:
     return previous.rename({"identifier_kind": "kind", "identifier_value": "value"})
 
 
+def prepare_previous_links(
+    edges: pl.DataFrame | None, rejected: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The identifier pairs decided before an incremental run, one row per pair:
+    `left_kind, left_value, right_kind, right_value, reason` (null: accepted).
+
+    `edges` and `rejected` are identity_edges and identity_rejected_edges (contracts §5.3) of
+    every run the previous map stands for: they say which links each identifier already had
+    and which were refused, which the map alone does not.
+    """
+    frames = []
+    for name, frame in (("identity_edges", edges), ("identity_rejected_edges", rejected)):
+        if frame is None:
+            raise ValueError(
+                f"an incremental run needs the previous {name} (previous_{name[9:]}=...)"
+            )
+        needed = [*LINK_COLUMNS, *(["reason"] if name == "identity_rejected_edges" else [])]
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise EvidenceError(f"previous {name} lacks columns {missing} (contracts §5.3)")
+        reason = pl.col("reason") if "reason" in needed else pl.lit(None)
+        frames.append(
+            frame.select(
+                pl.col(LINK_COLUMNS).cast(pl.String), reason.cast(pl.String).alias("reason")
+            )
+        )
+    # a pair is accepted or refused as a whole; several records may carry it
+    return pl.concat(frames).group_by(LINK_COLUMNS).agg(pl.col("reason").drop_nulls().min())
+
+
 def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Timestamps as UTC without time zone (the contract's convention), from naive or aware input."""
     casts = []
@@ -342,14 +373,14 @@ def encode(
             pl.col("block_reason").cast(BLOCK_REASON)
         )
         lap("encode:normalise_guard_publish")
-        nodes, node_of_raw = _number_nodes(raw, previous)
+        nodes, node_of_raw, known_since = _number_nodes(raw, previous)
         raw = raw.select("kind", "value", "block_reason")
         lap("encode:nodes")
         rows = rows.drop("is_anchor")
         lap("encode:anchor_checks")
         # the same_customer_id edges are drawn in the second thread meanwhile
         same_customer = pool.submit(
-            lambda: _same_customer_edges(rows, node_of_raw[raw_of_row], nodes)
+            lambda: _same_customer_edges(rows, node_of_raw[raw_of_row], nodes, known_since)
         )
         # then each record's anchor node (two gathers over tens of millions of rows)
         anchors = pool.submit(lambda: node_of_raw[raw_of_row[anchor_rows]])
@@ -407,13 +438,14 @@ def _distinct_identifiers(
 
 def _number_nodes(
     raw: pl.DataFrame, previous: pl.DataFrame | None
-) -> tuple[pl.DataFrame, np.ndarray]:
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray | None]:
     """Nodes: distinct published identifiers that are not blocked, numbered in node order.
 
     Node order is (kind, 64-bit hash of the value under a fixed seed, value): canonical (it
     depends neither on the input's row order nor on which raw forms were seen) and found by
     one integer sort instead of a sort of millions of strings. Returns the nodes (node, kind,
-    value, first_seen_at, last_seen_at) and each raw id's node.
+    value, first_seen_at, last_seen_at), each raw id's node and, with a previous map, each
+    node's first_seen_at there (int64 microseconds; LATEST: not in it, or seen without a time).
     """
     usable = (
         raw.with_row_index("raw")
@@ -447,7 +479,15 @@ def _number_nodes(
     node_of_raw[usable["raw"].filter(usable["raw"].is_not_null()).to_numpy()] = runs.number[
         from_raw
     ]
-    return nodes, node_of_raw
+    known_since = None
+    if previous is not None:  # the previous map's rows are the rows without a raw id
+        known_since = group_minimum(
+            runs.number[~from_raw],
+            datetime_ints(usable["first_seen_at"].filter(~from_raw), LATEST),
+            runs.count,
+            LATEST,
+        )
+    return nodes, node_of_raw, known_since
 
 
 def _node_runs(kinds: pl.Series, values: pl.Series) -> tuple[np.ndarray, Runs]:
@@ -611,12 +651,18 @@ def _deduplicate(edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def _same_customer_edges(
-    rows: pl.DataFrame, node_of_row: np.ndarray, nodes: pl.DataFrame
+    rows: pl.DataFrame,
+    node_of_row: np.ndarray,
+    nodes: pl.DataFrame,
+    known_since: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Edges `web_user_id` -> `shop_customer_id` of equal value (contract rule `same_customer_id`).
 
     Provenance: the first record of whichever identifier was observed later, the moment both
-    were known.
+    were known. In an incremental run (`known_since`: each node's first sight in the previous
+    map, see `_number_nodes`) an identifier seen in an earlier run was first observed then, in
+    a record of that run: a pair whose later identifier is such a one had its edge drawn
+    before, and is not drawn again.
     """
     accounts = nodes.filter(pl.col("kind").is_in(list(ACCOUNT_LINK_KINDS))).select(
         "node", "kind", "value"
@@ -653,6 +699,16 @@ def _same_customer_edges(
         }
     )
     first = accounts.join(first, on="node", how="left")
+    if known_since is not None:  # first sight in an earlier run: its time, no record tonight
+        since = datetimes(known_since[first["node"].to_numpy()], LATEST, "since")
+        earlier = since.is_not_null()
+        first = first.with_columns(
+            pl.when(earlier).then(since).otherwise(pl.col("observed_at")).alias("observed_at"),
+            *(
+                pl.when(earlier).then(None).otherwise(pl.col(column)).alias(column)
+                for column in ("row", "record_key")
+            ),
+        )
     users = first.filter(pl.col("kind") == "web_user_id")
     customers = first.filter(pl.col("kind") == "shop_customer_id")
     pairs = users.join(customers, on="value", suffix="_right").filter(
@@ -672,7 +728,7 @@ def _same_customer_edges(
     def later(column: str) -> pl.Expr:
         return pl.when(user_later).then(pl.col(column)).otherwise(pl.col(f"{column}_right"))
 
-    return pairs.select(
+    return pairs.filter(later("row").is_not_null()).select(
         later("row").alias("row"),
         later("record_key").alias("record_key"),
         later("observed_at").alias("observed_at"),

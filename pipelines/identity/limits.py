@@ -30,13 +30,9 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     edge. Rank order: observed_at, then the pair's identifiers in node order
     (evidence._number_nodes), a canonical order that does not depend on input row order.
     """
-    left, right = edges["left_node"].to_numpy(), edges["right_node"].to_numpy()
     pair_key = pl.Series(
-        "pair_key",
-        (np.minimum(left, right).astype(np.uint64) << LOW_BITS)
-        | np.maximum(left, right).astype(np.uint64),
+        "pair_key", pair_keys(edges["left_node"].to_numpy(), edges["right_node"].to_numpy())
     )
-    del left, right
     order = _pair_time_order(pair_key, edges["observed_at"], edges["record_key"])
     edges = edges.drop("record_key").with_columns(pair_key)[order]
     runs = Runs.of(edges["pair_key"].to_numpy())
@@ -53,6 +49,46 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         high=pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
     )
     return edges, pairs
+
+
+def pair_keys(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """One uint64 per unordered node pair: the lower node in the high half, the higher below."""
+    return (np.minimum(left, right).astype(np.uint64) << LOW_BITS) | np.maximum(left, right).astype(
+        np.uint64
+    )
+
+
+def prior_pairs(links: pl.DataFrame, node_info: pl.DataFrame) -> pl.DataFrame:
+    """The previous links (evidence.prepare_previous_links) between tonight's nodes:
+    `pair_key, low, high, reason`. Links with an end that is no node now (blocked by the
+    rules, or erased) are left out."""
+    nodes = node_info.select("node", pl.col("kind").cast(pl.String), "value")
+    ends = links
+    for side in ("left", "right"):
+        ends = ends.join(
+            nodes.rename(
+                {"node": f"{side}_node", "kind": f"{side}_kind", "value": f"{side}_value"}
+            ),
+            on=[f"{side}_kind", f"{side}_value"],
+        )
+    keys = pair_keys(ends["left_node"].to_numpy(), ends["right_node"].to_numpy())
+    return pl.DataFrame(
+        {
+            "pair_key": keys,
+            "low": (keys >> LOW_BITS).astype(np.uint32),
+            "high": (keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32),
+            "reason": ends["reason"],
+        }
+    )
+
+
+def repeated_rejections(
+    pairs: pl.DataFrame, prior: pl.DataFrame, reasons: list[str]
+) -> pl.DataFrame:
+    """`rank, reason` for tonight's pairs refused before: a pair keeps its decision (its
+    earliest evidence is old). Reasons the rules no longer name are decided again."""
+    refused = prior.filter(pl.col("reason").is_in(reasons)).select("pair_key", "reason")
+    return pairs.select("pair_key", "rank").join(refused, on="pair_key").select("rank", "reason")
 
 
 def _pair_time_order(
@@ -86,13 +122,17 @@ def _pair_time_order(
 
 
 def degree_limit_rejections(
-    pairs: pl.DataFrame, node_info: pl.DataFrame, rules: IdentityRules, incremental: bool
+    pairs: pl.DataFrame,
+    node_info: pl.DataFrame,
+    rules: IdentityRules,
+    prior: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`rank, reason` for each pair breaking a per-identifier degree limit.
 
     Each identifier's distinct linked identifiers of a kind are ranked by their pair's rank
-    (earliest evidence first); those beyond `max` are rejected. In an incremental run the
-    identifiers of that kind already in the identifier's previous person count first.
+    (earliest evidence first); those beyond `max` are rejected. In an incremental run, `prior`
+    (`prior_pairs`) holds the pairs decided before, all earlier than tonight's: they are not
+    ranked again, and each identifier's prior links of a kind come first in its ranking.
     """
     if not rules.degree_limits:
         return pl.DataFrame(schema={"rank": pl.UInt32, "reason": pl.String})
@@ -108,37 +148,49 @@ def degree_limit_rejections(
     def kind_pair(node: np.ndarray, linked_kind: np.ndarray) -> np.ndarray:
         return (kinds[node].astype(np.intp) << KIND_BITS) | linked_kind
 
+    def node_groups(low: np.ndarray, high: np.ndarray, chosen: np.ndarray | None = None):
+        """Each pair oriented both ways: (node << KIND_BITS | linked kind), and which pairs."""
+        for node, linked in ((low, high), (high, low)):
+            limited = limit_of[kind_pair(node, kinds[linked])] >= 0
+            picked = np.flatnonzero(limited if chosen is None else limited & chosen)
+            yield (
+                (
+                    (node[picked].astype(np.uint64) << np.uint64(KIND_BITS))
+                    | kinds[linked[picked]].astype(np.uint64)
+                ),
+                picked,
+            )
+
     rank, low, high = (pairs[column].to_numpy() for column in ("rank", "low", "high"))
+    fresh = None if prior is None else ~pairs["pair_key"].is_in(prior["pair_key"]).to_numpy()
     groups, ranks = [], []
-    for node, linked in ((low, high), (high, low)):  # each pair, oriented both ways
-        chosen = np.flatnonzero(limit_of[kind_pair(node, kinds[linked])] >= 0)
-        node, linked = node[chosen], linked[chosen]
-        if incremental:  # links inside one previous person are known, not counted
-            persons = node_info["previous_person_id"]
-            node_person, linked_person = persons.gather(node), persons.gather(linked)
-            known = node_person.is_not_null() & (node_person == linked_person)
-            # null (a previous person linked to a new identifier) counts as known, as in a filter
-            fresh = (~known).fill_null(False).to_numpy()
-            chosen, node, linked = chosen[fresh], node[fresh], linked[fresh]
-        # group: the node and the kind of its linked identifier
-        groups.append(
-            (node.astype(np.uint64) << np.uint64(KIND_BITS)) | kinds[linked].astype(np.uint64)
-        )
-        ranks.append(rank[chosen])
+    for group, picked in node_groups(low, high, fresh):
+        groups.append(group)
+        ranks.append(rank[picked])
     group, ranked = _sorted_pairs(np.concatenate(groups), np.concatenate(ranks))
     runs = Runs.of(group)
     position = np.arange(len(group)) - runs.starts[runs.number] + 1
     node = (group >> np.uint64(KIND_BITS)).astype(np.int64)
     linked_kind = (group & np.uint64((1 << KIND_BITS) - 1)).astype(np.int64)
     limit = limit_of[kind_pair(node, linked_kind)]
-    if incremental:
-        position += _prior_links(node_info, node, linked_kind)
+    if prior is not None:
+        earlier = np.concatenate(
+            [found for found, _ in node_groups(prior["low"].to_numpy(), prior["high"].to_numpy())]
+        )
+        position += _counts_of(group, earlier)
     over = np.flatnonzero(position > max_linked[limit])
     return (
         pl.DataFrame({"rank": ranked[over], "reason": reasons.gather(limit[over])})
         .group_by("rank")
         .agg(pl.col("reason").min())
     )
+
+
+def _counts_of(values: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """How often each of `values` occurs in `population` (both uint64)."""
+    ordered = np.sort(population)
+    first = np.searchsorted(ordered, values, side="left")
+    return np.searchsorted(ordered, values, side="right") - first
 
 
 def _sorted_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,28 +205,6 @@ def _sorted_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.
         return packed >> np.uint64(minor_bits), (packed & mask).astype(minor.dtype)
     order = order_by(pl.Series(major), pl.Series(minor))
     return major[order], minor[order]
-
-
-def _prior_links(node_info: pl.DataFrame, node: np.ndarray, linked_kind: np.ndarray) -> np.ndarray:
-    """Per (node, linked kind): identifiers of that kind already in the node's previous person."""
-    prior = (
-        node_info.filter(pl.col("previous_person_id").is_not_null())
-        .group_by("previous_person_id", pl.col("kind").to_physical().alias("linked_kind"))
-        .len()
-    )
-    return (
-        pl.DataFrame(
-            {
-                "previous_person_id": node_info["previous_person_id"].gather(node),
-                "linked_kind": pl.Series(linked_kind).cast(prior["linked_kind"].dtype),
-            }
-        )
-        .join(prior, on=["previous_person_id", "linked_kind"], how="left", maintain_order="left")[
-            "len"
-        ]
-        .fill_null(0)
-        .to_numpy()
-    )
 
 
 def frozen_edges(node_info: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ from pipelines.identity.evidence import (
     encode,
     prepare_evidence,
     prepare_previous,
+    prepare_previous_links,
     publish_values,
 )
 from pipelines.identity.ids import assign_person_ids
@@ -39,7 +40,9 @@ from pipelines.identity.limits import (
     ACCOUNT_REASON,
     account_rejections,
     degree_limit_rejections,
+    prior_pairs,
     rank_pairs,
+    repeated_rejections,
 )
 from pipelines.identity.outputs import (
     EDGE_COLUMNS,
@@ -102,6 +105,8 @@ def stitch(
     run_id: str,
     run_at: datetime,
     previous_map: pl.DataFrame | None = None,
+    previous_edges: pl.DataFrame | None = None,
+    previous_rejected_edges: pl.DataFrame | None = None,
     erasures: pl.DataFrame | None = None,
     pseudonymize_key: Secret | None = None,
     incremental: bool = False,
@@ -110,15 +115,18 @@ def stitch(
 
     `evidence` may be lazy (e.g. `pl.scan_parquet`): it is read in one streaming pass, plus one
     more for the identifier values. `previous_map` (last run's identity_map) keeps person ids
-    stable. With `incremental=True` the evidence holds only new records and the previous map's
-    persons are kept as links, so the partition equals a full rebuild (see README "Incremental
-    runs" for the exact terms). `erasures` (`identifier_kind, identifier_value, requested_at`)
-    removes whole persons. `pseudonymize_key` replaces the values of `rules.pseudonymize_kinds`
-    by keyed HMAC-SHA256.
+    stable. With `incremental=True` the evidence holds only new records, the previous map's
+    persons are kept as links, and `previous_edges` / `previous_rejected_edges` (the
+    identity_edges and identity_rejected_edges of every run the map stands for) say which
+    links each identifier had and which were refused, so the outcome equals a full rebuild's
+    (see README "Incremental runs" for the exact terms). `erasures` (`identifier_kind,
+    identifier_value, requested_at`) removes whole persons. `pseudonymize_key` replaces the
+    values of `rules.pseudonymize_kinds` by keyed HMAC-SHA256.
     """
     timer = _Timer()
     if incremental and previous_map is None:
         raise ValueError("an incremental run needs the previous identity_map (previous_map=...)")
+    links = prepare_previous_links(previous_edges, previous_rejected_edges) if incremental else None
     prepared = prepare_evidence(evidence, rules)
     previous = prepare_previous(previous_map)
     if run_at.tzinfo is not None:
@@ -144,7 +152,11 @@ def stitch(
     edges, pairs = rank_pairs(encoded.edges)
     encoded.edges = encoded.edges.clear()
     reasons = _Reasons(rules, pairs)
-    reasons.add(degree_limit_rejections(pairs, node_info, rules, incremental))
+    prior = prior_pairs(links, node_info) if links is not None else None
+    if prior is not None:  # a pair refused before stays refused
+        reasons.add(repeated_rejections(pairs, prior, reasons.known))
+    reasons.add(degree_limit_rejections(pairs, node_info, rules, prior))
+    del prior
     pairs = pairs.with_columns(reason=reasons.series())
     timer.lap("rank_and_degree_limits")
 
@@ -209,6 +221,7 @@ class _Reasons:
 
     def __init__(self, rules: IdentityRules, pairs: pl.DataFrame) -> None:
         names = sorted({limit.reason for limit in rules.degree_limits} | {ACCOUNT_REASON})
+        self.known = names
         self.dtype = pl.Enum(names)
         self.names = pl.Series([None, *names], dtype=self.dtype)
         rank = pairs["rank"].to_numpy()

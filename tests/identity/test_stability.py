@@ -8,9 +8,16 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.identity.stitch import stitch
+from pipelines.identity.stitch import EvidenceError, stitch
 from pipelines.identity.synthetic import generate_evidence
-from tests.identity.conftest import RUN_AT, partition, split_records
+from tests.identity.conftest import (
+    RUN_AT,
+    evidence,
+    form_fill,
+    partition,
+    split_records,
+    ticket,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +51,32 @@ def test_rebuild_without_history_gives_the_same_ids(synthetic, rules):
     assert_frame_equal(with_history.tables["identity_map"], without_history.tables["identity_map"])
 
 
+def incremental_after(before, new, rules, **replaced):
+    """An incremental run of `new` evidence after the run `before` (`replaced`: other inputs)."""
+    previous = {
+        "previous_map": before.tables["identity_map"],
+        "previous_edges": before.tables["identity_edges"],
+        "previous_rejected_edges": before.tables["identity_rejected_edges"],
+    }
+    return stitch(
+        new, rules=rules, run_id="r2", run_at=RUN_AT, incremental=True, **(previous | replaced)
+    )
+
+
+def new_records_only(table: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """The rows of an edge table that the records of `new` carry, in a fixed order."""
+    records = ["source", "stream", "record_id"]
+    rows = table.join(new.select(records).unique(), on=records, how="semi")
+    return rows.sort(rows.columns, nulls_last=True)
+
+
 def test_incremental_run_equals_full_rebuild(synthetic, rules):
     evidence, _ = synthetic
     cutoff = datetime(2025, 7, 1)
     old, new = split_records(evidence, cutoff)
     assert old.height and new.height
     before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT)
-    incremental = stitch(
-        new,
-        rules=rules,
-        run_id="r2",
-        run_at=RUN_AT,
-        previous_map=before.tables["identity_map"],
-        incremental=True,
-    )
+    incremental = incremental_after(before, new, rules)
     full = stitch(
         evidence,
         rules=rules,
@@ -69,6 +88,82 @@ def test_incremental_run_equals_full_rebuild(synthetic, rules):
     assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
     assert full.metrics["merges"] > 0  # the new evidence did join persons
     assert_frame_equal(incremental.tables["identity_merges"], full.tables["identity_merges"])
+    # every decision on the new records: the same refusals, the same accepted edges (with the
+    # same_customer_id edges the new records are the first to show)
+    assert_frame_equal(
+        new_records_only(incremental.tables["identity_rejected_edges"], new),
+        new_records_only(full.tables["identity_rejected_edges"], new),
+    )
+    assert_frame_equal(
+        new_records_only(incremental.tables["identity_edges"], new),
+        new_records_only(full.tables["identity_edges"], new),
+    )
+    assert incremental.tables["identity_edges"]["rule"].eq("same_customer_id").any()
+
+
+@pytest.mark.parametrize(
+    ("last_night", "tonight", "refused"),
+    [
+        # the device's own e-mail link is last night's: tonight's second one is refused
+        ([form_fill("f1", 1, "d1", "a@x.com")], [form_fill("f2", 2, "d1", "b@x.com")], 1),
+        # the device's person has an e-mail through the login, not through the device: the
+        # device's first e-mail link is accepted and joins the e-mail's own person
+        (
+            [
+                (
+                    "matomo",
+                    "visits",
+                    "v1",
+                    1,
+                    "login",
+                    [("web_visitor_id", "d1"), ("web_user_id", "u1")],
+                ),
+                (
+                    "shopify",
+                    "customers",
+                    "c1",
+                    1,
+                    "shop_customer",
+                    [("web_user_id", "u1"), ("email", "a@x.com")],
+                ),
+                ticket("t1", 1, "z1", "b@x.com"),
+            ],
+            [form_fill("f2", 2, "d1", "b@x.com")],
+            0,
+        ),
+        # a link refused last night and seen again stays refused, whatever tonight brings
+        (
+            [form_fill("f1", 1, "d1", "a@x.com"), form_fill("f2", 2, "d1", "b@x.com")],
+            [form_fill("f3", 3, "d1", "b@x.com")],
+            1,
+        ),
+    ],
+)
+def test_incremental_degree_limits_count_last_nights_links(rules, last_night, tonight, refused):
+    old, new = evidence(*last_night), evidence(*tonight)
+    before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT)
+    incremental = incremental_after(before, new, rules)
+    full = stitch(
+        pl.concat([old, new]),
+        rules=rules,
+        run_id="r2",
+        run_at=RUN_AT,
+        previous_map=before.tables["identity_map"],
+    )
+    assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
+    rejected = new_records_only(incremental.tables["identity_rejected_edges"], new)
+    assert rejected.height == refused
+    assert_frame_equal(rejected, new_records_only(full.tables["identity_rejected_edges"], new))
+
+
+def test_incremental_run_needs_the_previous_links(synthetic, rules):
+    evidence_frame, _ = synthetic
+    before = stitch(evidence_frame, rules=rules, run_id="r1", run_at=RUN_AT)
+    with pytest.raises(ValueError, match="previous identity_rejected_edges"):
+        incremental_after(before, evidence_frame, rules, previous_rejected_edges=None)
+    broken = before.tables["identity_edges"].drop("left_value")
+    with pytest.raises(EvidenceError, match=r"identity_edges lacks columns \['left_value'\]"):
+        incremental_after(before, evidence_frame, rules, previous_edges=broken)
 
 
 def test_new_ids_are_the_documented_hash_and_clashes_take_a_counter():
