@@ -71,14 +71,21 @@ def prior_pairs(links: pl.DataFrame, node_info: pl.DataFrame) -> pl.DataFrame:
             ),
             on=[f"{side}_kind", f"{side}_value"],
         )
-    keys = pair_keys(ends["left_node"].to_numpy(), ends["right_node"].to_numpy())
-    return pl.DataFrame(
-        {
-            "pair_key": keys,
-            "low": (keys >> LOW_BITS).astype(np.uint32),
-            "high": (keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32),
-            "reason": ends["reason"],
-        }
+    # one row per node pair (two spellings of a pair may have been stored before)
+    prior = (
+        pl.DataFrame(
+            {
+                "pair_key": pair_keys(ends["left_node"].to_numpy(), ends["right_node"].to_numpy()),
+                "reason": ends["reason"],
+            }
+        )
+        .group_by("pair_key")
+        .agg(pl.col("reason").drop_nulls().min())
+    )
+    keys = prior["pair_key"].to_numpy()
+    return prior.with_columns(
+        low=pl.Series((keys >> LOW_BITS).astype(np.uint32)),
+        high=pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
     )
 
 

@@ -119,7 +119,7 @@ def stitch(
     persons are kept as links, and `previous_edges` / `previous_rejected_edges` (the
     identity_edges and identity_rejected_edges of every run the map stands for) say which
     links each identifier had and which were refused, so the outcome equals a full rebuild's
-    (see README "Incremental runs" for the exact terms). `erasures` (`identifier_kind,
+    (see README "Incremental runs" for the exact terms; a full rebuild does not read them). `erasures` (`identifier_kind,
     identifier_value, requested_at`) removes whole persons. `pseudonymize_key` replaces the
     values of `rules.pseudonymize_kinds` by keyed HMAC-SHA256.
     """

@@ -70,6 +70,30 @@ def new_records_only(table: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     return rows.sort(rows.columns, nulls_last=True)
 
 
+def full_rebuild(evidence_frame, before, rules):
+    """The full rebuild `incremental_after(before, ...)` must equal: all evidence, same map."""
+    return stitch(
+        evidence_frame,
+        rules=rules,
+        run_id="r2",
+        run_at=RUN_AT,
+        previous_map=before.tables["identity_map"],
+    )
+
+
+def assert_same_outcome(incremental, full, new):
+    """The same persons and merges, and the same decisions on the new records: the same
+    refusals, the same accepted edges (with the same_customer_id edges the new records are the
+    first to show)."""
+    assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
+    assert_frame_equal(incremental.tables["identity_merges"], full.tables["identity_merges"])
+    for table in ("identity_edges", "identity_rejected_edges"):
+        assert_frame_equal(
+            new_records_only(incremental.tables[table], new),
+            new_records_only(full.tables[table], new),
+        )
+
+
 def test_incremental_run_equals_full_rebuild(synthetic, rules):
     evidence, _ = synthetic
     cutoff = datetime(2025, 7, 1)
@@ -77,28 +101,33 @@ def test_incremental_run_equals_full_rebuild(synthetic, rules):
     assert old.height and new.height
     before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT)
     incremental = incremental_after(before, new, rules)
-    full = stitch(
-        evidence,
-        rules=rules,
-        run_id="r2",
-        run_at=RUN_AT,
-        previous_map=before.tables["identity_map"],
-    )
+    full = full_rebuild(evidence, before, rules)
     assert partition(incremental.tables["identity_map"]) == partition(full.tables["identity_map"])
-    assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
     assert full.metrics["merges"] > 0  # the new evidence did join persons
-    assert_frame_equal(incremental.tables["identity_merges"], full.tables["identity_merges"])
-    # every decision on the new records: the same refusals, the same accepted edges (with the
-    # same_customer_id edges the new records are the first to show)
-    assert_frame_equal(
-        new_records_only(incremental.tables["identity_rejected_edges"], new),
-        new_records_only(full.tables["identity_rejected_edges"], new),
-    )
-    assert_frame_equal(
-        new_records_only(incremental.tables["identity_edges"], new),
-        new_records_only(full.tables["identity_edges"], new),
-    )
+    assert_same_outcome(incremental, full, new)
     assert incremental.tables["identity_edges"]["rule"].eq("same_customer_id").any()
+
+
+def test_two_incremental_nights_in_a_row_equal_a_full_rebuild(synthetic, rules):
+    # the second night's previous links are the union of both earlier runs' edge tables
+    evidence_frame, _ = synthetic
+    first, rest = split_records(evidence_frame, datetime(2025, 5, 1))
+    second, third = split_records(rest, datetime(2025, 8, 1))
+    assert first.height and second.height and third.height
+    one = stitch(first, rules=rules, run_id="r1", run_at=RUN_AT)
+    two = incremental_after(one, second, rules)
+    three = incremental_after(
+        two,
+        third,
+        rules,
+        **{
+            f"previous_{name}": pl.concat(
+                [one.tables[f"identity_{name}"], two.tables[f"identity_{name}"]]
+            )
+            for name in ("edges", "rejected_edges")
+        },
+    )
+    assert_same_outcome(three, full_rebuild(evidence_frame, two, rules), third)
 
 
 @pytest.mark.parametrize(
@@ -143,17 +172,8 @@ def test_incremental_degree_limits_count_last_nights_links(rules, last_night, to
     old, new = evidence(*last_night), evidence(*tonight)
     before = stitch(old, rules=rules, run_id="r1", run_at=RUN_AT)
     incremental = incremental_after(before, new, rules)
-    full = stitch(
-        pl.concat([old, new]),
-        rules=rules,
-        run_id="r2",
-        run_at=RUN_AT,
-        previous_map=before.tables["identity_map"],
-    )
-    assert_frame_equal(incremental.tables["identity_map"], full.tables["identity_map"])
-    rejected = new_records_only(incremental.tables["identity_rejected_edges"], new)
-    assert rejected.height == refused
-    assert_frame_equal(rejected, new_records_only(full.tables["identity_rejected_edges"], new))
+    assert_same_outcome(incremental, full_rebuild(pl.concat([old, new]), before, rules), new)
+    assert new_records_only(incremental.tables["identity_rejected_edges"], new).height == refused
 
 
 def test_incremental_run_needs_the_previous_links(synthetic, rules):
