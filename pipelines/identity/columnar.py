@@ -207,7 +207,7 @@ def small_pages() -> Iterator[None]:
     """Inside: numpy's large arrays on ordinary 4 KB pages, not transparent huge pages.
 
     numpy asks the kernel for huge pages (madvise) for every large array; the stitcher's
-    short-lived arrays then cost ~10 % more resident memory (20 M edges: 7.6 -> 6.9 GB peak)
+    short-lived arrays then cost ~8 % more resident memory (20 M edges: median peak 7.6 -> 7.0 GB)
     for no gain in time (DECISIONS.md). The previous setting is restored on exit.
     """
     setter = getattr(np._core.multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
