@@ -210,7 +210,8 @@ def small_pages() -> Iterator[None]:
     short-lived arrays then cost ~8 % more resident memory (20 M edges: median peak 7.6 -> 7.0 GB)
     for no gain in time (DECISIONS.md). The previous setting is restored on exit.
     """
-    setter = getattr(np._core.multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
+    core = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2 / numpy 1
+    setter = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
     if setter is None:
         yield
         return
