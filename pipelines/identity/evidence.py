@@ -255,8 +255,9 @@ def prepare_previous(previous_map: pl.DataFrame | None) -> pl.DataFrame | None:
 def prepare_previous_links(
     edges: pl.DataFrame | None, rejected: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """The identifier pairs decided before an incremental run, one row per pair:
-    `left_kind, left_value, right_kind, right_value, reason` (null: accepted).
+    """The identifier pairs decided before an incremental run, one row per stored edge:
+    `left_kind, left_value, right_kind, right_value, reason` (null: accepted); limits.prior_pairs
+    makes them one row per node pair.
 
     `edges` and `rejected` are identity_edges and identity_rejected_edges (contracts §5.3) of
     every run the previous map stands for: they say which links each identifier already had
@@ -278,8 +279,7 @@ def prepare_previous_links(
                 pl.col(LINK_COLUMNS).cast(pl.String), reason.cast(pl.String).alias("reason")
             )
         )
-    # a pair is accepted or refused as a whole; several records may carry it
-    return pl.concat(frames).group_by(LINK_COLUMNS).agg(pl.col("reason").drop_nulls().min())
+    return pl.concat(frames)
 
 
 def _as_utc(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

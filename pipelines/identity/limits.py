@@ -71,7 +71,8 @@ def prior_pairs(links: pl.DataFrame, node_info: pl.DataFrame) -> pl.DataFrame:
             ),
             on=[f"{side}_kind", f"{side}_value"],
         )
-    # one row per node pair (two spellings of a pair may have been stored before)
+    # one row per node pair: several records carry a pair, and two spellings of a pair may have
+    # been stored before; a pair is accepted or refused as a whole
     prior = (
         pl.DataFrame(
             {
