@@ -24,6 +24,12 @@ Engines:
 * `networkx`: Polars reads, normalises and numbers the identifiers, then
   `networkx.connected_components` (up to `--networkx-max-edges`: its graph needs about 1 KB of
   memory per edge).
+* `io_floor`: not a stitcher but a floor under any engine that produces the documented outputs:
+  read the evidence Parquet (every column, no expression) and write the three large identity
+  tables (identity_map, identity_edges, identity_record_persons) with the pipeline's own
+  writer and settings. The tables are the stitcher's output of the same size (run `stitch`
+  first), loaded into memory before the clock starts, so only the reading and the writing are
+  timed. Beside a baseline it shows how much of a speed-up target the I/O alone leaves.
 
 The baselines do less than `stitch`: no guards (junk, test and generic identifiers), no degree
 or account limits, no provenance tables, no stable ids against a previous map, no writing. So
@@ -48,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +63,12 @@ import polars as pl
 RESULTS = Path(__file__).resolve().parent / "results" / "identity"
 EDGES_PER_PERSON = 4.0  # what pipelines.identity.synthetic produces on average
 CHUNK_PERSONS = 500_000
-ENGINES = ("stitch", "duckdb_sql", "duckdb_sql_int", "networkx")
+ENGINES = ("stitch", "io_floor", "duckdb_sql", "duckdb_sql_int", "networkx")
+# the tables io_floor writes: the large ones, with strings on every row
+NOT_BASELINES = ("stitch", "io_floor")
+FLOOR_TABLES = ("identity_map", "identity_edges", "identity_record_persons")
+# their columns of few values, which the stitcher hands to the writer as dictionaries
+FEW_VALUES = ("identifier_kind", "left_kind", "right_kind", "source", "stream", "rule")
 
 
 def _usage() -> dict:
@@ -113,6 +125,51 @@ def run_stitch(evidence_path: Path, out_dir: Path) -> dict:
         "persons": metrics["persons"],
         "largest_cluster": metrics["largest_cluster"],
         "steps": steps,
+    }
+
+
+def run_io_floor(evidence_path: Path, tables_dir: Path) -> dict:
+    """Read the evidence and write the stitcher's three large tables (see the docstring)."""
+    from pipelines.identity.tables import SLICE_ROWS, Gathered, write_table
+
+    missing = [name for name in FLOOR_TABLES if not (tables_dir / f"{name}.parquet").exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"io_floor writes the stitcher's tables, and {tables_dir} lacks {missing}: "
+            "run the stitch engine at this size first (--engines stitch,io_floor)"
+        )
+    frames = {name: pl.read_parquet(tables_dir / f"{name}.parquet") for name in FLOOR_TABLES}
+    frames = {
+        name: frame.with_columns(
+            pl.col(column).cast(pl.Categorical) for column in FEW_VALUES if column in frame.columns
+        )
+        for name, frame in frames.items()
+    }
+    persons = frames["identity_map"]["person_id"].n_unique()
+    # slices as the stitcher hands them to the writer (the same row groups), built for free
+    tables = {
+        name: Gathered(frame.height, lambda start, stop, frame=frame: frame[start:stop])
+        for name, frame in frames.items()
+    }
+    with tempfile.TemporaryDirectory(prefix="identity-bench-floor-", dir=tables_dir) as out:
+        started = time.perf_counter()
+        rows = pl.read_parquet(evidence_path / "*.parquet").height
+        read = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:  # as stitch.write_tables does
+            for future in [
+                pool.submit(write_table, table.slices(SLICE_ROWS), Path(out) / f"{name}.parquet")
+                for name, table in tables.items()
+            ]:
+                future.result()
+        written = time.perf_counter()
+    return {
+        "persons": persons,
+        "seconds": round(written - started, 2),
+        "steps": {
+            "read_evidence": round(read - started, 2),
+            "write_tables": round(written - read, 2),
+            "evidence_rows": rows,
+        },
     }
 
 
@@ -307,6 +364,7 @@ def run_duckdb_int(evidence_path: Path) -> dict:
 
 RUNNERS = {
     "stitch": lambda arguments: run_stitch(arguments.evidence, arguments.out),
+    "io_floor": lambda arguments: run_io_floor(arguments.evidence, arguments.out),
     "duckdb_sql": lambda arguments: run_duckdb(arguments.evidence),
     "duckdb_sql_int": lambda arguments: run_duckdb_int(arguments.evidence),
     "networkx": lambda arguments: run_networkx(arguments.evidence),
@@ -316,7 +374,7 @@ RUNNERS = {
 def _child(arguments: argparse.Namespace) -> None:
     started = time.perf_counter()
     details = RUNNERS[arguments.child](arguments)
-    details["seconds"] = round(time.perf_counter() - started, 2)
+    details.setdefault("seconds", round(time.perf_counter() - started, 2))
     details.update(_usage())
     print(json.dumps(details))
 
@@ -393,6 +451,9 @@ def _spread(values: list[float]) -> dict:
 def summarise(runs: list[dict]) -> list[dict]:
     """Per size and engine: time and peak memory over the repeats, and stitch's speed-up.
 
+    With `io_floor` measured, each baseline also gets the largest speed-up any engine writing
+    the documented tables could reach over it (`io_floor_speedup_at_most`).
+
     A baseline stopped at the time cap gives a lower bound on the speed-up (`>=`); one stopped
     at the memory cap gives none.
     """
@@ -418,12 +479,17 @@ def summarise(runs: list[dict]) -> list[dict]:
             rows[engine] = row
         stitch = rows.get("stitch", {}).get("seconds", {}).get("median")
         for engine, row in rows.items():
-            if engine == "stitch" or not stitch:
+            if engine in NOT_BASELINES or not stitch:
                 continue
             if "seconds" in row:
                 row["stitch_speedup"] = round(row["seconds"]["median"] / stitch, 1)
             elif "at_least_seconds" in row:
                 row["stitch_speedup_at_least"] = round(row["at_least_seconds"] / stitch, 1)
+        floor = rows.get("io_floor", {}).get("seconds", {}).get("median")
+        for engine, row in rows.items():
+            if floor and engine not in NOT_BASELINES and "seconds" in row:
+                # the largest speed-up over this baseline that the I/O alone allows
+                row["io_floor_speedup_at_most"] = round(row["seconds"]["median"] / floor, 1)
         summary.extend(rows.values())
     return summary
 
@@ -454,6 +520,13 @@ def print_table(summary: list[dict]) -> None:
                 speedups.append(f">={row['stitch_speedup_at_least']}x faster than {engine}")
         if speedups:
             print(f"{'':>14}stitch is " + ", ".join(speedups))
+        ceilings = [
+            f"{row['io_floor_speedup_at_most']}x over {engine}"
+            for engine, row in cells.items()
+            if "io_floor_speedup_at_most" in row
+        ]
+        if ceilings:
+            print(f"{'':>14}reading and writing alone allow at most " + ", ".join(ceilings))
 
 
 def main(argv: list[str] | None = None) -> int:

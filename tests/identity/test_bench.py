@@ -1,8 +1,22 @@
-"""The benchmark's engines on a tiny input: the two baselines agree, the stitcher writes tables."""
+"""The benchmark's engines on a tiny input: the two baselines agree, the stitcher writes tables,
+the I/O floor rewrites them."""
 
 from __future__ import annotations
 
-from bench.identity_bench import _generate, main, run_duckdb, run_networkx, run_stitch
+import json
+
+import polars as pl
+import pytest
+
+from bench.identity_bench import (
+    FLOOR_TABLES,
+    _generate,
+    main,
+    run_duckdb,
+    run_io_floor,
+    run_networkx,
+    run_stitch,
+)
 
 
 def test_baselines_agree_and_stitch_runs(tmp_path):
@@ -18,9 +32,39 @@ def test_baselines_agree_and_stitch_runs(tmp_path):
     )
 
 
+def test_io_floor_reads_the_evidence_and_writes_the_same_tables(tmp_path):
+    evidence, tables = tmp_path / "evidence", tmp_path / "tables"
+    shape = _generate(2_000, evidence)
+    with pytest.raises(FileNotFoundError, match="run the stitch engine at this size first"):
+        run_io_floor(evidence, tables)
+    stitched = run_stitch(evidence, tables)
+    before = {name: pl.read_parquet(tables / f"{name}.parquet") for name in FLOOR_TABLES}
+    floor = run_io_floor(evidence, tables)
+    assert floor["persons"] == stitched["persons"]
+    assert floor["steps"]["evidence_rows"] == shape["rows"]
+    assert (
+        floor["seconds"] >= floor["steps"]["read_evidence"] + floor["steps"]["write_tables"] - 0.02
+    )
+    # its copies were written beside the tables and removed; the stitcher's tables are untouched
+    assert sorted(path.name for path in tables.iterdir()) == sorted(
+        path.name for path in tables.glob("identity_*.parquet")
+    )
+    for name, frame in before.items():
+        assert pl.read_parquet(tables / f"{name}.parquet").equals(frame)
+
+
 def test_bench_command_runs_each_engine_in_a_child(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("bench.identity_bench.RESULTS", tmp_path)
-    assert main(["--sizes", "1500", "--engines", "stitch,duckdb_sql", "--cap-seconds", "120"]) == 0
+    engines = "stitch,io_floor,duckdb_sql"
+    assert main(["--sizes", "1500", "--engines", engines, "--cap-seconds", "120"]) == 0
     out = capsys.readouterr().out
-    assert "stitch:" in out and "duckdb_sql:" in out and "peak" in out
-    assert (tmp_path / "report.json").exists()
+    assert "stitch:" in out and "io_floor:" in out and "duckdb_sql:" in out and "peak" in out
+    assert "reading and writing alone allow at most" in out
+    rows = {
+        row["engine"]: row for row in json.loads((tmp_path / "report.json").read_text())["summary"]
+    }
+    assert rows["io_floor"]["ok"] == 1 and "stitch_speedup" not in rows["io_floor"]
+    baseline = rows["duckdb_sql"]
+    assert baseline["io_floor_speedup_at_most"] == round(
+        baseline["seconds"]["median"] / rows["io_floor"]["seconds"]["median"], 1
+    )
