@@ -42,6 +42,7 @@ def test_io_floor_reads_the_evidence_and_writes_the_same_tables(tmp_path):
     floor = run_io_floor(evidence, tables)
     assert floor["persons"] == stitched["persons"]
     assert floor["steps"]["evidence_rows"] == shape["rows"]
+    assert 0 < floor["cpu_seconds"] < stitched["steps"]["write"] + floor["seconds"] * 4
     assert (
         floor["seconds"] >= floor["steps"]["read_evidence"] + floor["steps"]["write_tables"] - 0.02
     )
