@@ -4,6 +4,7 @@ the I/O floor rewrites them."""
 from __future__ import annotations
 
 import json
+import os
 
 import polars as pl
 import pytest
@@ -42,7 +43,8 @@ def test_io_floor_reads_the_evidence_and_writes_the_same_tables(tmp_path):
     floor = run_io_floor(evidence, tables)
     assert floor["persons"] == stitched["persons"]
     assert floor["steps"]["evidence_rows"] == shape["rows"]
-    assert 0 < floor["cpu_seconds"] < stitched["steps"]["write"] + floor["seconds"] * 4
+    # the CPU of the timed part: at most what the machine's cores give in its wall time
+    assert 0 < floor["cpu_seconds"] <= floor["seconds"] * (os.cpu_count() or 1) + 0.2
     assert (
         floor["seconds"] >= floor["steps"]["read_evidence"] + floor["steps"]["write_tables"] - 0.02
     )
