@@ -66,8 +66,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "identity"
 EDGES_PER_PERSON = 4.0  # what pipelines.identity.synthetic produces on average
 CHUNK_PERSONS = 500_000
 ENGINES = ("stitch", "io_floor", "duckdb_sql", "duckdb_sql_int", "networkx")
-# the tables io_floor writes: the large ones, with strings on every row
 NOT_BASELINES = ("stitch", "io_floor")
+# the tables io_floor writes: the large ones, with strings on every row
 FLOOR_TABLES = ("identity_map", "identity_edges", "identity_record_persons")
 # their columns of few values, which the stitcher hands to the writer as dictionaries
 FEW_VALUES = ("identifier_kind", "left_kind", "right_kind", "source", "stream", "rule")
