@@ -43,8 +43,9 @@ def test_io_floor_reads_the_evidence_and_writes_the_same_tables(tmp_path):
     floor = run_io_floor(evidence, tables)
     assert floor["persons"] == stitched["persons"]
     assert floor["steps"]["evidence_rows"] == shape["rows"]
-    # the CPU of the timed part: at most what the machine's cores give in its wall time
-    assert 0 < floor["cpu_seconds"] <= floor["seconds"] * (os.cpu_count() or 1) + 0.2
+    # the CPU of the timed part (0 when it is below the kernel's accounting tick): at most what
+    # the machine's cores give in its wall time
+    assert 0 <= floor["cpu_seconds"] <= floor["seconds"] * (os.cpu_count() or 1) + 0.2
     assert (
         floor["seconds"] >= floor["steps"]["read_evidence"] + floor["steps"]["write_tables"] - 0.02
     )
