@@ -42,12 +42,7 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     by_time = order_by(pairs["observed_at"], nulls_last=True)
     rank = np.empty(len(by_time), dtype=np.uint32)
     rank[by_time] = np.arange(len(by_time), dtype=np.uint32)
-    keys = pairs["pair_key"].to_numpy()
-    pairs = pairs.with_columns(
-        rank=pl.Series(rank),
-        low=pl.Series((keys >> LOW_BITS).astype(np.uint32)),
-        high=pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
-    )
+    pairs = pairs.with_columns(rank=pl.Series(rank), **_pair_ends(pairs["pair_key"]))
     return edges, pairs
 
 
@@ -56,6 +51,15 @@ def pair_keys(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (np.minimum(left, right).astype(np.uint64) << LOW_BITS) | np.maximum(left, right).astype(
         np.uint64
     )
+
+
+def _pair_ends(pair_key: pl.Series) -> dict[str, pl.Series]:
+    """The two nodes of each pair key (`pair_keys`): `low` and `high`."""
+    keys = pair_key.to_numpy()
+    return {
+        "low": pl.Series((keys >> LOW_BITS).astype(np.uint32)),
+        "high": pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
+    }
 
 
 def prior_pairs(links: pl.DataFrame, node_info: pl.DataFrame) -> pl.DataFrame:
@@ -83,11 +87,7 @@ def prior_pairs(links: pl.DataFrame, node_info: pl.DataFrame) -> pl.DataFrame:
         .group_by("pair_key")
         .agg(pl.col("reason").drop_nulls().min())
     )
-    keys = prior["pair_key"].to_numpy()
-    return prior.with_columns(
-        low=pl.Series((keys >> LOW_BITS).astype(np.uint32)),
-        high=pl.Series((keys & np.uint64(0xFFFF_FFFF)).astype(np.uint32)),
-    )
+    return prior.with_columns(**_pair_ends(prior["pair_key"]))
 
 
 def repeated_rejections(

@@ -117,11 +117,11 @@ def stitch(
     more for the identifier values. `previous_map` (last run's identity_map) keeps person ids
     stable. With `incremental=True` the evidence holds only new records, the previous map's
     persons are kept as links, and `previous_edges` / `previous_rejected_edges` (the
-    identity_edges and identity_rejected_edges of every run the map stands for) say which
-    links each identifier had and which were refused, so the outcome equals a full rebuild's
-    (see README "Incremental runs" for the exact terms; a full rebuild does not read them). `erasures` (`identifier_kind,
-    identifier_value, requested_at`) removes whole persons. `pseudonymize_key` replaces the
-    values of `rules.pseudonymize_kinds` by keyed HMAC-SHA256.
+    identity_edges and identity_rejected_edges of every run the map stands for) say which links
+    each identifier had and which were refused, so the outcome equals a full rebuild's (see
+    README "Incremental runs" for the exact terms; a full rebuild does not read them).
+    `erasures` (`identifier_kind, identifier_value, requested_at`) removes whole persons.
+    `pseudonymize_key` replaces the values of `rules.pseudonymize_kinds` by keyed HMAC-SHA256.
     """
     timer = _Timer()
     if incremental and previous_map is None:
