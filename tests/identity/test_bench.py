@@ -64,11 +64,15 @@ def test_bench_command_runs_each_engine_in_a_child(tmp_path, monkeypatch, capsys
     out = capsys.readouterr().out
     assert "stitch:" in out and "io_floor:" in out and "duckdb_sql:" in out and "peak" in out
     assert "reading and writing alone allow at most" in out
+    assert "the graph step alone (stitch: account limit + components" in out
     rows = {
         row["engine"]: row for row in json.loads((tmp_path / "report.json").read_text())["summary"]
     }
     assert rows["io_floor"]["ok"] == 1 and "stitch_speedup" not in rows["io_floor"]
     baseline = rows["duckdb_sql"]
+    assert baseline["stitch_graph_speedup"] == round(
+        baseline["graph_seconds"] / rows["stitch"]["graph_seconds"], 1
+    )
     assert baseline["io_floor_speedup_at_most"] == round(
         baseline["seconds"]["median"] / rows["io_floor"]["seconds"]["median"], 1
     )
