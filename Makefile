@@ -28,7 +28,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.synced ## create .venv and install the locked dependencies
 
 demo: install ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
-	$(PY) -m pipelines demo
+	$(PY) -m devkit demo
 
 test: install ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadscope

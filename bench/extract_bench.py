@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from devkit.sandbox import SandboxServer
+from devkit.vendor_dataset import dataset_end, land_vendor_dataset
 from pipelines.extract.duck import split_json_array
 from pipelines.extract.landing import validate_records
 from pipelines.extract.runner import extract_source, plan_window
 from pipelines.extract.streams import stream_spec
-from pipelines.extract.vendor_dataset import dataset_end, land_vendor_dataset
-from pipelines.sandbox import SandboxServer
 from pipelines.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,7 +40,7 @@ def ensure_dataset(persons: int, seed: int, folder: Path | None) -> tuple[Path, 
     if (target / "vendor").is_dir():
         return target, "cached"
     try:
-        from pipelines.demo.generator import generate
+        from devkit.demo.generator import generate
     except ImportError:
         synthetic_dataset(target, persons, seed)
         return target, "synthetic"

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.generate_bench                      # 2,000 and 100,000 persons
     .venv/bin/python -m bench.generate_bench --sizes 2000 100000 1000000
 
-Each size runs `python -m pipelines.demo generate` in a child process (so peak memory is that
+Each size runs `python -m devkit.demo generate` in a child process (so peak memory is that
 run's own) into a temporary folder that is deleted afterwards (`--keep DIR` keeps them).
 Targets: 2,000 persons in a few seconds; 100,000 in under 60 s; 1,000,000 in under 10 minutes
 with a peak under 16 GB.
@@ -25,7 +25,7 @@ TARGETS = {2_000: (10, None), 100_000: (60, None), 1_000_000: (600, 16 * 1024**3
 
 def run_once(persons: int, seed: int, out: Path) -> dict:
     """Generate into `out` in a child process; wall seconds, CPU seconds, peak RSS and row counts."""
-    command = [sys.executable, "-m", "pipelines.demo", "generate", "--persons", str(persons),
+    command = [sys.executable, "-m", "devkit.demo", "generate", "--persons", str(persons),
                "--seed", str(seed), "--out", str(out)]  # fmt: skip
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.identity.evaluate import pairwise_scores
+from devkit.identity.evaluate import pairwise_scores
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import IdentityRules, load_rules
 from pipelines.identity.stitch import stitch

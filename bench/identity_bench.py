@@ -1,7 +1,7 @@
 """Identity stitching benchmark: `python -m bench.identity_bench [--sizes 1000000,5000000,20000000]`.
 
 For each size (edges = non-anchor evidence rows) it generates synthetic evidence with the
-realistic shape (pipelines.identity.synthetic: many small clusters, some large ones, the traps),
+realistic shape (devkit.identity.synthetic: many small clusters, some large ones, the traps),
 writes it as Parquet, and runs every engine on that same input, each run in its own subprocess:
 wall time of the work (imports excluded), peak memory (the child's own peak RSS), CPU seconds.
 
@@ -65,7 +65,7 @@ from pathlib import Path
 import polars as pl
 
 RESULTS = Path(__file__).resolve().parent / "results" / "identity"
-EDGES_PER_PERSON = 4.0  # what pipelines.identity.synthetic produces on average
+EDGES_PER_PERSON = 4.0  # what devkit.identity.synthetic produces on average
 CHUNK_PERSONS = 500_000
 ENGINES = ("stitch", "io_floor", "duckdb_sql", "duckdb_sql_int", "networkx")
 NOT_BASELINES = ("stitch", "io_floor")
@@ -408,7 +408,7 @@ def _child(arguments: argparse.Namespace) -> None:
 
 def _generate(size: int, path: Path) -> dict:
     """Synthetic evidence for about `size` edges, written in chunks of persons (bounded memory)."""
-    from pipelines.identity.synthetic import generate_evidence
+    from devkit.identity.synthetic import generate_evidence
 
     if not path.exists():
         path.mkdir(parents=True)

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.demo.generator import generate
+from devkit.demo.generator import generate
 from tests.dbt.harness import Warehouse
 
 RESULTS = Path(__file__).resolve().parent / "results" / "warehouse"

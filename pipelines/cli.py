@@ -2,8 +2,6 @@
 
 run        run the nightly job for one date or a date range, against whatever the
            MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
-demo       generate demo data, serve it as the four vendor APIs on 127.0.0.1, run the job
-           over the whole demo period, print a summary
 summary    print the summary of the published warehouse
 rollback   make the previous published warehouse live again
 """
@@ -157,12 +155,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else 1
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.demo_run import run_demo
-
-    return run_demo(persons=args.persons, seed=args.seed, out=args.out)
-
-
 def _cmd_summary(args: argparse.Namespace) -> int:
     print(warehouse_summary(Settings.from_env().warehouse_path))
     return 0
@@ -210,12 +202,6 @@ def main(argv: list[str] | None = None) -> int:
         help="re-extract from JOURNEY_PARTITIONS_START and rebuild every model",
     )
     run.set_defaults(func=_cmd_run)
-
-    demo = commands.add_parser("demo", help="build a complete warehouse from generated sample data")
-    demo.add_argument("--persons", type=int, default=2000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--out", type=Path, default=Path("demo_data"))
-    demo.set_defaults(func=_cmd_demo)
 
     summary = commands.add_parser("summary", help="print the published warehouse's summary")
     summary.set_defaults(func=_cmd_summary)

@@ -46,7 +46,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 @pytest.mark.parametrize(
     "module",
-    ["pipelines", "pipelines.identity", "pipelines.demo", "pipelines.sandbox", "bench.run",
+    ["pipelines", "pipelines.identity", "devkit.demo", "devkit.sandbox", "bench.run",
      "bench.generate_bench", "bench.extract_bench", "bench.identity_bench",
      "bench.warehouse_bench"],
 )  # fmt: skip

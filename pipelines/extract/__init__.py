@@ -8,5 +8,4 @@ Modules (none imports Dagster; the assets are thin wrappers around `runner`):
 * `matomo`, `mailchimp`, `shopify`, `zendesk` — one connector per vendor; `filedrop` — CSV/NDJSON.
 * `cursors` — per-stream cursors under `{data_dir}/state/cursors/`.
 * `runner` — `plan_window`, `extract_source`, `StreamResult`: the API the assets call.
-* `vendor_dataset` — land a generator dataset without HTTP (dbt development, benchmarks).
 """

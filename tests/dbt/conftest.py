@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.demo.generator import generate
+from devkit.demo.generator import generate
 from tests.dbt.drop_export import write_drops
 from tests.dbt.harness import PRE_IDENTITY, Warehouse
 

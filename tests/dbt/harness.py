@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from devkit.vendor_dataset import land_vendor_dataset
 from pipelines.extract.runner import StreamResult, extract_source, plan_window
-from pipelines.extract.vendor_dataset import land_vendor_dataset
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.settings import DBT_PROJECT_DIR, Settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.demo.generator import generate
+from devkit.demo.generator import generate
 
 DEFAULT_PERSONS = 2000
 

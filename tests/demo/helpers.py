@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.demo import catalog
+from devkit.demo import catalog
 
 
 def vendor(root: Path, source: str, stream: str) -> pl.DataFrame:

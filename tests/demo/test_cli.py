@@ -18,7 +18,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def test_generate_command(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    done = _run("-m", "pipelines.demo", "generate", "--persons", "200", "--seed", "5", "--out", str(out),
+    done = _run("-m", "devkit.demo", "generate", "--persons", "200", "--seed", "5", "--out", str(out),
                 "--start", "2026-03-01", "--end", "2026-05-31")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "vendor/matomo/visits.parquet" in done.stdout
@@ -29,7 +29,7 @@ def test_generate_command(tmp_path: Path) -> None:
 
 def test_generate_command_reports_bad_input(tmp_path: Path) -> None:
     (tmp_path / "other.txt").write_text("x")
-    done = _run("-m", "pipelines.demo", "generate", "--persons", "200", "--out", str(tmp_path))
+    done = _run("-m", "devkit.demo", "generate", "--persons", "200", "--out", str(tmp_path))
     assert done.returncode == 2
     assert "error:" in done.stderr and "other.txt" in done.stderr
 

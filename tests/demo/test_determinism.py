@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.demo.generator import generate
+from devkit.demo.generator import generate
 
 
 def _contents(root: Path) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Each trap of pipelines/demo/README.md is present in the generated records, as described."""
+"""Each trap of devkit/demo/README.md is present in the generated records, as described."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.demo import catalog
+from devkit.demo import catalog
 from tests.demo.helpers import decoded, drop, is_bot, latest, truth, vendor
 
 # One worker builds the shared default-size dataset once (`pytest -n 2 --dist loadgroup`).

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.demo import catalog
+from devkit.demo import catalog
 from tests.demo.helpers import decoded, drop, human_visits, is_bot, latest, truth, vendor
 from tests.demo.oracle import evidence, node
 

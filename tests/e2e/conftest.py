@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from devkit.__main__ import main as demo_cli
 from pipelines.cli import main as cli
 from pipelines.settings import PROJECT_ROOT, Settings, temporary_environment
 
@@ -84,7 +85,7 @@ def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterato
     """Folders and a Dagster instance under `root`; the README's demo command builds the first
     warehouse (it generates the dataset, serves it, runs the job, stops its server); then a
     sandbox on the same dataset serves the nights the tests run."""
-    from pipelines.sandbox import SandboxServer
+    from devkit.sandbox import SandboxServer
 
     dataset = root / "dataset"
     dagster_home = root / "dagster_home"
@@ -101,7 +102,7 @@ def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterato
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     with temporary_environment(folders):
-        demo_exit_code = cli(
+        demo_exit_code = demo_cli(
             ["demo", "--persons", str(persons), "--seed", str(seed), "--out", str(dataset)]
         )
         with (

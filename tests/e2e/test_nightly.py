@@ -6,9 +6,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from devkit.identity.evaluate import pairwise_scores
 from pipelines.cli import main as cli
 from pipelines.identity.__main__ import main as explain
-from pipelines.identity.evaluate import pairwise_scores
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import load_rules
 from tests.e2e.conftest import Outcome, assert_blocked, latest_version, pipeline, serve_version

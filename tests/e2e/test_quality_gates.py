@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.extract.vendor_dataset import dataset_end
+from devkit.vendor_dataset import dataset_end
 from pipelines.settings import temporary_environment
 from tests.e2e.conftest import CORRUPT_AT, assert_blocked, latest_version, pipeline, serve_version
 

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from devkit.sandbox import Fault, SandboxServer
+from devkit.vendor_dataset import land_vendor_dataset
 from pipelines.extract.landing import deduplicate, read_landing
 from pipelines.extract.runner import ExtractionWindow, StreamResult, extract_source, plan_window
-from pipelines.extract.vendor_dataset import land_vendor_dataset
-from pipelines.sandbox import Fault, SandboxServer
 from pipelines.settings import Settings
 from tests.extract.vendor_fixture import build_dataset
 

@@ -12,6 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from devkit.sandbox import Fault
+from devkit.vendor_dataset import land_vendor_dataset
 from pipelines.extract.cursors import read_cursor
 from pipelines.extract.errors import (
     AuthenticationError,
@@ -21,8 +23,6 @@ from pipelines.extract.errors import (
 from pipelines.extract.landing import read_landing
 from pipelines.extract.runner import ExtractionWindow
 from pipelines.extract.streams import streams_of
-from pipelines.extract.vendor_dataset import land_vendor_dataset
-from pipelines.sandbox import Fault
 from tests.extract.conftest import (
     PAGED_STREAMS,
     assert_deduplicated_equal,
@@ -404,11 +404,11 @@ def test_a_required_field_missing_from_a_whole_page_fails_the_stream(sandbox, tm
 
 
 def test_a_demo_generator_dataset_extracts_cleanly_and_matches_direct_landing(tmp_path: Path):
-    generator = pytest.importorskip("pipelines.demo.generator")
+    generator = pytest.importorskip("devkit.demo.generator")
+    from devkit.sandbox import SandboxServer
+    from devkit.vendor_dataset import dataset_end
     from pipelines.extract.landing import read_quarantine
     from pipelines.extract.runner import plan_window
-    from pipelines.extract.vendor_dataset import dataset_end
-    from pipelines.sandbox import SandboxServer
 
     dataset = tmp_path / "demo"
     generator.generate(dataset, persons=150, seed=3)

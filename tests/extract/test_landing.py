@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from devkit.vendor_dataset import land_vendor_dataset
 from pipelines.extract.landing import (
     LANDING_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -18,7 +19,6 @@ from pipelines.extract.landing import (
     validate_records,
 )
 from pipelines.extract.streams import STREAMS, stream_spec, streams_of
-from pipelines.extract.vendor_dataset import land_vendor_dataset
 
 NOW = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
 

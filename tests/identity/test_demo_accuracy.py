@@ -19,8 +19,8 @@ from pipelines.settings import DBT_PROJECT_DIR
 
 @pytest.mark.e2e
 def test_demo_dataset_meets_the_accuracy_targets(tmp_path, rules):
-    from pipelines.demo.generator import generate
-    from pipelines.extract.vendor_dataset import land_vendor_dataset
+    from devkit.demo.generator import generate
+    from devkit.vendor_dataset import land_vendor_dataset
 
     generate(tmp_path / "demo", persons=1_500, seed=19)
     land_vendor_dataset(

@@ -28,9 +28,9 @@ import polars as pl
 import pytest
 import yaml
 
+from devkit.identity.synthetic import generate_evidence
 from pipelines.identity.rules import DEFAULT_RULES_PATH, load_rules, rules_from_mapping
 from pipelines.identity.stitch import stitch
-from pipelines.identity.synthetic import generate_evidence
 from pipelines.settings import Secret
 from tests.identity.conftest import split_records
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.identity.evaluate import pairwise_scores
+from devkit.identity.evaluate import pairwise_scores
+from devkit.identity.synthetic import generate_evidence
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.stitch import stitch
-from pipelines.identity.synthetic import generate_evidence
 from tests.identity.conftest import RUN_AT
 
 

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from devkit.identity.synthetic import generate_evidence
 from pipelines.identity.stitch import EvidenceError, stitch
-from pipelines.identity.synthetic import generate_evidence
 from tests.identity.conftest import (
     RUN_AT,
     evidence,

@@ -412,8 +412,8 @@ def test_node_key_collisions_are_split_by_value(monkeypatch, rules):
     """Nodes are grouped by a 64-bit key of (kind, value hash); values that share a key are told
     apart by value. Forcing every value of a kind onto one key must not change any table but
     the order of rows."""
+    from devkit.identity.synthetic import generate_evidence
     from pipelines.identity import evidence as module
-    from pipelines.identity.synthetic import generate_evidence
 
     frame, _ = generate_evidence(300, seed=11)
     honest = run(frame, rules)

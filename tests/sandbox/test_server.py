@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipelines.sandbox import Fault, SandboxServer
+from devkit.sandbox import Fault, SandboxServer
 from tests.extract.vendor_fixture import build_dataset
 
 
@@ -236,7 +236,7 @@ def test_a_disconnect_fault_drops_the_connection(server: SandboxServer):
 
 def test_cli_prints_the_environment_and_serves(dataset: Path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.sandbox", "--dataset", str(dataset), "--port", "0"],
+        [sys.executable, "-m", "devkit.sandbox", "--dataset", str(dataset), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import polars as pl
 
-from pipelines.sandbox.api import (
+from devkit.sandbox.api import (
     BadRequest,
     PageMode,
     Reply,
@@ -20,7 +20,7 @@ from pipelines.sandbox.api import (
     integer,
     json_reply,
 )
-from pipelines.sandbox.store import VendorStore, join_records, keyset_page, since
+from devkit.sandbox.store import VendorStore, join_records, keyset_page, since
 
 EXPORT_MAX = 1000
 RATINGS_MAX = 100

@@ -17,7 +17,7 @@ from pipelines.settings import Settings, temporary_environment
 
 
 def _dataset(out: Path, persons: int, seed: int) -> dict:
-    from pipelines.demo.generator import generate
+    from devkit.demo.generator import generate
 
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
@@ -33,7 +33,7 @@ def _dataset(out: Path, persons: int, seed: int) -> dict:
 
 
 def run_demo(*, persons: int, seed: int, out: Path) -> int:
-    from pipelines.sandbox import SandboxServer
+    from devkit.sandbox import SandboxServer
 
     out = out.resolve()
     manifest = _dataset(out, persons, seed)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from pipelines.sandbox.store import VendorStore
+from devkit.sandbox.store import VendorStore
 
 PageMode = Literal["normal", "duplicate", "empty"]
 

@@ -13,15 +13,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.demo import records, truth
-from pipelines.demo.drops import build_drops
-from pipelines.demo.email import build_email
-from pipelines.demo.population import Mix, build_persons
-from pipelines.demo.records import World
-from pipelines.demo.shop import build_shop
-from pipelines.demo.support import build_support
-from pipelines.demo.util import Period, Streams, utc
-from pipelines.demo.web import build_web
+from devkit.demo import records, truth
+from devkit.demo.drops import build_drops
+from devkit.demo.email import build_email
+from devkit.demo.population import Mix, build_persons
+from devkit.demo.records import World
+from devkit.demo.shop import build_shop
+from devkit.demo.support import build_support
+from devkit.demo.util import Period, Streams, utc
+from devkit.demo.web import build_web
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_START, DEFAULT_END = date(2026, 1, 1), date(2026, 9, 30)
@@ -106,7 +106,7 @@ def generate(
         path = out_dir / "truth" / f"{name}.parquet"
         counts[path.relative_to(out_dir).as_posix()] = _write_frame(path, frame, shape)
     manifest = {
-        "generator": "pipelines.demo",
+        "generator": "devkit.demo",
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "persons": persons,

@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.email import Email
-from pipelines.demo.population import (
+from devkit.demo import catalog
+from devkit.demo.email import Email
+from devkit.demo.population import (
     ANONYMOUS,
     LEAD,
     WEB_FORM_VARIANTS,
     email_variants,
     typed_email,
 )
-from pipelines.demo.shop import CHECKOUT_CUSTOMER, Shop
-from pipelines.demo.support import Support
-from pipelines.demo.util import (
+from devkit.demo.shop import CHECKOUT_CUSTOMER, Shop
+from devkit.demo.support import Support
+from devkit.demo.util import (
     DAY,
     MINUTE,
     Period,

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.email import Email
-from pipelines.demo.shop import Shop
-from pipelines.demo.support import Support
-from pipelines.demo.util import (
+from devkit.demo import catalog
+from devkit.demo.email import Email
+from devkit.demo.shop import Shop
+from devkit.demo.support import Support
+from devkit.demo.util import (
     DAY,
     Period,
     Streams,
@@ -23,7 +23,7 @@ from pipelines.demo.util import (
     pick,
     rank_in_groups,
 )
-from pipelines.demo.visit_plan import (
+from devkit.demo.visit_plan import (
     ABANDON,
     BROWSE,
     CLICK,

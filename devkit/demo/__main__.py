@@ -1,4 +1,4 @@
-"""`python -m pipelines.demo generate --persons N --seed S --out DIR [--start D --end D]`."""
+"""`python -m devkit.demo generate --persons N --seed S --out DIR [--start D --end D]`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines.demo.generator import DEFAULT_END, DEFAULT_START, generate
+from devkit.demo.generator import DEFAULT_END, DEFAULT_START, generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.demo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser(
         "generate", help="write a seeded demo dataset (vendor records, drops, truth)"

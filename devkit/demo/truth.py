@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.population import person_key
-from pipelines.demo.records import World
-from pipelines.demo.util import lookup, utc
+from devkit.demo import catalog
+from devkit.demo.population import person_key
+from devkit.demo.records import World
+from devkit.demo.util import lookup, utc
 
 PHASE_RANK = {"awareness": 1, "consideration": 2, "conversion": 3, "retention": 4, "loyalty": 5}
 LAPSE_DAYS = 90

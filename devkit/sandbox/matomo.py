@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from pipelines.sandbox.api import (
+from devkit.sandbox.api import (
     BadRequest,
     PageMode,
     Reply,
@@ -13,7 +13,7 @@ from pipelines.sandbox.api import (
     integer,
     json_reply,
 )
-from pipelines.sandbox.store import VendorStore, join_records, page_rows, since
+from devkit.sandbox.store import VendorStore, join_records, page_rows, since
 
 
 class MatomoApi(VendorApi):

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.drops import Drops
-from pipelines.demo.email import Email
-from pipelines.demo.shop import Shop
-from pipelines.demo.support import CREATED, RESOLVED, SOLVED, Support
-from pipelines.demo.util import (
+from devkit.demo import catalog
+from devkit.demo.drops import Drops
+from devkit.demo.email import Email
+from devkit.demo.shop import Shop
+from devkit.demo.support import CREATED, RESOLVED, SOLVED, Support
+from devkit.demo.util import (
     Period,
     hex_ids,
     iso_offset_utc,
@@ -26,7 +26,7 @@ from pipelines.demo.util import (
     money,
     nullable,
 )
-from pipelines.demo.web import Web
+from devkit.demo.web import Web
 
 CHUNK_ROWS = 200_000
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.population import (
+from devkit.demo import catalog
+from devkit.demo.population import (
     BUYER,
     CHECKOUT_VARIANTS,
     LEAD,
@@ -17,7 +17,7 @@ from pipelines.demo.population import (
     email_variants,
     typed_email,
 )
-from pipelines.demo.util import (
+from devkit.demo.util import (
     DAY,
     HOUR,
     MINUTE,

@@ -1,7 +1,7 @@
 """The sandbox's copy of a vendor dataset (docs/contracts.md §2) and its paging primitives.
 
 All versions of every stream are held as Polars frames; what is served at the clock time comes
-from `pipelines.extract.vendor_dataset.served_versions` (cached per clock and data version).
+from `devkit.vendor_dataset.served_versions` (cached per clock and data version).
 Pages are slices of those sorted frames found by binary search on `updated_at` or by keyset
 position; record texts are joined into response bodies without being parsed.
 """
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.extract.streams import stream_spec, streams_of
-from pipelines.extract.vendor_dataset import (
+from devkit.vendor_dataset import (
     PARENT_STREAMS,
     VENDOR_SCHEMA,
     VENDOR_SOURCES,
@@ -25,6 +24,7 @@ from pipelines.extract.vendor_dataset import (
     read_vendor_stream,
     served_versions,
 )
+from pipelines.extract.streams import stream_spec, streams_of
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`python -m pipelines.sandbox --dataset DIR [--port 0]`: serve a vendor dataset.
+"""`python -m devkit.sandbox --dataset DIR [--port 0]`: serve a vendor dataset.
 
 Prints the MATOMO_*/MAILCHIMP_*/SHOPIFY_*/ZENDESK_* lines to point the pipeline at it (e.g.
 append them to `.env`), then serves until interrupted.
@@ -11,11 +11,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from pipelines.sandbox.server import SandboxServer
+from devkit.sandbox.server import SandboxServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.sandbox", description=__doc__)
     parser.add_argument("--dataset", type=Path, required=True, help="the generator's output folder")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument(
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.dataset / "vendor").is_dir():
         parser.error(
             f"{args.dataset} has no vendor/ folder; generate one with "
-            f"`python -m pipelines.demo generate --out {args.dataset}`"
+            f"`python -m devkit.demo generate --out {args.dataset}`"
         )
     server = SandboxServer(args.dataset, port=args.port, clock=args.clock)
     for name, value in server.env().items():

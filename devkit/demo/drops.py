@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.population import SURVEY_VARIANTS, email_variants, typed_email
-from pipelines.demo.shop import Shop
-from pipelines.demo.util import (
+from devkit.demo import catalog
+from devkit.demo.population import SURVEY_VARIANTS, email_variants, typed_email
+from devkit.demo.shop import Shop
+from devkit.demo.util import (
     DAY,
     HOUR,
     Period,
@@ -22,7 +22,7 @@ from pipelines.demo.util import (
     money,
     pick,
 )
-from pipelines.demo.web import Web
+from devkit.demo.web import Web
 
 
 @dataclass(frozen=True)

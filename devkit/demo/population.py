@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.util import (
+from devkit.demo import catalog
+from devkit.demo.util import (
     DAY,
     HOUR,
     MINUTE,

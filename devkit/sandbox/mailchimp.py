@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.sandbox.api import (
+from devkit.sandbox.api import (
     BadRequest,
     PageMode,
     Reply,
@@ -15,7 +15,7 @@ from pipelines.sandbox.api import (
     json_reply,
     parse_time,
 )
-from pipelines.sandbox.store import VendorStore, join_records, page_rows, since
+from devkit.sandbox.store import VendorStore, join_records, page_rows, since
 
 MAX_COUNT = 1000
 _MEMBERS = re.compile(r"^/3\.0/lists/([^/]+)/members/?$")

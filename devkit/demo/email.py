@@ -10,8 +10,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.demo import catalog
-from pipelines.demo.population import (
+from devkit.demo import catalog
+from devkit.demo.population import (
     LEAD_FORM,
     NEWSLETTER,
     WEB_FORM_VARIANTS,
@@ -19,8 +19,8 @@ from pipelines.demo.population import (
     plus_address,
     typed_email,
 )
-from pipelines.demo.shop import CHECKOUT_RECOVERED, REMINDER_DELAY, Shop
-from pipelines.demo.util import (
+from devkit.demo.shop import CHECKOUT_RECOVERED, REMINDER_DELAY, Shop
+from devkit.demo.util import (
     DAY,
     HOUR,
     MINUTE,

@@ -20,13 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from pipelines.sandbox.api import BadRequest, PageMode, Reply, Request, VendorApi
-from pipelines.sandbox.faults import Fault, FaultPlan
-from pipelines.sandbox.mailchimp import MailchimpApi
-from pipelines.sandbox.matomo import MatomoApi
-from pipelines.sandbox.shopify import ShopifyApi
-from pipelines.sandbox.store import VendorStore
-from pipelines.sandbox.zendesk import ZendeskApi
+from devkit.sandbox.api import BadRequest, PageMode, Reply, Request, VendorApi
+from devkit.sandbox.faults import Fault, FaultPlan
+from devkit.sandbox.mailchimp import MailchimpApi
+from devkit.sandbox.matomo import MatomoApi
+from devkit.sandbox.shopify import ShopifyApi
+from devkit.sandbox.store import VendorStore
+from devkit.sandbox.zendesk import ZendeskApi
 
 log = logging.getLogger("journey.sandbox")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from pipelines.sandbox.api import (
+from devkit.sandbox.api import (
     BadRequest,
     PageMode,
     Reply,
@@ -22,7 +22,7 @@ from pipelines.sandbox.api import (
     json_reply,
     parse_time,
 )
-from pipelines.sandbox.store import VendorStore, join_records, keyset_page, since
+from devkit.sandbox.store import VendorStore, join_records, keyset_page, since
 
 MAX_LIMIT = 250
 _RESOURCE = re.compile(r"^/api/([^/]+)/(orders|customers|checkouts)\.json$")

@@ -1,6 +1,6 @@
 """The sandbox vendor server: a vendor dataset served through the four vendor APIs."""
 
-from pipelines.sandbox.faults import Fault
-from pipelines.sandbox.server import SandboxServer
+from devkit.sandbox.faults import Fault
+from devkit.sandbox.server import SandboxServer
 
 __all__ = ["Fault", "SandboxServer"]

@@ -1,0 +1,1 @@
+"""Identity test rig: synthetic evidence with truth (`synthetic`) and pairwise scores (`evaluate`)."""
