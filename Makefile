@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export UV_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help install demo test test-fast dev bench lint format clean
+.PHONY: help install system demo test test-fast dev bench lint format clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,18 +22,36 @@ $(UV):
 	$(VENV)/bin/pip install --quiet "uv==0.13.8"
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 install: $(VENV)/.synced ## create .venv and install the locked dependencies
 
-demo: install ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
+# System packages: Debian's chromium (the journey report's screenshot and browser test) and
+# PostgreSQL 15 (the PostgreSQL target's tests start a throwaway server). Installed with apt
+# when missing and we are root; otherwise the command to run is printed and the tests that
+# need them fail with the same hint.
+system: ## install chromium and PostgreSQL from Debian's packages when missing (needs root)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing system packages:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+			|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }; \
+		else \
+			echo "missing system packages:$$missing (run: sudo apt-get install -y$$missing)"; \
+		fi; \
+	fi
+
+demo: install system ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
 	$(PY) -m devkit demo
 
-test: install ## run the whole test suite (what CI runs)
+test: install system ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadscope
 
-test-fast: install ## unit tests only (no end-to-end job runs)
+test-fast: install system ## unit tests only (no end-to-end job runs)
 	$(PY) -m pytest -n 2 --dist loadscope -m "not e2e"
 
 dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127.0.0.1:3000
