@@ -8,7 +8,7 @@
     multivariate tests (the winner goes out later), automation emails and unknown types
     (Mailchimp gives no per-recipient time, contracts §1.2), the event's own time in a file drop. `campaign_recipient_id` names the recipient of a
     campaign (Mailchimp `campaign_id:email_id`; file drop `campaign_id:subscriber_id`, else the
-    lower-cased email); `event_key` tells apart the events of one record. -#}
+    email; both normalised as identity normalises them, contracts §5.4); `event_key` tells apart the events of one record. -#}
 
 with
 
@@ -87,7 +87,8 @@ unioned as (
         email_event_id as record_id,
         '' as event_key,
         campaign_id,
-        {{ dbt.concat(['campaign_id', "':'", "coalesce(nullif(trim(subscriber_id), ''), lower(trim(email)))"]) }}
+        {{ dbt.concat(['campaign_id', "':'", "coalesce(nullif(" ~ normalised_identifier('email_subscriber_id', 'subscriber_id') ~ ", ''), "
+                        ~ normalised_identifier('email', 'email') ~ ")"]) }}
             as campaign_recipient_id,
         event_type,
         occurred_at,

@@ -1,4 +1,5 @@
-{#- Web sessions (contracts §6.5), keyed by device (web_visitor_id), built from the actions of
+{#- Web sessions (contracts §6.5), keyed by device (web_visitor_id, normalised as identity
+    normalises it: one device whatever the case or padding its id is sent in), built from the actions of
     non-bot visits that are session activity (seed web_action_types: page views, events, site
     searches, downloads, outlinks and other interactions; not goals and ecommerce conversions)
     of every web source (Matomo, file drops) regardless of visit boundaries. A session starts at
@@ -42,7 +43,7 @@ actions as (
         visit_id,
         visit_number,
         action_index,
-        web_visitor_id,
+        {{ normalised_identifier('web_visitor_id', 'web_visitor_id') }} as web_visitor_id,
         has_login,
         action_kind,
         is_page_view,
@@ -62,7 +63,7 @@ actions as (
     where
         not is_bot
         and is_session_activity
-        and web_visitor_id is not null
+        and nullif({{ normalised_identifier('web_visitor_id', 'web_visitor_id') }}, '') is not null
         and occurred_at is not null
 ),
 
