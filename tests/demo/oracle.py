@@ -11,7 +11,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from tests.demo.helpers import is_bot
+from tests.demo.helpers import is_bot, json_decode
 
 GENERIC_LOCAL_PARTS = [
     "info",
@@ -32,7 +32,7 @@ def _read(root: Path, source: str, stream: str) -> pl.DataFrame:
 
 
 def _decode(frame: pl.DataFrame, dtype: pl.DataType) -> pl.DataFrame:
-    return frame.with_columns(r=pl.col("record").str.json_decode(dtype)).unnest("r")
+    return frame.with_columns(r=json_decode(pl.col("record"), dtype)).unnest("r")
 
 
 def evidence(root: Path) -> pl.DataFrame:
