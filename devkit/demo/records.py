@@ -86,8 +86,8 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
         hi = int(np.searchsorted(ids, chunk["id_visit"][-1], side="right"))
         details = (
             _action_details(actions.slice(lo, hi - lo), offset=lo)
-            .group_by("id_visit", maintain_order=True)
-            .agg(
+            .select(  # each action's object row by row, then a list per visit
+                "id_visit",
                 actionDetails=pl.struct(
                     type=pl.col("type").cast(pl.String),
                     url="url",
@@ -109,8 +109,10 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
                     revenue=(pl.col("revenue_cents") / 100),
                     items=_of_type("ecommerceAbandonedCart", "count"),
                     orderId=pl.col("order_id").cast(pl.String),
-                )
+                ),
             )
+            .group_by("id_visit", maintain_order=True)
+            .agg("actionDetails")
         )
         frame = chunk.pipe(lookup, details, on="id_visit")
         is_campaign = pl.col("referrer_type") == "campaign"
@@ -144,7 +146,7 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
             actionDetails="actionDetails",
         )
         rows = _vendor(frame, pl.col("id_visit"), pl.col("last_action_at"), record)
-        yield rows.with_columns(record=_matomo_json(world.period, rows))
+        yield _matomo_json(world.period, rows)
 
 
 def _of_type(kind: str, value: str | pl.Expr) -> pl.Expr:
@@ -170,22 +172,26 @@ MATOMO_UPGRADE_SHARE = 0.4  # visits of the first 40 % of the period come from M
 ALL_STRINGS_EVERY = 9  # and every 9th visit (by idVisit) has every number as a string
 
 
-def _matomo_json(period: Period, rows: pl.DataFrame) -> pl.Expr:
+def _matomo_json(period: Period, rows: pl.DataFrame) -> pl.DataFrame:
     """The visit JSON as Matomo sends it: an action without the keys of other action types,
-    and numbers as strings where the version sends them so (contracts §1.1)."""
-    record = pl.col("record").str.replace_all(f',"({_ACTION_KEYS})":null', "")
+    and numbers as strings where the version sends them so (contracts §1.1). Each version's
+    replacement runs on its own rows only."""
     upgrade_at = period.start + int((period.end - period.start) * MATOMO_UPGRADE_SHARE)
-
-    def quoted(keys: str) -> pl.Expr:
-        return record.str.replace_all(f'"({keys})":(-?[0-9][0-9.eE+-]*)', '"$1":"$2"')
-
-    return (
-        pl.when((pl.col("record_id").cast(pl.Int64) // 3) % ALL_STRINGS_EVERY == 0)
-        .then(quoted(_ALL_NUMBERS))
+    rows = rows.with_row_index("__row").with_columns(
+        pl.col("record").str.replace_all(f',"({_ACTION_KEYS})":null', ""),
+        __version=pl.when((pl.col("record_id").cast(pl.Int64) // 3) % ALL_STRINGS_EVERY == 0)
+        .then(pl.lit(_ALL_NUMBERS))
         .when(pl.col("updated_at") < upgrade_at)
-        .then(quoted(_DATABASE_NUMBERS))
-        .otherwise(record)
+        .then(pl.lit(_DATABASE_NUMBERS)),
     )
+    parts = [rows.filter(pl.col("__version").is_null())]
+    for keys in (_DATABASE_NUMBERS, _ALL_NUMBERS):  # the two string-sending versions
+        parts.append(
+            rows.filter(pl.col("__version") == keys).with_columns(
+                pl.col("record").str.replace_all(f'"({keys})":(-?[0-9][0-9.eE+-]*)', '"$1":"$2"')
+            )
+        )
+    return pl.concat(parts).sort("__row").drop("__row", "__version")
 
 
 def _action_details(actions: pl.DataFrame, offset: int) -> pl.DataFrame:
