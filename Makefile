@@ -67,7 +67,9 @@ lint: install ## ruff + sqlfluff
 	@# placeholders in a scratch folder are enough (compiling reads no data).
 	@scratch=$$(mktemp -d) && DO_NOT_TRACK=1 JOURNEY_DBT_DUCKDB_PATH=$$scratch/lint.duckdb \
 		JOURNEY_LANDING_DIR=$$scratch/landing JOURNEY_QUARANTINE_DIR=$$scratch/quarantine \
-		JOURNEY_IDENTITY_DIR=$$scratch/identity $(VENV)/bin/sqlfluff lint dbt_project/models \
+		JOURNEY_IDENTITY_DIR=$$scratch/identity \
+		JOURNEY_IDENTIFIER_NORMALISATION="$$($(PY) -c 'from pipelines.warehouse.dbt_runner import rules_environment as e; print(e()["JOURNEY_IDENTIFIER_NORMALISATION"])')" \
+		$(VENV)/bin/sqlfluff lint dbt_project/models \
 		--processes 2; status=$$?; rm -rf $$scratch; exit $$status
 
 format: install ## apply ruff formatting and fixes

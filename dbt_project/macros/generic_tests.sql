@@ -16,3 +16,25 @@ select *
 from {{ model }}
 where not ({{ expression }})
 {% endtest %}
+
+{#- The values of `column_name` outside a known set, one row per unknown value with how many
+    rows carry it. For enumerations a vendor may extend (docs/contracts.md §1.5): a new value is
+    reported, never blocking (severity warn by default), and flows through to the models, which
+    map it to `other` where they need a closed set. The known set is `values`, or the column
+    `field` of the relation `to` (a seed, so the list lives where the mapping does). -#}
+{% test known_values(model, column_name, values=none, to=none, field=none) %}
+{{ config(severity='warn') }}
+select
+    {{ column_name }} as unknown_value,
+    count(*) as n_records
+from {{ model }}
+where
+    {{ column_name }} is not null
+    {%- if values is not none %}
+    and {{ column_name }} not in ({% for value in values %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- endif %}
+    {%- if to is not none %}
+    and {{ column_name }} not in (select {{ field }} from {{ to }} where {{ field }} is not null)
+    {%- endif %}
+group by {{ column_name }}
+{% endtest %}

@@ -44,3 +44,17 @@
         array<{{ journey_warehouse.json_structure_ddl(structure[0]) }}>
     {%- endif -%}
 {%- endmacro %}
+
+{#- A number read from a JSON field parsed as text ('string' in the structure): vendors send
+    numbers as JSON numbers or as numeric strings (Matomo, depending on version and field), and
+    a text read covers both on every engine. Blank text is null; so is text that is not a
+    number (the landing layer quarantines those, docs/contracts.md §1.1). With `integral`, a
+    bigint. -#}
+{% macro json_number(expression, integral=false) -%}
+    {%- set number = dbt.safe_cast("nullif(trim(" ~ expression ~ "), '')", 'double') -%}
+    {%- if integral -%}
+        cast({{ number }} as {{ dbt.type_bigint() }})
+    {%- else -%}
+        {{ number }}
+    {%- endif -%}
+{%- endmacro %}

@@ -205,7 +205,20 @@ FIXED_PAGES = {
     "/pages/office-guide": "Free office planning guide – Deskly",
     "/pages/reviews": "Customer reviews – Deskly",
     "/account": "Your account – Deskly",
+    "/search": "Search results – Deskly",
 }
+
+# Matomo action types beyond page views and events (contracts §1.5), as a real site sends them.
+SEARCH_TERMS = ["standing desk", "ergonomic chair", "monitor arm", "desk mat", "cable tray",
+                "desk lamp", "office plan", "delivery time"]  # fmt: skip
+DOWNLOADS = [f"/files/{handle}-spec-sheet.pdf" for handle, _, _ in PRODUCTS[:4]] + [
+    "/files/deskly-catalogue-2026.pdf"
+]
+OUTLINKS = ["https://www.youtube.com/@deskly", "https://www.instagram.com/deskly/",
+            "https://www.trustpilot.com/review/deskly.example",
+            "https://www.dhl.de/en/privatkunden/pakete-empfangen.html"]  # fmt: skip
+CONTENT_BLOCKS = ["Hero banner", "Newsletter teaser", "Bestseller carousel"]
+VIDEOS = ["Standing Desk Pro in 60 seconds", "Assembling the Ergonomic Chair"]
 
 
 def pages() -> pl.DataFrame:
@@ -224,5 +237,8 @@ def pages() -> pl.DataFrame:
     return frame.with_columns(page_id_action=pl.int_range(pl.len()) * 3 + 11)
 
 
-ACTION_TYPES = pl.Enum(["action", "event", "goal", "ecommerceOrder"])
-PATHS = pl.Enum(pages()["path"].to_list())
+ACTION_TYPES = pl.Enum(
+    ["action", "event", "goal", "ecommerceOrder", "ecommerceAbandonedCart", "search", "download",
+     "outlink", "content", "media", "form"]
+)  # fmt: skip
+PATHS = pl.Enum([*pages()["path"].to_list(), *DOWNLOADS, *OUTLINKS])  # outlinks: absolute URLs

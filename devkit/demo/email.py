@@ -1,4 +1,5 @@
-"""Mailchimp: list members, regular campaigns and automation emails, deliveries, opens, clicks,
+"""Mailchimp: list members, campaigns of every type (regular, plain-text, RSS, A/B split,
+multivariate) and automation emails, deliveries, opens, clicks,
 bounces and unsubscribes. Times are unix seconds."""
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ WELCOME_DELAY = 5 * MINUTE
 @dataclass(frozen=True)
 class Email:
     members: pl.DataFrame  # one row per member (with its status history as times)
-    campaigns: pl.DataFrame  # one row per report: regular campaigns and automation emails
+    campaigns: pl.DataFrame  # one row per report: broadcast campaigns and automation emails
     sends: pl.DataFrame  # one row per (campaign, member) delivery
     activity: pl.DataFrame  # one row per open / click / bounce event
     unsubscribes: pl.DataFrame  # one row per unsubscribe (campaign, member)
@@ -51,7 +52,7 @@ def build_email(streams: Streams, persons: pl.DataFrame, shop: Shop, period: Per
     rng = streams("email")
     members = _members(rng, persons, shop, period)
     campaigns = _campaigns(period)
-    regular = campaigns.filter(pl.col("type") == "regular").sort("send_time")
+    regular = campaigns.filter(pl.col("type") != "automation").sort("send_time")  # broadcasts
     members = _exits(rng, members, regular, shop, period)
     sends = _sends(rng, members, campaigns, regular, shop, period)
     activity = _activity(streams("email-activity"), sends, members, campaigns, shop, period)
@@ -146,8 +147,11 @@ def subscriber_hash(emails: pl.Series) -> pl.Series:
 
 
 def _campaigns(period: Period) -> pl.DataFrame:
-    """Biweekly newsletters (Tuesday 08:00 UTC), a monthly promotion (first Thursday 16:00 UTC),
-    and the five automation emails (their reports' send_time is when the automation started)."""
+    """Biweekly newsletters (Tuesday 08:00 UTC; every third an RSS blog digest), a monthly
+    promotion (first Thursday 16:00 UTC; in turn a regular campaign, a multivariate subject-line
+    test, a plain-text one and an A/B split), and the five automation emails (their reports'
+    send_time is when the automation started). Every broadcast type goes to the whole list at
+    its send time (the winner of a test too, in this simulation)."""
     warm_up = period.first_day + timedelta(days=3)
     first_tuesday = warm_up + timedelta(days=(1 - warm_up.weekday()) % 7)
     newsletter_days = [first_tuesday + timedelta(days=14 * i) for i in range(period.days // 14 + 1)]
@@ -157,13 +161,16 @@ def _campaigns(period: Period) -> pl.DataFrame:
     promo_days = [m + timedelta(days=(3 - m.weekday()) % 7) for m in months]
     promo_days = [d if d >= warm_up else d + timedelta(days=7) for d in promo_days]
     rows = [
-        ("regular", d, 8, f"Newsletter {d:%d %b %Y}", f"newsletter_{d:%Y_%m_%d}", "Deskly news")
-        for d in newsletter_days
-    ]
+        ("rss" if i % 3 == 2 else "regular", d, 8, f"Newsletter {d:%d %b %Y}",
+         f"newsletter_{d:%Y_%m_%d}", "Deskly news")
+        for i, d in enumerate(newsletter_days)
+    ]  # fmt: skip
+    promo_types = ["regular", "variate", "plaintext", "absplit"]
     rows += [
-        ("regular", d, 16, f"Promotion {d:%B %Y}", f"promo_{d:%Y_%m}", f"{d:%B} deals on desks")
-        for d in promo_days
-    ]
+        (promo_types[i % 4], d, 16, f"Promotion {d:%B %Y}", f"promo_{d:%Y_%m}",
+         f"{d:%B} deals on desks")
+        for i, d in enumerate(promo_days)
+    ]  # fmt: skip
     frame = pl.DataFrame(
         rows,
         schema=["type", "day", "hour", "campaign_title", "utm_campaign", "subject_line"],

@@ -86,8 +86,8 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
         hi = int(np.searchsorted(ids, chunk["id_visit"][-1], side="right"))
         details = (
             _action_details(actions.slice(lo, hi - lo), offset=lo)
-            .group_by("id_visit", maintain_order=True)
-            .agg(
+            .select(  # each action's object row by row, then a list per visit
+                "id_visit",
                 actionDetails=pl.struct(
                     type=pl.col("type").cast(pl.String),
                     url="url",
@@ -95,15 +95,24 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
                     pageIdAction="page_id_action",
                     idpageview="idpageview",
                     timestamp="timestamp",
-                    timeSpent="time_spent",
+                    timeSpent=_of_type("action", "time_spent"),
                     eventCategory=pl.col("event_category").cast(pl.String),
                     eventAction=pl.col("event_action").cast(pl.String),
                     eventName="event_name",
+                    siteSearchKeyword=_of_type("search", "label"),
+                    siteSearchCount=_of_type("search", "count"),
+                    contentName=_of_type("content", "label"),
+                    contentPiece=_of_type("content", pl.lit("Image")),
+                    mediaTitle=_of_type("media", "label"),
+                    formName=_of_type("form", "label"),
                     goalName="goal_name",
                     revenue=(pl.col("revenue_cents") / 100),
+                    items=_of_type("ecommerceAbandonedCart", "count"),
                     orderId=pl.col("order_id").cast(pl.String),
-                )
+                ),
             )
+            .group_by("id_visit", maintain_order=True)
+            .agg("actionDetails")
         )
         frame = chunk.pipe(lookup, details, on="id_visit")
         is_campaign = pl.col("referrer_type") == "campaign"
@@ -136,23 +145,80 @@ def matomo_visits(world: World) -> Iterator[pl.DataFrame]:
             operatingSystem="operating_system",
             actionDetails="actionDetails",
         )
-        yield _vendor(frame, pl.col("id_visit"), pl.col("last_action_at"), record)
+        rows = _vendor(frame, pl.col("id_visit"), pl.col("last_action_at"), record)
+        yield _matomo_json(world.period, rows)
+
+
+def _of_type(kind: str, value: str | pl.Expr) -> pl.Expr:
+    """`value` on actions of type `kind`, null (so absent from the JSON) on the others."""
+    return pl.when(pl.col("type") == kind).then(value)
+
+
+# Matomo omits the keys an action type does not have; these are the action-only keys.
+_ACTION_KEYS = (
+    "url|pageTitle|pageIdAction|idpageview|timeSpent|eventCategory|eventAction|eventName|"
+    "siteSearchKeyword|siteSearchCount|contentName|contentPiece|mediaTitle|formName|goalName|"
+    "revenue|items|orderId"
+)
+# Numbers Matomo 4 reads from its database and sends as strings (version 5 sends numbers).
+_DATABASE_NUMBERS = (
+    "idSite|idVisit|visitCount|visitDuration|actions|pageIdAction|revenue|items|siteSearchCount"
+)
+_ALL_NUMBERS = (
+    _DATABASE_NUMBERS
+    + "|firstActionTimestamp|lastActionTimestamp|serverTimestamp|timestamp|timeSpent"
+)
+MATOMO_UPGRADE_SHARE = 0.4  # visits of the first 40 % of the period come from Matomo 4
+ALL_STRINGS_EVERY = 9  # and every 9th visit (by idVisit) has every number as a string
+
+
+def _matomo_json(period: Period, rows: pl.DataFrame) -> pl.DataFrame:
+    """The visit JSON as Matomo sends it: an action without the keys of other action types,
+    and numbers as strings where the version sends them so (contracts §1.1). Each version's
+    replacement runs on its own rows only."""
+    upgrade_at = period.start + int((period.end - period.start) * MATOMO_UPGRADE_SHARE)
+    rows = rows.with_row_index("__row").with_columns(
+        pl.col("record").str.replace_all(f',"({_ACTION_KEYS})":null', ""),
+        __version=pl.when((pl.col("record_id").cast(pl.Int64) // 3) % ALL_STRINGS_EVERY == 0)
+        .then(pl.lit(_ALL_NUMBERS))
+        .when(pl.col("updated_at") < upgrade_at)
+        .then(pl.lit(_DATABASE_NUMBERS)),
+    )
+    parts = [rows.filter(pl.col("__version").is_null())]
+    for keys in (_DATABASE_NUMBERS, _ALL_NUMBERS):  # the two string-sending versions
+        parts.append(
+            rows.filter(pl.col("__version") == keys).with_columns(
+                pl.col("record").str.replace_all(f'"({keys})":(-?[0-9][0-9.eE+-]*)', '"$1":"$2"')
+            )
+        )
+    return pl.concat(parts).sort("__row").drop("__row", "__version")
 
 
 def _action_details(actions: pl.DataFrame, offset: int) -> pl.DataFrame:
     """URL, page title and id, idpageview of a contiguous slice of the actions (row `offset` on).
-    Events, goals and orders carry the URL of the page before them (a visit starts with a page)."""
+    Events, goals, orders and interactions without a URL of their own carry the URL of the page
+    before them (a visit starts with a page); an outlink's URL is the other site's; only page
+    views have a title (a site search's is its keyword)."""
     page_table = catalog.pages().select(
         pl.col("path").cast(catalog.PATHS), "title", "page_id_action"
     )
-    url = pl.format("{}{}", pl.lit(catalog.SITE), pl.col("path").cast(pl.String))
+    path = pl.col("path").cast(pl.String)
+    url = (
+        pl.when(path.str.starts_with("http"))
+        .then(path)
+        .otherwise(pl.format("{}{}", pl.lit(catalog.SITE), path))
+    )
     url = (
         pl.when(pl.col("query").is_not_null()).then(pl.format("{}?{}", url, "query")).otherwise(url)
     )
-    return actions.with_columns(
-        url=url.forward_fill(),
-        idpageview=hex_ids(offset + np.arange(actions.height), salt=0x9A6E, length=6),
-    ).pipe(lookup, page_table, on="path")
+    return (
+        actions.with_columns(
+            url=url.forward_fill(),
+            idpageview=hex_ids(offset + np.arange(actions.height), salt=0x9A6E, length=6),
+        )
+        .pipe(lookup, page_table, on="path")
+        .with_columns(title=pl.when(pl.col("type") == "action").then("title"))
+    )
 
 
 # ---- Mailchimp ------------------------------------------------------------------------------
@@ -194,7 +260,15 @@ def mailchimp_members(world: World) -> Iterator[pl.DataFrame]:
         timestamp_opt=_iso_or_empty("opt"),
         last_changed=iso_offset_utc("changed_at"),
         source="source",
-        merge_fields=pl.struct(FNAME="first_name", LNAME="last_name"),
+        # the newsletter form asks for the address only: Mailchimp sends "" for unset fields
+        merge_fields=pl.struct(
+            FNAME=pl.when(pl.col("source") == "Website form")
+            .then(pl.lit(""))
+            .otherwise("first_name"),
+            LNAME=pl.when(pl.col("source") == "Website form")
+            .then(pl.lit(""))
+            .otherwise("last_name"),
+        ),
         list_id=pl.lit(catalog.LIST_ID),
     )
     yield _vendor(versions, pl.col("email_id"), pl.col("changed_at"), record)
@@ -202,11 +276,11 @@ def mailchimp_members(world: World) -> Iterator[pl.DataFrame]:
 
 def mailchimp_campaigns(world: World) -> Iterator[pl.DataFrame]:
     c = world.email.campaigns
-    regular = c.filter(pl.col("type") == "regular").with_columns(version_at="send_time")
+    broadcast = c.filter(pl.col("type") != "automation").with_columns(version_at="send_time")
     auto = c.filter(pl.col("type") == "automation")
     versions = pl.concat(
         [
-            regular,
+            broadcast,
             auto.with_columns(version_at="send_time", emails_sent=pl.lit(0, pl.UInt32)),
             auto.filter(pl.col("last_sent_at").is_not_null()).with_columns(
                 version_at="last_sent_at"
@@ -222,8 +296,11 @@ def mailchimp_campaigns(world: World) -> Iterator[pl.DataFrame]:
         subject_line="subject_line",
         emails_sent="emails_sent",
         send_time=iso_offset_utc("send_time"),
+        rss_last_send=pl.when(pl.col("type") == "rss").then(iso_offset_utc("send_time")),
     )
-    yield _vendor(versions, pl.col("campaign_id"), pl.col("version_at"), record)
+    rows = _vendor(versions, pl.col("campaign_id"), pl.col("version_at"), record)
+    # rss_last_send exists on RSS campaigns' reports only
+    yield rows.with_columns(pl.col("record").str.replace(',"rss_last_send":null', "", literal=True))
 
 
 def _report_rows(email: Email, frame: pl.DataFrame) -> pl.DataFrame:

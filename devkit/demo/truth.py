@@ -17,9 +17,13 @@ LAPSE_DAYS = 90
 SESSION_INACTIVITY_MINUTES = 30
 SESSION_MAX_MINUTES = 240
 CONSIDERATION_TYPES = [
-    "product_view", "form_submit", "add_to_cart", "email_open", "email_click", "newsletter_signup",
-    "checkout_started", "ticket_created",
+    "product_view", "site_search", "download", "form_submit", "add_to_cart", "email_open",
+    "email_click", "newsletter_signup", "checkout_started", "ticket_created",
 ]  # fmt: skip
+# Matomo action types that are session activity (contracts §6.5): all but the conversions.
+CONVERSION_TYPES = ["goal", "ecommerceOrder", "ecommerceAbandonedCart"]
+# Mailchimp campaign types whose recipients are sent at the campaign's send time (§6.1).
+SENT_AT_SEND_TIME = ["regular", "plaintext", "rss"]
 
 
 def _key(frame: pl.DataFrame, person: str = "person") -> pl.DataFrame:
@@ -45,9 +49,19 @@ def identities(world: World) -> pl.DataFrame:
             "bot-{}", (pl.col("device") - pl.col("device").min() + 1).cast(pl.String).str.zfill(6)
         )
     )
+    # a device's id as every visit sends it (some in upper case), owned by the device's owner
+    device_ids = pl.concat(
+        [
+            frame.select(pl.col("device").cast(pl.Int64), "visitor_id")
+            for frame in (devices, human_visits)
+        ]
+    ).unique()
     rows = [
         _key(
-            devices.filter(~pl.col("is_bot")).select(person="owner", value="visitor_id")
+            devices.filter(~pl.col("is_bot"))
+            .select(pl.col("device").cast(pl.Int64), "owner")
+            .join(device_ids, on="device", maintain_order="left")
+            .select(person="owner", value="visitor_id")
         ).with_columns(kind=pl.lit("web_visitor_id")),
         bots.select("person_key", value="visitor_id", kind=pl.lit("web_visitor_id")),
         _key(
@@ -154,7 +168,7 @@ STREAMS = pl.Enum(sorted([
     "tickets", "satisfaction_ratings", "nps_responses", "reviews",
 ]))  # fmt: skip
 TOUCHPOINT_TYPES = pl.Enum([
-    "page_view", "product_view", "form_submit", "add_to_cart", "email_sent", "email_open",
+    "page_view", "product_view", "site_search", "download", "form_submit", "add_to_cart", "email_sent", "email_open",
     "email_click", "email_bounce", "email_unsubscribe", "newsletter_signup", "checkout_started",
     "order", "order_cancelled", "referral", "ticket_created", "csat_response", "nps_response", "review",
 ])  # fmt: skip
@@ -194,6 +208,10 @@ def touchpoints(world: World) -> pl.DataFrame:
         .then(pl.lit("form_submit"))
         .when((pl.col("type") == "event") & (pl.col("event_action") == "add_to_cart"))
         .then(pl.lit("add_to_cart"))
+        .when(pl.col("type") == "search")
+        .then(pl.lit("site_search"))
+        .when(pl.col("type") == "download")
+        .then(pl.lit("download"))
     )
     human = (
         web.actions.select("is_bot", "id_visit", "person", "timestamp", kind=web_kind)
@@ -209,7 +227,9 @@ def touchpoints(world: World) -> pl.DataFrame:
         on="campaign",
     )
     report_key = pl.format("{}:{}", "campaign_id", "email_id")
-    regular_sent = report.filter((pl.col("type") == "regular") & (pl.col("status") == "sent"))
+    regular_sent = report.filter(
+        pl.col("type").is_in(SENT_AT_SEND_TIME) & (pl.col("status") == "sent")
+    )
     activity = email.activity.pipe(
         lookup, report.select("send", "person", "campaign_id", "email_id"), on="send"
     )
@@ -383,14 +403,15 @@ def phases(touchpoint_frame: pl.DataFrame, lapse_days: int = LAPSE_DAYS) -> pl.D
 
 
 def sessions(world: World) -> pl.DataFrame:
-    """§6.5 with the defaults: per device, over page views and events of non-bot visits."""
+    """§6.5 with the defaults: per device, over the actions of non-bot visits that are session
+    activity (every type but goals and ecommerce conversions)."""
     # An event's URL is its page's (actions are stored per visit in time order, a page first).
     page_query = (
         pl.when(pl.col("type") == "action").then(pl.col("query").fill_null("")).forward_fill()
     )
     actions = world.web.actions.select(
         "is_bot", "device", "timestamp", "id_visit", "step", "type", page_query=page_query
-    ).filter(~pl.col("is_bot") & pl.col("type").is_in(["action", "event"]))
+    ).filter(~pl.col("is_bot") & ~pl.col("type").is_in(CONVERSION_TYPES))
     actions = actions.sort("device", "timestamp", "id_visit", "step").select(
         "device", "timestamp", "type", "page_query"
     )

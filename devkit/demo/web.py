@@ -89,6 +89,8 @@ STEP_SCHEMA = {
     "event_action": EVENT_ACTIONS,
     "event_name": pl.String,
     "goal_name": pl.String,
+    "label": pl.String,  # site search keyword, content block, video title, form name
+    "count": pl.Int16,  # site search results, items in an order or an abandoned cart
     "revenue_cents": pl.Int64,
     "order_id": pl.Int64,
     "is_anchor": pl.Boolean,
@@ -104,13 +106,15 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
     kind = plan["kind"].to_numpy()
     tail_length = np.select(
         [np.isin(kind, [SIGNUP, CONTACT, COLLEAGUE_FORM]), kind == ABANDON, kind == ORDER],
-        [3, 4, 6],
+        [4, 5, 6],
         0,
     )
+    extras = _extras(rng, plan)
+    extra_n = np.bincount(extras["visit"].to_numpy(), minlength=n) if extras.height else 0
     browse_n = np.where(kind == BROWSE, rng.geometric(0.3, n), rng.integers(0, 4, n))
     marathon = plan["is_marathon"].to_numpy()
     browse_n = np.where(marathon, rng.integers(14, HUMAN_MAX_ACTIONS, n), browse_n)
-    browse_n = np.clip(browse_n, 0, HUMAN_MAX_ACTIONS - 1 - tail_length)
+    browse_n = np.clip(browse_n, 0, HUMAN_MAX_ACTIONS - 1 - tail_length - extra_n)
     recovered = (kind == ORDER) & (plan["channel"].to_numpy() == EMAIL_CHANNEL)
     browse_n = np.where(recovered, 0, browse_n)
 
@@ -137,7 +141,8 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
             .gather(pick(rng, len(b_visit), browse_pages["weight"].to_numpy())),
         }
     )
-    steps = pl.concat([_with_schema(f) for f in [landing, browse, *_tails(plan, recovered)]])
+    parts = [landing, browse, extras, *_tails(plan, recovered)]
+    steps = pl.concat([_with_schema(f) for f in parts if f.height])
     steps = steps.sort("visit", "pos")
     v = steps["visit"].to_numpy()
     counts = np.bincount(v, minlength=n)
@@ -169,6 +174,50 @@ def _steps(rng, plan: pl.DataFrame, page_table: pl.DataFrame) -> pl.DataFrame:
         timestamp=pl.Series(timestamp),
         splits_before=pl.Series(splits),
     ).drop("gap", "is_anchor")
+
+
+def _extras(rng, plan: pl.DataFrame) -> pl.DataFrame:
+    """Actions of other Matomo types some visits have after browsing (positions 60-64): a site
+    search, a content impression, a video played, a download, a click to another site."""
+    n = plan.height
+    visit = plan["visit"].to_numpy()
+    draws = [  # (type, share of visits, gap, position, extra fields)
+        ("search", 0.06, PAGE_GAP, 60),
+        ("content", 0.08, EVENT_GAP, 61),
+        ("media", 0.02, EVENT_GAP, 62),
+        ("download", 0.04, EVENT_GAP, 63),
+        ("outlink", 0.03, EVENT_GAP, 64),
+    ]
+    frames = []
+    for kind, share, gap, pos in draws:  # five action types
+        rows = visit[chance(rng, n, share)]
+        k = len(rows)
+        fields: dict[str, object] = {}
+        if kind == "search":
+            fields = {
+                "path": "/search",
+                "label": np.array(catalog.SEARCH_TERMS)[
+                    rng.integers(0, len(catalog.SEARCH_TERMS), k)
+                ],
+                "count": rng.integers(0, 13, k),
+            }
+        elif kind == "content":
+            fields = {"label": np.array(catalog.CONTENT_BLOCKS)[rng.integers(0, 3, k)]}
+        elif kind == "media":
+            fields = {"label": np.array(catalog.VIDEOS)[rng.integers(0, len(catalog.VIDEOS), k)]}
+        elif kind == "download":
+            fields = {
+                "path": np.array(catalog.DOWNLOADS)[rng.integers(0, len(catalog.DOWNLOADS), k)]
+            }
+        else:
+            fields = {"path": np.array(catalog.OUTLINKS)[rng.integers(0, len(catalog.OUTLINKS), k)]}
+        frame = pl.DataFrame({"visit": rows, "pos": pos, "type": kind, "gap": gap, **fields})
+        if kind == "search":
+            frame = frame.with_columns(
+                query=pl.format("q={}", pl.col("label").str.replace_all(" ", "+"))
+            )
+        frames.append(_with_schema(frame))
+    return pl.concat(frames).sort("visit", "pos")
 
 
 def _with_schema(frame: pl.DataFrame) -> pl.DataFrame:
@@ -244,10 +293,23 @@ def _tails(plan: pl.DataFrame, recovered: np.ndarray) -> list[pl.DataFrame]:
     shopping = p.filter(pl.col("kind").is_in([ABANDON, ORDER]) & ~pl.col("is_recovered"))
     checkout = p.filter(pl.col("kind").is_in([ABANDON, ORDER]))
     orders = p.filter(pl.col("kind") == ORDER)
+    form_name = (
+        pl.when(action == "newsletter_signup")
+        .then(pl.lit("newsletter"))
+        .when(action == "lead_form")
+        .then(pl.lit("office-guide"))
+        .otherwise(pl.lit("contact"))
+    )
+    abandoned = p.filter(pl.col("kind") == ABANDON)
+    price = pl.col("handle").replace_strict(
+        {handle: cents for handle, _, cents in catalog.PRODUCTS}, default=None
+    )
     tails = [
         _step(forms, 100, "action", path=form_page),
-        _event(forms, 101, "form", action, pl.col("form_email"), anchor=True),
-        _step(forms.filter(pl.col("kind") != COLLEAGUE_FORM), 102, "goal", gap=1, goal_name=goal),
+        # Form Analytics: the form was interacted with before it was sent
+        _step(forms, 101, "form", gap=EVENT_GAP, label=form_name),
+        _event(forms, 102, "form", action, pl.col("form_email"), anchor=True),
+        _step(forms.filter(pl.col("kind") != COLLEAGUE_FORM), 103, "goal", gap=1, goal_name=goal),
         _step(shopping, 100, "action", path=pl.format("/products/{}", "handle")),
         _event(shopping, 101, "ecommerce", pl.lit("add_to_cart"), pl.col("handle"), anchor=False),
         _step(shopping, 102, "action", path=pl.lit("/cart")),
@@ -267,6 +329,10 @@ def _tails(plan: pl.DataFrame, recovered: np.ndarray) -> list[pl.DataFrame]:
             gap=0,
             revenue_cents=pl.col("revenue_cents"),
             order_id=pl.col("order_id"),
+        ),
+        # Matomo records the cart left at checkout (the shop's checkout is the evidence)
+        _step(
+            abandoned, 106, "ecommerceAbandonedCart", gap=0, revenue_cents=price, count=pl.lit(1)
         ),
     ]
     return [t for t in tails if t.height]
@@ -358,6 +424,9 @@ def _matomo_visits(
     counts = np.diff(np.r_[starts, len(index)])
     ends = starts + counts - 1
     device_of, person_of = actions["device"].to_numpy(), actions["person"].to_numpy()
+    # Matomo's `actions` counts interactions: not goals and ecommerce conversions.
+    conversion = actions["type"].is_in(CONVERSION_TYPES).to_numpy()
+    interactions = np.bincount(index, weights=~conversion, minlength=len(starts)).astype(np.int64)
     order = np.lexsort((part_of[starts], visit_of[starts], device_of[starts], ts[starts]))
     id_visit = np.empty(len(starts), dtype=np.int64)
     id_visit[order] = 100_000 + np.arange(len(starts)) * 3 + 1
@@ -379,7 +448,7 @@ def _matomo_visits(
             "is_bot": visit_of[starts] < 0,
             "first_action_at": ts[starts],
             "last_action_at": ts[ends],
-            "actions": counts,
+            "actions": interactions,
             "visit_count": visit_count,
         }
     ).sort("id_visit")
@@ -388,14 +457,19 @@ def _matomo_visits(
     )
 
 
+CONVERSION_TYPES = ["goal", "ecommerceOrder", "ecommerceAbandonedCart"]
+# A device whose id some visits send in upper case (the shop's server-side tracker after a
+# login sends it so): every 25th device, on its even-numbered visits.
+CASE_VARIANT_DEVICE_EVERY = 25
+
 # Compact on purpose (the largest frame): URL, title and idpageview are built when encoding.
 ACTION_SCHEMA = {
     "id_visit": pl.Int64, "visit": pl.Int32, "part": pl.Int8, "person": pl.Int32, "device": pl.Int32,
     "timestamp": pl.Int64, "step": pl.Int16, "type": catalog.ACTION_TYPES, "path": catalog.PATHS,
     "query": pl.String, "time_spent": pl.Int32, "event_category": EVENT_CATEGORIES,
     "event_action": EVENT_ACTIONS,
-    "event_name": pl.String, "goal_name": pl.String, "revenue_cents": pl.Int64, "order_id": pl.Int64,
-    "is_bot": pl.Boolean,
+    "event_name": pl.String, "goal_name": pl.String, "label": pl.String, "count": pl.Int16,
+    "revenue_cents": pl.Int64, "order_id": pl.Int64, "is_bot": pl.Boolean,
 }  # fmt: skip
 REFERRER_COLUMNS = [
     "referrer_name", "referrer_url", "referrer_keyword", "utm_source", "utm_medium", "utm_campaign",
@@ -428,4 +502,14 @@ def _visit_attributes(
         "browser_name",
         "owner",
     ]
-    return visits.pipe(lookup, devices.select(device_columns), on="device")
+    visits = visits.pipe(lookup, devices.select(device_columns), on="device")
+    case_variant = (
+        ~pl.col("is_bot")
+        & (pl.col("device") % CASE_VARIANT_DEVICE_EVERY == 0)
+        & (pl.col("visit_count") % 2 == 0)
+    )
+    return visits.with_columns(
+        visitor_id=pl.when(case_variant)
+        .then(pl.col("visitor_id").str.to_uppercase())
+        .otherwise("visitor_id")
+    )

@@ -84,6 +84,20 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+TEXT_KINDS = ("numeric", "integral", "unix")
+"""Check kinds decided by a value's text alone (a JSON number's text or a string's content;
+`true` or an object's text never parse as numbers)."""
+
+
+def _text_ok(kind: CheckKind, text: str) -> str:
+    """SQL that is true when the text `text` of a present, non-null value passes `kind`."""
+    if kind == "unix":
+        return f"coalesce(try_cast({text} as DOUBLE) between 0 and {_UNIX_MAX}, false)"
+    number = f"try_cast(trim({text}) as DOUBLE)"
+    integral = f" and {number} = trunc({number})" if kind == "integral" else ""
+    return f"(trim({text}) = '' or coalesce(isfinite({number}){integral}, false))"
+
+
 def _check_ok(kind: CheckKind, value: str, text: str) -> str:
     """SQL that is true when a present, non-null JSON `value` (text `text`) passes `kind`."""
     json_type = f"json_type({value})"
@@ -93,8 +107,8 @@ def _check_ok(kind: CheckKind, value: str, text: str) -> str:
         return (
             f"({json_type} in ('BIGINT', 'UBIGINT') or ({json_type} = 'VARCHAR' and {text} <> ''))"
         )
-    if kind == "unix":
-        return f"coalesce(try_cast({text} as DOUBLE) between 0 and {_UNIX_MAX}, false)"
+    if kind in TEXT_KINDS:
+        return _text_ok(kind, text)
     if kind == "iso":
         return (
             f"({json_type} = 'VARCHAR' and ({text} = '' "
@@ -109,6 +123,77 @@ def _check_ok(kind: CheckKind, value: str, text: str) -> str:
             f"({text} = '' or lower({text}) in ('true', 'false', 't', 'f', '1', '0', 'yes', 'no'))"
         )
     raise ValueError(f"unknown check kind {kind!r}")
+
+
+def _item_checks_sql(
+    spec: StreamSpec, array: str, array_value: str, name: str
+) -> tuple[str, list[str]]:
+    """The items of an array field, checked in one pass over all items of a page.
+
+    Returns a CTE `name` (one row per record that has offending items, keyed by `row_number`)
+    and the SQL reasons that read it: an item without a required field (an item that is not an
+    object has none), or an item field that fails its check. Item fields are read as text in
+    one `json_transform` per record. Each reason names the first offending item (1-based) and,
+    when several offend, how many."""
+    required = spec.item_required.get(array, ())
+    checks = spec.item_checks.get(array, {})
+    fields = list(dict.fromkeys([*required, *checks]))
+    structure = "[{" + ",".join(f'"{field}":"VARCHAR"' for field in fields) + "}]"
+
+    def text(field: str) -> str:
+        return f'item."{field}"'
+
+    conditions = [
+        (f"nullif(trim({text(field)}), '') is null", f"has no {field}", None) for field in required
+    ]
+    conditions += [
+        (
+            f"{text(field)} is not null and not {_text_ok(kind, text(field))}",
+            f"{field} should be {kind}",
+            text(field),
+        )
+        for field, kind in checks.items()
+    ]
+    flags, aggregates, reasons = [], [], []
+    for index, (condition, message, shown) in enumerate(conditions):
+        flags.append(f"coalesce({condition}, false) as offends_{index}")
+        aggregates.append(f"min(position) filter (where offends_{index}) as first_{index}")
+        aggregates.append(f"count(*) filter (where offends_{index}) as count_{index}")
+        got = ""
+        if shown:
+            aggregates.append(
+                f"arg_min({shown}, position) filter (where offends_{index}) as got_{index}"
+            )
+            got = f" || ', got ' || left({name}.got_{index}, 60)"
+        reasons.append(
+            f"case when {name}.first_{index} is not null then "
+            f"{_sql_string(array + '[')} || {name}.first_{index} || '] ' || {_sql_string(message)}"
+            f"{got} || case when {name}.count_{index} > 1 "
+            f"then ' (' || {name}.count_{index} || ' items)' else '' end end"
+        )
+    any_offence = " or ".join(f"offends_{index}" for index in range(len(conditions)))
+    # Each item's conditions are evaluated once; only offending items reach the aggregation.
+    cte = f"""
+        {name} as (
+            select row_number, {", ".join(aggregates)}
+            from (
+                select row_number, position, item, {", ".join(flags)}
+                from (
+                    select
+                        row_number,
+                        unnest(items) as item,
+                        generate_subscripts(items, 1) as position
+                    from (
+                        select row_number, json_transform({array_value}, '{structure}') as items
+                        from parsed
+                        where json_type({array_value}) = 'ARRAY'
+                    ) as arrays
+                ) as items
+            ) as flagged
+            where {any_offence}
+            group by row_number
+        )"""
+    return cte, reasons
 
 
 def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
@@ -148,11 +233,22 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
         for name in spec.required
     ]
     reasons += [
+        f"case when {present(name)} and not ({not_null(name)} and trim({text(name)}) <> '') then "
+        f"{_sql_string('missing ' + name + ' (null or blank)')} end"
+        for name in spec.not_blank
+    ]
+    reasons += [
         f"case when {not_null(name)} and not {_check_ok(kind, value(name), text(name))} then "
         f"'wrong type: ' || {_sql_string(name)} || ' should be {kind}, got ' "
         f"|| left({value(name)}::VARCHAR, 60) end"
         for name, kind in spec.checks.items()
     ]
+    item_ctes, item_joins = "", ""
+    for index, array in enumerate(dict.fromkeys([*spec.item_checks, *spec.item_required])):
+        cte, item_reasons = _item_checks_sql(spec, array, value(array), f"items_{index}")
+        item_ctes += "," + cte
+        item_joins += f" left join items_{index} using (row_number)"
+        reasons += item_reasons
     if spec.version_field:
         version_text = text(spec.version_field)
         if spec.version_format == "unix":
@@ -188,9 +284,10 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
                 json_type(record) = 'OBJECT' as is_object,
                 case when json_type(record) = 'OBJECT' then json_keys(record)
                      else []::VARCHAR[] end as keys,
-                json_extract(record, {paths}) as v
+                json_extract(record, {paths}) as v,
+                row_number() over () as row_number
             from page
-        )
+        ){item_ctes}
         select
             record,
             sha256(record) as _record_hash,
@@ -200,7 +297,8 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
             nullif(array_to_string(list_filter([{", ".join(reasons)}], r -> r is not null), '; '), '')
                 as reason
             {"," if presence else ""} {presence}
-        from parsed
+        from parsed{item_joins}
+        order by parsed.row_number
     """
     return sql, list(spec.required)
 

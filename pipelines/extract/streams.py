@@ -21,11 +21,16 @@ TimestampFormat = Literal["unix", "iso"]
 #   unix — unix seconds (a JSON number or a numeric string) between 1970 and 2200;
 #   iso — an ISO-8601 timestamp string ("" counts as absent, as Mailchimp sends it);
 #   integer_text, number_text, boolean_text — a value whose text parses as that type
-#   (file drops: CSV cells are text, NDJSON values may be native).
+#   (file drops: CSV cells are text, NDJSON values may be native);
+#   numeric, integral — a JSON number or a string holding one (Matomo sends many numbers as
+#   strings, depending on version and field): finite, and for `integral` without a fraction;
+#   a blank string counts as absent, as for timestamps.
 # A check applies only where the field is present and not null.
 CheckKind = Literal[
     "integer",
     "number",
+    "numeric",
+    "integral",
     "string",
     "boolean",
     "array",
@@ -53,6 +58,14 @@ class StreamSpec:
     page (or file): schema drift, the stream fails."""
     known_fields: tuple[str, ...]
     checks: dict[str, CheckKind] = field(default_factory=dict)
+    not_blank: tuple[str, ...] = ()
+    """Required fields that must also hold a value: null or a blank string is quarantined."""
+    item_checks: dict[str, dict[str, CheckKind]] = field(default_factory=dict)
+    """Per array field, checks on the fields of its items (objects), of the kinds decided by a
+    value's text (numeric, integral, unix); an item field absent or null passes, like a
+    top-level one."""
+    item_required: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per array field, fields every item must carry with a value (else quarantine)."""
 
     @property
     def name(self) -> str:
@@ -68,6 +81,14 @@ class StreamSpec:
             raise ValueError(f"{self.name}: fields {unknown} are used but not in known_fields")
         if (self.version_field is None) != (self.version_format is None):
             raise ValueError(f"{self.name}: version_field and version_format go together")
+        if not set(self.not_blank) <= set(self.required):
+            raise ValueError(f"{self.name}: not_blank fields must be required fields")
+        for array in {*self.item_checks, *self.item_required}:
+            if self.checks.get(array) != "array":
+                raise ValueError(f"{self.name}: item checks need {array!r} checked as an array")
+        item_kinds = {kind for checks in self.item_checks.values() for kind in checks.values()}
+        if not item_kinds <= {"numeric", "integral", "unix"}:
+            raise ValueError(f"{self.name}: item checks support numeric, integral and unix only")
 
 
 def _spec(
@@ -78,6 +99,7 @@ def _spec(
     required: tuple[str, ...],
     known: str,
     checks: dict[str, CheckKind],
+    **details,
 ) -> StreamSpec:
     return StreamSpec(
         source=source,
@@ -88,11 +110,12 @@ def _spec(
         required=required,
         known_fields=tuple(known.split()),
         checks=checks,
+        **details,
     )
 
 
 _VENDOR_SPECS = (
-    # ---- Matomo (contracts §1.1) ----------------------------------------------------------
+    # ---- Matomo (contracts §1.1): numbers may come as JSON numbers or numeric strings -------
     _spec(
         "matomo",
         "visits",
@@ -105,16 +128,30 @@ _VENDOR_SPECS = (
         campaignMedium campaignKeyword campaignContent deviceType browserName operatingSystem
         actionDetails""",
         {
-            "idVisit": "integer",
+            "idSite": "integral",
+            "idVisit": "integral",
             "visitorId": "string",
             "userId": "string",
-            "visitCount": "integer",
+            "visitCount": "integral",
             "firstActionTimestamp": "unix",
             "serverTimestamp": "unix",
-            "visitDuration": "number",
-            "actions": "number",
+            "visitDuration": "numeric",
+            "actions": "integral",
             "actionDetails": "array",
         },
+        not_blank=("visitorId",),
+        item_checks={
+            "actionDetails": {
+                "timestamp": "unix",
+                "timeSpent": "numeric",
+                "generationTimeMilliseconds": "numeric",
+                "eventValue": "numeric",
+                "siteSearchCount": "integral",
+                "revenue": "numeric",
+                "items": "integral",
+            }
+        },
+        item_required={"actionDetails": ("type", "timestamp")},
     ),
     # ---- Mailchimp (contracts §1.2) -------------------------------------------------------
     _spec(
@@ -141,8 +178,8 @@ _VENDOR_SPECS = (
         ("id",),
         None,
         ("id", "type", "send_time"),
-        "id campaign_title type list_id subject_line emails_sent send_time",
-        {"id": "string", "type": "string", "emails_sent": "integer", "send_time": "iso"},
+        "id campaign_title type list_id subject_line emails_sent send_time rss_last_send",
+        {"id": "string", "type": "string", "emails_sent": "integral", "send_time": "iso"},
     ),
     _spec(
         "mailchimp",
@@ -155,7 +192,7 @@ _VENDOR_SPECS = (
             "campaign_id": "string",
             "email_id": "string",
             "email_address": "string",
-            "open_count": "integer",
+            "open_count": "integral",
             "last_open": "iso",
         },
     ),

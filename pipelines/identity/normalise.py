@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.identity.columnar import order_by
-from pipelines.identity.rules import IdentityRules
+from pipelines.identity.rules import WHITESPACE, IdentityRules
 
 KIND = "identifier_kind"
 VALUE = "identifier_value"
@@ -33,7 +33,7 @@ def _kind_expression(rules: IdentityRules, kind: str, value: pl.Expr) -> pl.Expr
     """The kind's own steps (trim, lower, digits); e-mail provider rules follow (`_email_rules`)."""
     for step in rules.kinds[kind].normalise:
         if step == "trim":
-            value = value.str.strip_chars()
+            value = value.str.strip_chars(WHITESPACE)
         elif step == "lower":
             value = value.str.to_lowercase()
         elif step == "digits":

@@ -27,6 +27,25 @@ KNOWN_KINDS = (
     "phone",
 )
 NORMALISE_STEPS = ("trim", "lower", "digits")
+# What `trim` removes from both ends: the Unicode White_Space characters (tabs, line breaks,
+# no-break and ideographic spaces...). Declared once: the dbt macro `normalised_identifier`
+# receives the same set as a regular-expression class (normalisation_declaration).
+_WHITESPACE_RANGES = ((0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680),
+                      (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F),
+                      (0x3000, 0x3000))  # fmt: skip
+WHITESPACE = "".join(chr(c) for low, high in _WHITESPACE_RANGES for c in range(low, high + 1))
+TRIM_CLASS = (
+    "["
+    + "".join(
+        f"\\x{{{low:04X}}}" + (f"-\\x{{{high:04X}}}" if high > low else "")
+        for low, high in _WHITESPACE_RANGES
+    )
+    + "]"
+)
+
+NORMALISATION_ENV = "JOURNEY_IDENTIFIER_NORMALISATION"
+"""The environment variable through which dbt reads the per-kind normalisation (macro
+`normalised_identifier`, dbt_project/macros/identifiers.sql): `normalisation_declaration`."""
 
 
 class RulesError(ValueError):
@@ -191,6 +210,23 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
         account_kinds=account_kinds,
         pseudonymize_kinds=pseudonymize,
     )
+
+
+def normalisation_declaration(rules: IdentityRules) -> dict:
+    """The normalisation of every identifier kind, declared once in the rules file, in the form
+    the dbt macro `normalised_identifier` reads (JSON in `NORMALISATION_ENV`): the steps per kind,
+    the e-mail provider rules, and the characters `trim` removes (as a regular-expression class,
+    the same set `pipelines.identity.normalise` strips), so SQL and Polars normalise alike."""
+    plus = rules.strip_plus_tag
+    return {
+        "kinds": {kind: list(rule.normalise) for kind, rule in rules.kinds.items()},
+        "email": {
+            "strip_plus_tag": plus if isinstance(plus, str) else list(plus),
+            "dot_insensitive_domains": list(rules.dot_insensitive_domains),
+            "domain_aliases": dict(rules.domain_aliases),
+        },
+        "trim_class": TRIM_CLASS,
+    }
 
 
 def _check_regex(pattern: str, fail, key: str) -> None:

@@ -7,6 +7,7 @@ place that maps `Settings` to those variables.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +15,18 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from pipelines.identity.rules import NORMALISATION_ENV, load_rules, normalisation_declaration
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def rules_environment() -> dict[str, str]:
+    """What every dbt invocation needs besides paths: telemetry off, and the identifier
+    normalisation of config/identity.yml (dbt macro `normalised_identifier`, contracts §5.4)."""
+    declaration = json.dumps(normalisation_declaration(load_rules()), sort_keys=True)
+    return {**TELEMETRY_OFF, NORMALISATION_ENV: declaration}
+
 
 # dbt selection of the models the identity step reads (everything up to the evidence model)
 # and, by exclusion, of the models that need the identity tables.
@@ -29,7 +39,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
         "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),
-        **TELEMETRY_OFF,
+        **rules_environment(),
     }
 
 
@@ -107,7 +117,7 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
             "JOURNEY_LANDING_DIR": str(Path(tmp) / "landing"),
             "JOURNEY_QUARANTINE_DIR": str(Path(tmp) / "quarantine"),
             "JOURNEY_IDENTITY_DIR": str(Path(tmp) / "identity"),
-            **TELEMETRY_OFF,
+            **rules_environment(),
         }
         completed = subprocess.run(
             [

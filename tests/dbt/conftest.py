@@ -31,6 +31,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from devkit.demo import truth as demo_truth
 from devkit.demo.generator import generate
 from tests.dbt.drop_export import write_drops
 from tests.dbt.harness import PRE_IDENTITY, Warehouse
@@ -40,6 +41,8 @@ SEED = 11
 MID_PERIOD = datetime(2026, 6, 15, tzinfo=UTC)
 INCREMENTAL_TABLES = ("fct_touchpoints", "fct_sessions")
 BUILDS = ("vendor", "drop")
+# Touchpoints of Matomo action types a page-view file drop has no way to say (contracts §4)
+DROP_PATH_UNSUPPORTED_TOUCHPOINTS = ("site_search", "download")
 
 
 def keep_only_new_versions(landing_dir: Path, first_run: str, second_run: str) -> None:
@@ -82,6 +85,24 @@ def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
     return candidate["person_key"], erasures
 
 
+def drop_path_truth(dataset: Path, out: Path) -> None:
+    """The ground truth the file-drop path can reach: the dataset's, without the touchpoints of
+    action types a page-view export cannot carry, and phase spells recomputed without them."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("identities", "sessions", "orders"):
+        shutil.copy(dataset / "truth" / f"{name}.parquet", out / f"{name}.parquet")
+    touchpoints = pl.read_parquet(dataset / "truth" / "touchpoints.parquet").filter(
+        ~pl.col("touchpoint_type").is_in(DROP_PATH_UNSUPPORTED_TOUCHPOINTS)
+    )
+    touchpoints.write_parquet(out / "touchpoints.parquet")
+    compact = touchpoints.select(
+        person=pl.col("person_key").str.strip_prefix("p-").cast(pl.Int64),
+        occurred_at=pl.col("occurred_at").dt.epoch("s"),
+        phase=pl.col("phase").cast(demo_truth.PHASES),
+    )
+    demo_truth.phases(compact).write_parquet(out / "phases.parquet")
+
+
 class BuiltWarehouse:
     def __init__(
         self,
@@ -90,9 +111,11 @@ class BuiltWarehouse:
         erased_person_key: str,
         landed: list,
         touchpoints: str = "marts.fct_touchpoints",
+        truth_dir: Path | None = None,
     ):
         self.warehouse = warehouse
         self.dataset = dataset
+        self.truth_dir = truth_dir or dataset / "truth"
         self.erased_person_key = erased_person_key
         self.landed = landed
         self.touchpoints = touchpoints
@@ -102,7 +125,7 @@ class BuiltWarehouse:
         return self.warehouse.query(sql)
 
     def truth(self, name: str) -> str:
-        return f"read_parquet('{self.dataset / 'truth' / name}.parquet')"
+        return f"read_parquet('{self.truth_dir / name}.parquet')"
 
 
 def built_once(
@@ -155,6 +178,7 @@ def build_drop_path(root: Path) -> dict:
     generate(dataset, persons=PERSONS, seed=SEED)
     erased_person_key, erasures = erasure_for_one_person(dataset)
     record_map = write_drops(dataset, root / "drops")
+    drop_path_truth(dataset, root / "drop_truth")
 
     warehouse = Warehouse(root / "warehouse")
     results = warehouse.land_drops(root / "drops", "run-1")
@@ -195,6 +219,7 @@ def built_warehouse(
     name: str,
     build: Callable[[Path], dict],
     touchpoints: str,
+    truth_dir: str | None = None,
 ) -> BuiltWarehouse:
     root, result = built_once(tmp_path_factory, worker_id, name, build)
     return BuiltWarehouse(
@@ -203,6 +228,7 @@ def built_warehouse(
         result["erased_person_key"],
         result["landed"],
         touchpoints,
+        root / truth_dir if truth_dir else None,
     )
 
 
@@ -216,7 +242,12 @@ def vendor_built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Bu
 @pytest.fixture(scope="session")
 def drop_built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> BuiltWarehouse:
     return built_warehouse(
-        tmp_path_factory, worker_id, "dbt_drop_path", build_drop_path, "truth_keys.fct_touchpoints"
+        tmp_path_factory,
+        worker_id,
+        "dbt_drop_path",
+        build_drop_path,
+        "truth_keys.fct_touchpoints",
+        "drop_truth",
     )
 
 

@@ -6,15 +6,21 @@ without those connectors would drop, so the warehouse can be built from file dro
 compared with the same ground truth. The dataset's own drops (NPS, reviews, spend) are copied.
 
 Readings, where the vendor data says more or less than a file drop can:
-* web_pageviews: one row per Matomo page view or event (goals and ecommerce orders are not
-  tracked rows). A page-view export carries no browser, so visits the browser half of the bot
+* web_pageviews: one row per Matomo action that is session activity (goals, ecommerce orders
+  and abandoned carts are not tracked rows): page views as page views, every other type as an
+  event on its page (category `event`'s own, else the Matomo type: `search` with the keyword
+  as action, `download` / `outlink` with the target as name), since a page-view export has no
+  action types. So site searches and downloads keep sessions alive on this path but are no
+  `site_search` / `download` touchpoints: the drop path's truth leaves those touchpoints out
+  (tests/dbt/conftest.py, phases recomputed without them). A page-view export carries no browser, so visits the browser half of the bot
   rule marks (seed `bot_browsers`) are left out, as a tool with bot filtering would; crawlers
   stay, for the activity rule to catch. `referrer_url` is the visit's referrer on its first row
   and the previous row's URL (an internal referrer) after it, as page-view exports give it.
   `pageview_id` is `<idVisit, 10 digits>-<position, 4 digits>`, so its order is Matomo's.
 * email: `subscriber_id` is Mailchimp's `unique_email_id` (the `mc_eid` of tracked links).
-  Mailchimp gives no per-recipient send time for automation emails, so only regular
-  campaigns' deliveries become `sent` events (at the campaign's send time); a bounce is the
+  Mailchimp gives no per-recipient send time for automation emails and tests' winners, so only
+  the deliveries of campaigns sent in one go (regular, plain-text, RSS) become `sent` events
+  (at the campaign's send time); a bounce is the
   activity bounce (a soft/hard send status has one too).
 * orders: refunds summed from refund transactions, discount codes joined with `;`.
 * tickets: the latest metric set's calendar minutes; `requester_email` the requester's
@@ -41,8 +47,11 @@ COPIED_STREAMS = ("nps_responses", "reviews", "marketing_spend")
 
 ACTION_TYPE = (
     '[{"type": "VARCHAR", "url": "VARCHAR", "pageTitle": "VARCHAR", "timestamp": "DOUBLE", '
-    '"eventCategory": "VARCHAR", "eventAction": "VARCHAR", "eventName": "VARCHAR"}]'
+    '"eventCategory": "VARCHAR", "eventAction": "VARCHAR", "eventName": "VARCHAR", '
+    '"siteSearchKeyword": "VARCHAR"}]'
 )
+CONVERSIONS = "('goal', 'ecommerceOrder', 'ecommerceAbandonedCart')"
+SENT_AT_SEND_TIME = "('regular', 'plaintext', 'rss')"  # seed email_campaign_types
 ACTIVITY_TYPE = '[{"action": "VARCHAR", "timestamp": "VARCHAR", "url": "VARCHAR"}]'
 REFUNDS_TYPE = '[{"transactions": [{"amount": "VARCHAR", "kind": "VARCHAR"}]}]'
 CODES_TYPE = '[{"code": "VARCHAR"}]'
@@ -64,24 +73,33 @@ STREAM_SQL = {
             where lower(trim(visits.record ->> 'browserName')) not in (select browser_name from bot_browsers)
         ),
         rows as (
-            select *, row_number() over (partition by visit_id order by position) as row_in_visit
+            select
+                *,
+                row_number() over (partition by visit_id order by position) as row_in_visit,
+                last_value(case when action_type = 'action' then action.url end ignore nulls) over (
+                    partition by visit_id order by position rows between unbounded preceding and current row
+                ) as page_url
             from actions
-            where action_type in ('action', 'event')
+            where action_type not in {CONVERSIONS}
         )
         select
             lpad(visit_id, 10, '0') || '-' || lpad(cast(position as varchar), 4, '0') as pageview_id,
             visitor_id,
             user_id,
             strftime(make_timestamp(cast(action.timestamp * 1000000 as bigint)), '{ISO_Z}') as occurred_at,
-            action.url,
+            case when action_type = 'action' then action.url else page_url end as url,
             action.pageTitle as page_title,
             case
                 when row_in_visit = 1 then visit_referrer_url
-                else lag(action.url) over (partition by visit_id order by position)
+                else lag(page_url) over (partition by visit_id order by position)
             end as referrer_url,
-            action.eventCategory as event_category,
-            action.eventAction as event_action,
-            action.eventName as event_name,
+            case when action_type = 'action' then null
+                 when action_type = 'event' then action.eventCategory
+                 else action_type end as event_category,
+            case when action_type = 'search' then action.siteSearchKeyword
+                 else action.eventAction end as event_action,
+            case when action_type in ('download', 'outlink') then action.url
+                 else action.eventName end as event_name,
             'matomo' as source, 'visits' as stream, visit_id as record_id
         from rows
     """,
@@ -113,7 +131,7 @@ STREAM_SQL = {
                    'sent:' || record_id as event_id
             from latest_mailchimp_sent_to
             inner join campaigns on record ->> 'campaign_id' = campaigns.campaign_id
-            where record ->> 'status' = 'sent' and campaigns.campaign_type = 'regular'
+            where record ->> 'status' = 'sent' and campaigns.campaign_type in {SENT_AT_SEND_TIME}
         ),
         activity as (
             select distinct record_id, record ->> 'campaign_id' as campaign_id,

@@ -24,9 +24,9 @@ from pipelines.extract.runner import StreamResult, extract_source, plan_window
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.warehouse.dbt_runner import rules_environment
 
 PRE_IDENTITY = "path:models/staging +int_identity_evidence"
-TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 class DbtFailed(RuntimeError):
@@ -65,7 +65,7 @@ class Warehouse:
             "JOURNEY_IDENTITY_DIR": str(self.identity_dir),
             "DBT_TARGET_PATH": str(self.root / "dbt_target"),
             "DBT_LOG_PATH": str(self.root / "dbt_logs"),
-            **TELEMETRY_OFF,
+            **rules_environment(),
         }
 
     def land(self, dataset_dir: Path, run_id: str, as_of: datetime | None = None) -> dict:

@@ -9,7 +9,7 @@ from tests.dbt.conftest import BuiltWarehouse
 
 
 def _truth(built: BuiltWarehouse, name: str) -> pl.DataFrame:
-    return pl.read_parquet(built.dataset / "truth" / f"{name}.parquet")
+    return pl.read_parquet(built.truth_dir / f"{name}.parquet")
 
 
 def _kept(frame: pl.DataFrame, built: BuiltWarehouse) -> pl.DataFrame:

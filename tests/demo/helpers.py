@@ -19,10 +19,25 @@ def latest(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.unique().sort("updated_at", "record_id").group_by("record_id").last()
 
 
+def as_text(dtype: pl.DataType) -> pl.DataType:
+    """`dtype` with every numeric leaf read as text (Matomo sends numbers as JSON numbers or
+    numeric strings, contracts §1.1)."""
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({field.name: as_text(field.dtype) for field in dtype.fields})
+    if isinstance(dtype, pl.List):
+        return pl.List(as_text(dtype.inner))
+    return pl.String if dtype.is_numeric() else dtype
+
+
+def json_decode(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Decode JSON text into `dtype`, a number given as a JSON number or a numeric string."""
+    return text.str.json_decode(as_text(dtype)).cast(dtype)
+
+
 def decoded(frame: pl.DataFrame, fields: dict[str, pl.DataType]) -> pl.DataFrame:
     """Decode the JSON text of `record` into the named top-level fields (a field named like a
     vendor column, e.g. `updated_at`, becomes `record_updated_at`)."""
-    record = pl.col("record").str.json_decode(pl.Struct(fields))
+    record = json_decode(pl.col("record"), pl.Struct(fields))
     names = {name: f"record_{name}" if name in frame.columns else name for name in fields}
     return frame.with_columns(
         record.struct.field(name).alias(alias) for name, alias in names.items()

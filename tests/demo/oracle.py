@@ -11,7 +11,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from tests.demo.helpers import is_bot
+from tests.demo.helpers import is_bot, json_decode
 
 GENERIC_LOCAL_PARTS = [
     "info",
@@ -32,7 +32,7 @@ def _read(root: Path, source: str, stream: str) -> pl.DataFrame:
 
 
 def _decode(frame: pl.DataFrame, dtype: pl.DataType) -> pl.DataFrame:
-    return frame.with_columns(r=pl.col("record").str.json_decode(dtype)).unnest("r")
+    return frame.with_columns(r=json_decode(pl.col("record"), dtype)).unnest("r")
 
 
 def evidence(root: Path) -> pl.DataFrame:
@@ -164,14 +164,20 @@ def evidence(root: Path) -> pl.DataFrame:
 
 
 def node(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """The normalised identifier: emails trimmed, lower-cased and without a plus tag."""
-    email = value.str.strip_chars().str.to_lowercase().str.replace(r"\+[^@]*@", "@")
+    """The normalised identifier: emails trimmed, lower-cased and without a plus tag; visitor
+    ids lower-cased (a device whose id some visits send in upper case is one device)."""
+    trimmed = value.str.strip_chars()
+    email = trimmed.str.to_lowercase().str.replace(r"\+[^@]*@", "@")
     account = kind.is_in(["web_user_id", "shop_customer_id", ACCOUNT])
     normal_kind = pl.when(account).then(pl.lit(ACCOUNT)).otherwise(kind)
     return pl.format(
         "{}:{}",
         normal_kind,
-        pl.when(kind == "email").then(email).otherwise(value.str.strip_chars()),
+        pl.when(kind == "email")
+        .then(email)
+        .when(kind == "web_visitor_id")
+        .then(trimmed.str.to_lowercase())
+        .otherwise(trimmed),
     )
 
 

@@ -63,6 +63,10 @@ def rederived_touchpoints(root: Path) -> pl.DataFrame:
         .then(pl.lit("form_submit"))
         .when((pl.col("type") == "event") & (pl.col("eventAction") == "add_to_cart"))
         .then(pl.lit("add_to_cart"))
+        .when(pl.col("type") == "search")
+        .then(pl.lit("site_search"))
+        .when(pl.col("type") == "download")
+        .then(pl.lit("download"))
     )
     parts = [
         _tp(details, "matomo", "visits", kind, _utc_seconds(pl.col("timestamp"))).drop_nulls(
@@ -81,7 +85,10 @@ def rederived_touchpoints(root: Path) -> pl.DataFrame:
     sent = sent.join(
         reports.select("id", "type", "send_time"), left_on="campaign_id", right_on="id"
     )
-    sent = sent.filter((pl.col("type") == "regular") & (pl.col("status") == "sent"))
+    # recipients of the campaigns sent in one go at their send time (seed email_campaign_types)
+    sent = sent.filter(
+        pl.col("type").is_in(["regular", "plaintext", "rss"]) & (pl.col("status") == "sent")
+    )
     parts.append(_tp(sent, "mailchimp", "sent_to", pl.lit("email_sent"), _iso(pl.col("send_time"))))
     item = pl.Struct({"action": pl.String, "timestamp": pl.String})
     activity = decoded(
@@ -338,16 +345,20 @@ def test_sessions_match_a_reference_implementation(dataset: Path) -> None:
         .explode("actionDetails")
         .unnest("actionDetails")
     )
+    # session activity: every action type but the conversions Matomo records (contracts §6.5)
     details = details.with_columns(seq=pl.int_range(pl.len()).over("idVisit")).filter(
-        pl.col("type").is_in(["action", "event"])
+        ~pl.col("type").is_in(["goal", "ecommerceOrder", "ecommerceAbandonedCart"])
     )
     params = [
         pl.col("url").str.extract(rf"[?&]{p}=([^&#]*)")
         for p in ("utm_source", "utm_medium", "utm_campaign", "mc_cid")
     ]
-    campaign = pl.when(pl.any_horizontal(p.is_not_null() for p in params)).then(
-        pl.concat_str([p.fill_null("") for p in params], separator="|")
-    )
+    # only a page view's URL is a page of the site (an outlink's is another site's)
+    campaign = pl.when(
+        (pl.col("type") == "action") & pl.any_horizontal(p.is_not_null() for p in params)
+    ).then(pl.concat_str([p.fill_null("") for p in params], separator="|"))
+    # one device, whatever case its id comes in (contracts §5.4, §6.5)
+    details = details.with_columns(pl.col("visitorId").str.to_lowercase())
     rows = details.sort("visitorId", "timestamp", "idVisit", "seq").select(
         "visitorId", "timestamp", campaign.alias("c"), pl.col("type") == "action"
     )

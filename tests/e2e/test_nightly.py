@@ -3,6 +3,9 @@ with the generator's ground truth, publishes it atomically, and a re-run changes
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import polars as pl
 import pytest
 
@@ -159,6 +162,239 @@ def test_the_query_summary_and_explain_commands(nightly, capsys):
     ).row(0)
     assert explain(["explain", "--warehouse", str(run.settings.warehouse_path), *pair]) == 0
     assert "web_visitor_id" in capsys.readouterr().out
+
+
+def test_sessions_equal_the_true_sessions(nightly):
+    """Sessions over every action type that is session activity, one device whatever the case
+    of its id (the demo sends some devices' ids in upper case), against the truth."""
+    run, _ = nightly
+    truth = f"""
+        select visitor_id, timezone('UTC', session_started_at), timezone('UTC', session_ended_at),
+               page_views, split_reason
+        from {run.truth("sessions")}
+    """
+    mine = "select web_visitor_id, started_at, ended_at, page_views, split_reason from marts.fct_sessions"
+    assert run.query(f"{truth} except all {mine}").height == 0
+    assert run.query(f"{mine} except all {truth}").height == 0
+
+
+# A night of web and email data shaped exactly as Matomo and Mailchimp send it (issue 15),
+# served through the sandbox next to the demo's own records.
+
+EVENING = datetime(2026, 9, 30, 19, 0, tzinfo=UTC)
+SITE = "https://www.deskly.example"
+BUSY_EVENING_VISITS = 150  # enough that one broken visit stays under the quarantine share gate
+
+
+def _unix(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+def _matomo_visit(id_visit: int, visitor_id: str | None, actions: list[dict], **referrer) -> dict:
+    """A visit as Matomo 4 sends it: every number a string (contracts §1.1)."""
+    times = [int(action["timestamp"]) for action in actions]
+    conversions = {"goal", "ecommerceOrder", "ecommerceAbandonedCart"}
+    return {
+        "idSite": "1", "idVisit": str(id_visit), "visitorId": visitor_id, "userId": None,
+        "visitCount": "1", "visitorType": "new",
+        "firstActionTimestamp": str(min(times)), "lastActionTimestamp": str(max(times)),
+        "serverTimestamp": str(max(times)), "visitDuration": str(max(times) - min(times)),
+        "actions": str(sum(action["type"] not in conversions for action in actions)),
+        "referrerType": "direct", "referrerName": "", "referrerUrl": None,
+        "deviceType": "desktop", "browserName": "Firefox", "operatingSystem": "Windows",
+        **referrer, "actionDetails": actions,
+    }  # fmt: skip
+
+
+def _busy_evening_visit(index: int) -> tuple[dict, str]:
+    """A visit with a page view, a site search, a download, a type Matomo may add, a product
+    page, a goal and an ecommerce order (revenue as strings), and the channel GA4 gives it."""
+    start = EVENING + timedelta(seconds=20 * index)
+    landing = f"{SITE}/"
+    if index % 3 == 0:
+        landing += "?utm_source=google&utm_medium=cpc&utm_campaign=pmax_cross-network"
+        referrer = {"referrerType": "campaign", "campaignName": "pmax_cross-network",
+                    "campaignSource": "google", "campaignMedium": "cpc"}  # fmt: skip
+        channel = "Cross-network"
+    elif index % 3 == 1:
+        referrer = {"referrerType": "website", "referrerName": "m.youtube.com",
+                    "referrerUrl": "https://m.youtube.com/watch?v=deskly"}  # fmt: skip
+        channel = "Organic Video"
+    else:
+        referrer = {"referrerType": "search", "referrerName": "Google",
+                    "referrerUrl": "https://www.google.de/"}  # fmt: skip
+        channel = "Organic Search"
+
+    def at(seconds: int) -> str:
+        return _unix(start + timedelta(seconds=seconds))
+
+    actions = [
+        {"type": "action", "url": landing, "pageTitle": "Deskly", "pageIdAction": "11",
+         "idpageview": f"e{index:05d}", "timestamp": at(0), "timeSpent": "30",
+         "generationTimeMilliseconds": "210"},
+        {"type": "search", "url": f"{SITE}/search?q=standing+desk", "pageIdAction": "119",
+         "timestamp": at(30), "siteSearchKeyword": "standing desk", "siteSearchCategory": "",
+         "siteSearchCount": "7"},
+        {"type": "download", "url": f"{SITE}/files/standing-desk-pro-spec-sheet.pdf",
+         "timestamp": at(60)},
+        {"type": "heatmap", "url": landing, "timestamp": at(70)},
+        {"type": "action", "url": f"{SITE}/products/standing-desk-pro", "pageTitle": "Desk",
+         "pageIdAction": "70", "timestamp": at(90), "timeSpent": "0"},
+        {"type": "goal", "goalName": "Lead", "goalId": "2", "revenue": "12.50",
+         "timestamp": at(95)},
+        {"type": "ecommerceOrder", "orderId": f"e2e-{index}", "revenue": "49.90",
+         "revenueSubTotal": "41.93", "items": "1", "timestamp": at(96)},
+    ]  # fmt: skip
+    return _matomo_visit(900_001 + index, f"e2e{index:013x}", actions, **referrer), channel
+
+
+def _serve_busy_evening(run) -> dict[str, str]:
+    """Serve the evening's Matomo visits; returns the channel each visit's session must get."""
+    channels = {}
+    for index in range(BUSY_EVENING_VISITS):
+        visit, channel = _busy_evening_visit(index)
+        channels[visit["visitorId"]] = channel
+        updated = datetime.fromtimestamp(int(visit["lastActionTimestamp"]), UTC)
+        run.sandbox.upsert("matomo", "visits", visit, updated_at=updated)
+    return channels
+
+
+def _page(moment: datetime, kind: str = "action") -> dict:
+    return {"type": kind, "url": f"{SITE}/compare", "pageTitle": "Compare",
+            "timestamp": _unix(moment), "timeSpent": "60"}  # fmt: skip
+
+
+def test_a_night_of_vendor_shaped_web_and_email_data_publishes_with_the_right_numbers(nightly):
+    run, _ = nightly
+    run.sandbox.set_clock(datetime(2026, 9, 30, 23, 59, tzinfo=UTC))
+    revenue_before = run.query("select sum(total_price) from marts.fct_orders").item()
+    channels = _serve_busy_evening(run)  # cause 4: numbers as strings; cause 1: action types
+    late = EVENING + timedelta(hours=1, minutes=30)
+    visits = [
+        # cause 6: one device, its id once in lower and once in upper case, 10 minutes apart
+        _matomo_visit(950_001, "e2ecafe000000001", [_page(late)]),
+        _matomo_visit(950_002, "E2ECAFE000000001", [_page(late + timedelta(minutes=10)),
+                                                    _page(late + timedelta(minutes=11))]),
+        # cause 5: no visitor id
+        _matomo_visit(950_003, None, [_page(late)]),
+        # a referrer type Matomo may add
+        _matomo_visit(950_004, "e2ea1000000000a1", [_page(late)], referrerType="aiAssistant",
+                      referrerName="ChatGPT", referrerUrl="https://chatgpt.com/"),
+    ]  # fmt: skip
+    for visit in visits:
+        updated = datetime.fromtimestamp(int(visit["lastActionTimestamp"]), UTC)
+        run.sandbox.upsert("matomo", "visits", visit, updated_at=updated)
+    # Mailchimp: a plain-text campaign, a multivariate test and a type Mailchimp may add
+    members = [
+        record
+        for record in (
+            json.loads(text)
+            for text in pl.read_parquet(
+                run.dataset / "vendor" / "mailchimp" / "members.parquet"
+            ).sort("updated_at")["record"]
+        )
+        if record["status"] == "subscribed"
+    ][:3]
+    send_time = EVENING + timedelta(minutes=30)
+    for campaign_id, kind in (("e2e0000001", "plaintext"), ("e2e0000002", "variate"),
+                              ("e2e0000003", "customer_journey")):  # fmt: skip
+        report = {"id": campaign_id, "campaign_title": f"E2E {kind}", "type": kind,
+                  "list_id": members[0]["list_id"], "subject_line": "", "emails_sent": 3,
+                  "send_time": send_time.isoformat()}  # fmt: skip
+        run.sandbox.upsert("mailchimp", "campaigns", report, updated_at=send_time)
+        for member in members:
+            recipient = {"email_id": member["id"], "email_address": member["email_address"],
+                         "status": "sent", "open_count": 0, "last_open": "",
+                         "campaign_id": campaign_id, "list_id": member["list_id"]}  # fmt: skip
+            run.sandbox.upsert("mailchimp", "sent_to", recipient, updated_at=send_time)
+
+    outcome = run.run()
+
+    report = outcome.report
+    assert outcome.success and report["published"], outcome.report_path.with_suffix(
+        ".md"
+    ).read_text()
+    landed = {(item["source"], item["stream"]): item for item in report["landing"]}
+    assert landed[("matomo", "visits")]["quarantined"] == 1  # only the visit without a visitor id
+    quarantined = run.query(
+        "select reason from read_parquet("
+        f"'{run.settings.quarantine_dir}/matomo/visits/**/*.parquet', union_by_name = true) "
+        "where json_extract_string(record, '$.idVisit') = '950003'"
+    )
+    assert quarantined["reason"].unique().to_list() == ["missing visitorId (null or blank)"]
+    warnings = {
+        (item["asset"], item["check"].split("_")[0]): item for item in report["checks"]["warnings"]
+    }
+    for asset in ("stg_matomo__actions", "stg_matomo__visits", "int_email_campaigns_unioned"):
+        assert warnings[(asset, "known")]["metadata"]["failed_rows"] == 1, (
+            asset
+        )  # one new value each
+
+    # every visit landed and every action counted: numbers as strings, unknown types kept
+    evening = "record_id between '900001' and '900150'"
+    touchpoints = run.query(
+        f"select touchpoint_type, count(*) as n, min(occurred_at) as first from marts.fct_touchpoints "
+        f"where source = 'matomo' and {evening} group by 1 order by 1"
+    )
+    assert touchpoints.rows() == [
+        ("download", BUSY_EVENING_VISITS, (EVENING + timedelta(seconds=60)).replace(tzinfo=None)),
+        ("page_view", BUSY_EVENING_VISITS, EVENING.replace(tzinfo=None)),
+        (
+            "product_view",
+            BUSY_EVENING_VISITS,
+            (EVENING + timedelta(seconds=90)).replace(tzinfo=None),
+        ),
+        (
+            "site_search",
+            BUSY_EVENING_VISITS,
+            (EVENING + timedelta(seconds=30)).replace(tzinfo=None),
+        ),
+    ]
+    devices = ", ".join(f"'{visitor}'" for visitor in channels)
+    sessions = run.query(
+        "select web_visitor_id, channel, page_views, duration_seconds from marts.fct_sessions "
+        f"where web_visitor_id in ({devices})"
+    )
+    assert sessions.height == BUSY_EVENING_VISITS
+    assert dict(zip(sessions["web_visitor_id"], sessions["channel"], strict=True)) == channels
+    # the conversions after the last page view are not session activity; the rest is
+    assert set(sessions.select("page_views", "duration_seconds").rows()) == {(2, 90.0)}
+    # Matomo's goal and order revenue never reaches the warehouse's revenue
+    assert run.query("select sum(total_price) from marts.fct_orders").item() == revenue_before
+
+    # one device in two cases: one session, one identifier
+    device = run.query(
+        "select web_visitor_id, page_views, started_at, ended_at from marts.fct_sessions "
+        "where lower(web_visitor_id) = 'e2ecafe000000001'"
+    )
+    assert device.rows() == [("e2ecafe000000001", 3, late.replace(tzinfo=None),
+                              (late + timedelta(minutes=11)).replace(tzinfo=None))]  # fmt: skip
+    assert (
+        run.query(
+            "select count(distinct person_id) from identity.identity_map "
+            "where identifier_kind = 'web_visitor_id' and identifier_value = 'e2ecafe000000001'"
+        ).item()
+        == 1
+    )
+    assert (
+        run.query(
+            "select channel from marts.fct_sessions where web_visitor_id = 'e2ea1000000000a1'"
+        ).item()
+        == "Referral"
+    )  # an unknown referrer type reads as a website, by its host
+
+    # email_sent only where the recipient's send time is the campaign's (plain text: yes)
+    sent = run.query(
+        "select split_part(record_id, ':', 1) as campaign_id, count(*) as n, min(occurred_at) as at "
+        "from marts.fct_touchpoints where touchpoint_type = 'email_sent' "
+        "and record_id like 'e2e000000%' group by 1"
+    )
+    assert sent.rows() == [("e2e0000001", 3, send_time.replace(tzinfo=None))]
+    engaged = run.query(
+        "select campaign_id, sum(sends) from marts.fct_email_engagement "
+        "where campaign_id like 'e2e000000%' group by 1 order by 1"
+    )
+    assert engaged.rows() == [("e2e0000001", 3), ("e2e0000002", 3), ("e2e0000003", 3)]
 
 
 # Mart-level corruption (after the rollback test: these nights never publish).

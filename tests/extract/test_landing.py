@@ -91,10 +91,70 @@ def test_contract_breaches_go_to_quarantine_with_reasons():
     assert page.quarantine.get_column("reason").to_list() == [
         "missing natural key idVisit",
         'unparsable timestamp lastActionTimestamp: "soon"',
-        'wrong type: idVisit should be integer, got "4"; '
         "wrong type: actionDetails should be array, got {}",
         "missing required field visitorId",
         "record is not a JSON object",
+    ]
+
+
+def test_matomo_numbers_may_come_as_strings_and_only_non_numbers_are_quarantined():
+    visit = (
+        '{{"idVisit":{id},"idSite":"1","visitorId":"{visitor}","lastActionTimestamp":{last},'
+        '"visitDuration":{duration},"actions":{actions},"visitCount":" 2 ","actionDetails":{details}}}'
+    )
+    good_details = (
+        '[{"type":"action","timestamp":"1767261500","timeSpent":"37"},'
+        '{"type":"search","timestamp":1767261550,"siteSearchCount":"4"},'
+        '{"type":"ecommerceOrder","timestamp":1767261600,"revenue":"49.90","items":"2"},'
+        '{"type":"action","timestamp":1767261600,"timeSpent":"","generationTimeMilliseconds":null}]'
+    )
+    page = validate(
+        "matomo",
+        "visits",
+        [
+            visit.format(id='"12"', visitor="abcdef0123456789", last='"1767261600"',
+                         duration='"61"', actions='"3"', details=good_details),
+            visit.format(id=13, visitor="abcdef0123456789", last=1767261600, duration=61.0,
+                         actions='""', details="[]"),
+            visit.format(id=14, visitor="a", last=1767261600, duration='"61s"', actions='"1.5"',
+                         details='[{"type":"action","timestamp":"abc"},{"type":"action"},5,'
+                         '{"type":"event","timestamp":1,"eventValue":"x"},{"timestamp":"y"}]'),
+            visit.format(id=15, visitor="a", last=1767261600, duration='"nan"', actions=1,
+                         details="[]"),
+        ],
+    )  # fmt: skip
+    assert page.landing.get_column("record_id").to_list() == ["12", "13"]
+    assert (
+        page.landing.get_column("record_updated_at").to_list()
+        == [datetime(2026, 1, 1, 10, 0, tzinfo=UTC)] * 2
+    )
+    assert page.quarantine.get_column("reason").to_list() == [
+        'wrong type: visitDuration should be numeric, got "61s"; '
+        'wrong type: actions should be integral, got "1.5"; '
+        "actionDetails[3] has no type (2 items); actionDetails[2] has no timestamp (2 items); "
+        "actionDetails[1] timestamp should be unix, got abc (2 items); "
+        "actionDetails[4] eventValue should be numeric, got x",
+        'wrong type: visitDuration should be numeric, got "nan"',
+    ]
+
+
+def test_a_matomo_visit_without_a_visitor_id_is_quarantined_with_its_reason():
+    details = '"lastActionTimestamp":1767261600,"actionDetails":[]'
+    page = validate(
+        "matomo",
+        "visits",
+        [
+            f'{{"idVisit":1,"visitorId":"abcdef0123456789",{details}}}',
+            f'{{"idVisit":2,"visitorId":null,{details}}}',
+            f'{{"idVisit":3,"visitorId":"  ",{details}}}',
+            f'{{"idVisit":4,{details}}}',
+        ],
+    )
+    assert page.landing.get_column("record_id").to_list() == ["1"]
+    assert page.quarantine.get_column("reason").to_list() == [
+        "missing visitorId (null or blank)",
+        "missing visitorId (null or blank)",
+        "missing required field visitorId",
     ]
 
 

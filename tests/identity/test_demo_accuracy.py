@@ -15,6 +15,7 @@ import pytest
 
 from bench.identity_accuracy import PRECISION_TARGET, RECALL_TARGET, score_warehouse
 from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.warehouse.dbt_runner import rules_environment
 
 
 @pytest.mark.e2e
@@ -29,8 +30,7 @@ def test_demo_dataset_meets_the_accuracy_targets(tmp_path, rules):
     (tmp_path / "identity").mkdir()
     environment = {
         **os.environ,
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **rules_environment(),
         "JOURNEY_DBT_DUCKDB_PATH": str(tmp_path / "build.duckdb"),
         "JOURNEY_LANDING_DIR": str(tmp_path / "landing"),
         "JOURNEY_QUARANTINE_DIR": str(tmp_path / "quarantine"),

@@ -3,11 +3,12 @@
     (open, click, bounce; deduplicated at event grain in staging) and unsubscribes, and the rows
     of the `email_events` file drop (sent, open, click, bounce, unsubscribe; contracts §4).
 
-    A send's time is the recipient's: the campaign's send_time for a regular Mailchimp campaign,
-    unknown (null) for an automation email (Mailchimp gives no per-recipient time, contracts §1.2),
-    the event's own time in a file drop. `campaign_recipient_id` names the recipient of a
+    A send's time is the recipient's: the campaign's send_time for a Mailchimp campaign sent in
+    one go (regular, plain-text, RSS; seed email_campaign_types), unknown (null) for A/B and
+    multivariate tests (the winner goes out later), automation emails and unknown types
+    (Mailchimp gives no per-recipient time, contracts §1.2), the event's own time in a file drop. `campaign_recipient_id` names the recipient of a
     campaign (Mailchimp `campaign_id:email_id`; file drop `campaign_id:subscriber_id`, else the
-    lower-cased email); `event_key` tells apart the events of one record. -#}
+    email; both normalised as identity normalises them, contracts §5.4); `event_key` tells apart the events of one record. -#}
 
 with
 
@@ -18,7 +19,7 @@ campaigns as (
 sent_to as (
     select
         sent_to.*,
-        case when campaigns.campaign_type = 'regular' then campaigns.sent_at end as sent_at
+        case when campaigns.is_sent_at_send_time then campaigns.sent_at end as sent_at
     from {{ ref('stg_mailchimp__sent_to') }} as sent_to
     left join campaigns
         on
@@ -86,7 +87,8 @@ unioned as (
         email_event_id as record_id,
         '' as event_key,
         campaign_id,
-        {{ dbt.concat(['campaign_id', "':'", "coalesce(nullif(trim(subscriber_id), ''), lower(trim(email)))"]) }}
+        {{ dbt.concat(['campaign_id', "':'", "coalesce(nullif(" ~ normalised_identifier('email_subscriber_id', 'subscriber_id') ~ ", ''), "
+                        ~ normalised_identifier('email', 'email') ~ ")"]) }}
             as campaign_recipient_id,
         event_type,
         occurred_at,

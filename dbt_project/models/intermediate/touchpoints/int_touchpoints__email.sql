@@ -1,5 +1,5 @@
 {#- Email touchpoints (contracts §6.1) of every email source (Mailchimp, file drops): sends with
-    a known recipient send time (Mailchimp: regular campaigns), opens, clicks, bounces,
+    a known recipient send time (Mailchimp: regular, plain-text and RSS campaigns), opens, clicks, bounces,
     unsubscribes (int_email_events_unioned) and newsletter sign-ups (list members). Channel
     Email (contracts §6.6); traffic source the email tool when it is a named vendor. -#}
 

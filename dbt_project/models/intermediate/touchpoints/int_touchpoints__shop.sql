@@ -61,7 +61,7 @@ referrals as (
         created_at,
         _extracted_at,
         referral_code,
-        trim(substring(referral_code, 5)) as referrer_shop_customer_id
+        {{ normalised_identifier('shop_customer_id', 'substring(referral_code, 5)') }} as referrer_shop_customer_id
     from orders
     where length(referral_code) > 4
 ),

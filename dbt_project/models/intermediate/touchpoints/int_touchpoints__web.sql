@@ -1,6 +1,7 @@
 {#- Web touchpoints (contracts §6.1) of every web source (Matomo visits, file-dropped page views):
-    page views, product views, form submits and add-to-carts of non-bot visits; goals and
-    ecommerce orders are not touchpoints (the shop order is). -#}
+    page views, product views, site searches, downloads, form submits and add-to-carts of non-bot
+    visits (seed web_action_types says which action types are touchpoints); goals, ecommerce
+    orders and abandoned carts are not touchpoints (the shop's orders and checkouts are). -#}
 
 with
 

@@ -1,6 +1,12 @@
 {#- Every web action (int_web_actions_unioned: Matomo actions and file-dropped page views and
-    events) with its page category, the campaign parameters of its URL, its traffic source and
-    channel (contracts §6.6), and the touchpoint type it stands for (contracts §6.1).
+    events) with its kind (seed web_action_types: the type as sent when the seed lists it, else
+    `other`, and what that kind counts as), its page category, the campaign parameters of its
+    URL, its traffic source and channel (contracts §6.6), and the touchpoint type it stands for
+    (contracts §6.1, §1.5).
+
+    Only page views read their URL as a page of the site: a download's URL is the file's, an
+    outlink's another site's (whose own UTM parameters are not our arrival), an event's the
+    page it happened on.
 
     An action's traffic source is its arrival's: the action itself when its URL carries campaign
     parameters or its visit names a referrer (a Matomo visit always does: direct included; a
@@ -19,18 +25,41 @@ page_categories as (
     select * from {{ ref('page_categories') }}
 ),
 
-parsed as (
+action_types as (
+    select
+        action_type as action_kind,
+        is_page_view,
+        is_session_activity,
+        nullif(trim(touchpoint_type), '') as kind_touchpoint_type
+    from {{ ref('web_action_types') }}
+),
+
+kinds as (
     select
         actions.*,
-        {{ url_path('actions.url') }} as url_path,
-        {{ url_parameter('actions.url', 'utm_source') }} as utm_source,
-        {{ url_parameter('actions.url', 'utm_medium') }} as utm_medium,
-        {{ url_parameter('actions.url', 'utm_campaign') }} as utm_campaign,
-        {{ url_parameter('actions.url', 'utm_content') }} as utm_content,
-        {{ url_parameter('actions.url', 'utm_term') }} as utm_term,
-        {{ url_parameter('actions.url', 'mc_cid') }} as mailchimp_campaign_id,
-        {{ url_parameter('actions.url', 'mc_eid') }} as email_subscriber_id
+        coalesce(known_types.action_kind, 'other') as action_kind
     from actions
+    left join action_types as known_types
+        on actions.action_type = known_types.action_kind
+),
+
+parsed as (
+    select
+        kinds.*,
+        action_types.is_page_view,
+        action_types.is_session_activity,
+        action_types.kind_touchpoint_type,
+        {{ url_path('kinds.url') }} as url_path,
+        {{ url_parameter('kinds.url', 'utm_source') }} as utm_source,
+        {{ url_parameter('kinds.url', 'utm_medium') }} as utm_medium,
+        {{ url_parameter('kinds.url', 'utm_campaign') }} as utm_campaign,
+        {{ url_parameter('kinds.url', 'utm_content') }} as utm_content,
+        {{ url_parameter('kinds.url', 'utm_term') }} as utm_term,
+        {{ url_parameter('kinds.url', 'mc_cid') }} as mailchimp_campaign_id,
+        {{ url_parameter('kinds.url', 'mc_eid') }} as email_subscriber_id
+    from kinds
+    inner join action_types
+        on kinds.action_kind = action_types.action_kind
 ),
 
 categorised as (
@@ -45,7 +74,7 @@ categorised as (
     from parsed
     inner join page_categories
         on substring(parsed.url_path, 1, length(page_categories.path_prefix)) = page_categories.path_prefix
-    where parsed.action_type = 'action'
+    where parsed.is_page_view
 ),
 
 classified as (
@@ -53,25 +82,26 @@ classified as (
         parsed.*,
         categorised.page_category,
         coalesce(categorised.is_product_page, false) as is_product_page,
-        (
+        parsed.is_page_view and (
             parsed.utm_source is not null
             or parsed.utm_medium is not null
             or parsed.utm_campaign is not null
             or parsed.mailchimp_campaign_id is not null
         ) as has_campaign_parameters,
         case
-            when parsed.action_type = 'action' and coalesce(categorised.is_product_page, false) then 'product_view'
-            when parsed.action_type = 'action' then 'page_view'
+            when parsed.is_page_view and coalesce(categorised.is_product_page, false) then 'product_view'
+            when parsed.is_page_view then 'page_view'
             when
-                parsed.action_type = 'event'
+                parsed.action_kind = 'event'
                 and lower(parsed.event_category) = 'form'
                 and lower(parsed.event_action) in ('newsletter_signup', 'lead_form', 'contact')
                 then 'form_submit'
             when
-                parsed.action_type = 'event'
+                parsed.action_kind = 'event'
                 and lower(parsed.event_category) = 'ecommerce'
                 and lower(parsed.event_action) = 'add_to_cart'
                 then 'add_to_cart'
+            else parsed.kind_touchpoint_type
         end as touchpoint_type
     from parsed
     left join categorised

@@ -28,7 +28,8 @@ matomo_visits as (
 pageviews as (
     select
         *,
-        coalesce(web_visitor_id, pageview_id) as device_key
+        coalesce(nullif({{ normalised_identifier('web_visitor_id', 'web_visitor_id') }}, ''), pageview_id)
+            as device_key
     from {{ ref('stg_filedrop__web_pageviews') }}
 ),
 

@@ -1,6 +1,8 @@
-{#- Web sessions (contracts §6.5), keyed by device (web_visitor_id), built from the page views
-    and events of non-bot visits of every web source (Matomo, file drops) regardless of visit
-    boundaries. A session starts at
+{#- Web sessions (contracts §6.5), keyed by device (web_visitor_id, normalised as identity
+    normalises it: one device whatever the case or padding its id is sent in), built from the actions of
+    non-bot visits that are session activity (seed web_action_types: page views, events, site
+    searches, downloads, outlinks and other interactions; not goals and ecommerce conversions)
+    of every web source (Matomo, file drops) regardless of visit boundaries. A session starts at
     a visitor's first action, after more than `session_inactivity_minutes` without an action,
     when it would last longer than `session_max_minutes`, or when an action's URL carries
     campaign parameters other than the session's current campaign (the last campaign seen in
@@ -41,9 +43,10 @@ actions as (
         visit_id,
         visit_number,
         action_index,
-        web_visitor_id,
+        {{ normalised_identifier('web_visitor_id', 'web_visitor_id') }} as web_visitor_id,
         has_login,
-        action_type,
+        action_kind,
+        is_page_view,
         touchpoint_type,
         lower(event_action) as event_action,
         time_spent_seconds,
@@ -59,8 +62,8 @@ actions as (
     from {{ ref('int_web_actions_classified') }}
     where
         not is_bot
-        and action_type in ('action', 'event')
-        and web_visitor_id is not null
+        and is_session_activity
+        and nullif({{ normalised_identifier('web_visitor_id', 'web_visitor_id') }}, '') is not null
         and occurred_at is not null
 ),
 
@@ -321,8 +324,8 @@ aggregated as (
         session_number,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
-        sum(case when action_type = 'action' then 1 else 0 end) as page_views,
-        sum(case when action_type = 'event' then 1 else 0 end) as events,
+        sum(case when is_page_view then 1 else 0 end) as page_views,
+        sum(case when action_kind = 'event' then 1 else 0 end) as events,
         count(distinct visit_id) as visits,
         max(case when touchpoint_type in ('form_submit', 'add_to_cart') then 1 else 0 end) = 1 as has_conversion_event,
         count(case when touchpoint_type = 'product_view' then 1 end) as key_page_views,

@@ -40,7 +40,7 @@ kept_orders as (
     select
         orders.*,
         order_persons.person_id,
-        trim(substring(orders.referral_code, 5)) as referrer_shop_customer_id
+        {{ normalised_identifier('shop_customer_id', 'substring(orders.referral_code, 5)') }} as referrer_shop_customer_id
     from orders
     left join record_persons as order_persons
         on

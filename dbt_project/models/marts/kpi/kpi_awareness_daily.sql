@@ -1,7 +1,8 @@
 {#- Awareness and engagement KPIs, one row per day × channel. Web figures belong to the day a
-    session started and its entry channel (fct_sessions); email figures to the day a regular
-    campaign was sent, in channel Email (fct_email_engagement; a file-dropped campaign, whose
-    type is unknown, counts as regular, on the day of its first send); form submissions to the day and
+    session started and its entry channel (fct_sessions); email figures to the day a broadcast
+    campaign was sent (regular, plain-text, RSS, A/B and multivariate: seed email_campaign_types),
+    in channel Email (fct_email_engagement; a file-dropped campaign, whose type is unknown, counts
+    as a broadcast, on the day of its first send); form submissions to the day and
     channel of their touchpoint (fct_touchpoints). Only days and channels with activity have a row. -#}
 
 with
@@ -15,10 +16,15 @@ sessions as (
 ),
 
 email_engagement as (
-    select * from {{ ref('fct_email_engagement') }}
+    select engagement.*
+    from {{ ref('fct_email_engagement') }} as engagement
+    left join {{ ref('int_email_campaigns_unioned') }} as campaigns
+        on
+            engagement.source = campaigns.source
+            and engagement.campaign_id = campaigns.campaign_id
     where
-        coalesce(campaign_type, 'regular') = 'regular'
-        and campaign_sent_at is not null
+        coalesce(campaigns.is_broadcast, true)
+        and engagement.campaign_sent_at is not null
 ),
 
 form_submits as (

@@ -1,6 +1,6 @@
 {%- set report_structure = {
     'id': 'string', 'campaign_title': 'string', 'type': 'string', 'list_id': 'string',
-    'subject_line': 'string', 'emails_sent': 'bigint', 'send_time': 'string',
+    'subject_line': 'string', 'emails_sent': 'string', 'send_time': 'string',
 } -%}
 
 with
@@ -16,7 +16,7 @@ final as (
         lower(report.type) as campaign_type,
         report.list_id,
         report.subject_line,
-        report.emails_sent,
+        {{ json_number('report.emails_sent', integral=true) }} as emails_sent,
         {{ iso_to_utc_timestamp('report.send_time') }} as sent_at,
         record_updated_at,
         _extracted_at,

@@ -1,5 +1,5 @@
 {%- set recipient_structure = {
-    'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'bigint',
+    'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'string',
     'last_open': 'string', 'campaign_id': 'string', 'list_id': 'string',
 } -%}
 
@@ -17,7 +17,7 @@ final as (
         recipient.email_address as email,
         recipient.list_id,
         lower(recipient.status) as delivery_status,
-        recipient.open_count,
+        {{ json_number('recipient.open_count', integral=true) }} as open_count,
         {{ iso_to_utc_timestamp('recipient.last_open') }} as last_opened_at,
         record_updated_at,
         _extracted_at,

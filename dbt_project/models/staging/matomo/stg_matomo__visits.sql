@@ -1,8 +1,10 @@
+{#- Numbers are read as text and typed with json_number: Matomo sends them as JSON numbers or
+    numeric strings, depending on version and field (contracts §1.1). -#}
 {%- set visit_structure = {
     'idSite': 'string', 'idVisit': 'string', 'visitorId': 'string', 'userId': 'string',
-    'fingerprint': 'string', 'visitCount': 'bigint', 'visitorType': 'string',
-    'firstActionTimestamp': 'double', 'lastActionTimestamp': 'double', 'serverTimestamp': 'double',
-    'visitDuration': 'double', 'actions': 'bigint',
+    'fingerprint': 'string', 'visitCount': 'string', 'visitorType': 'string',
+    'firstActionTimestamp': 'string', 'lastActionTimestamp': 'string', 'serverTimestamp': 'string',
+    'visitDuration': 'string', 'actions': 'string',
     'referrerType': 'string', 'referrerName': 'string', 'referrerKeyword': 'string', 'referrerUrl': 'string',
     'campaignName': 'string', 'campaignSource': 'string', 'campaignMedium': 'string',
     'campaignKeyword': 'string', 'campaignContent': 'string',
@@ -18,17 +20,17 @@ parsed as (
 final as (
     select
         record_id as visit_id,
-        visit.idSite as site_id,
+        {{ json_number('visit.idSite', integral=true) }} as site_id,
         visit.visitorId as web_visitor_id,
         nullif(trim(visit.userId), '') as web_user_id,
         visit.fingerprint as device_fingerprint,
-        visit.visitCount as visit_count,
+        {{ json_number('visit.visitCount', integral=true) }} as visit_count,
         visit.visitorType as visitor_type,
-        {{ epoch_seconds_to_timestamp('visit.firstActionTimestamp') }} as first_action_at,
-        {{ epoch_seconds_to_timestamp('visit.lastActionTimestamp') }} as last_action_at,
-        {{ epoch_seconds_to_timestamp('visit.serverTimestamp') }} as server_recorded_at,
-        visit.visitDuration as visit_duration_seconds,
-        visit.actions as action_count,
+        {{ epoch_seconds_to_timestamp(json_number('visit.firstActionTimestamp')) }} as first_action_at,
+        {{ epoch_seconds_to_timestamp(json_number('visit.lastActionTimestamp')) }} as last_action_at,
+        {{ epoch_seconds_to_timestamp(json_number('visit.serverTimestamp')) }} as server_recorded_at,
+        {{ json_number('visit.visitDuration') }} as visit_duration_seconds,
+        {{ json_number('visit.actions', integral=true) }} as action_count,
         lower(visit.referrerType) as referrer_type,
         visit.referrerName as referrer_name,
         visit.referrerKeyword as referrer_keyword,
