@@ -69,6 +69,34 @@ def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -
         con.close()
 
 
+def _removed_records(settings: Settings, published: bool) -> list[dict[str, Any]]:
+    """Records the vendors removed (deleted or merged tickets and their ratings), counted per
+    source, stream and reason from `marts.fct_removed_records` of the warehouse the run built
+    (the published file when it published, else the build). Empty when there is none."""
+    path = settings.warehouse_path if published else settings.build_warehouse_path
+    if not path.exists():
+        return []
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return []  # held read-write elsewhere; the counts are in the warehouse itself
+    try:
+        rows = con.sql(
+            "select source, stream, removal_reason, count(*) as records "
+            "from marts.fct_removed_records group by all order by all"
+        ).fetchall()
+    except duckdb.Error:
+        return []  # a run that stopped before the mart was built
+    finally:
+        con.close()
+    return [
+        {"source": source, "stream": stream, "removal_reason": reason, "records": records}
+        for source, stream, reason, records in rows
+    ]
+
+
 def collect_run_report(
     instance: dg.DagsterInstance, run_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
@@ -161,6 +189,7 @@ def collect_run_report(
             "quarantined": sum(int(item.get("quarantined") or 0) for item in landing),
         },
         "identity": identity,
+        "removed_records": _removed_records(settings, published is not None) if settings else [],
         "checks": {
             "passed": sum(1 for c in checks if c["passed"]),
             "warned": len(warned_checks),
@@ -227,6 +256,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"- {label}: `{item['asset']}` / `{item['check']}` {json.dumps(detail, default=str)}"
             )
+    if report.get("removed_records"):
+        lines += ["", "## Removed by the vendors (left out of every mart)", ""]
+        lines += [
+            f"- {item['source']}/{item['stream']}: {item['records']} {item['removal_reason']}"
+            for item in report["removed_records"]
+        ]
     if report["identity"]:
         lines += ["", "## Identity", ""]
         lines += [f"- {key}: {value}" for key, value in report["identity"].items()]
