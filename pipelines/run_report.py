@@ -38,13 +38,21 @@ def _metadata(entries: dict) -> dict[str, Any]:
     return {key: _metadata_value(value) for key, value in (entries or {}).items()}
 
 
-def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -> None:
+def _built_warehouse(settings: Settings, published: bool) -> Path:
+    """The warehouse file the run built: the published file once it published (the build file
+    is renamed into place), else the build file."""
+    return settings.warehouse_path if published else settings.build_warehouse_path
+
+
+def _add_dbt_failure_samples(
+    settings: Settings, failed: list[dict[str, Any]], published: bool = False
+) -> None:
     """A few failing rows of each failed dbt test, from the view dbt stored them in
-    (`store_failures_as: view`, schema test_failures of the build warehouse)."""
+    (`store_failures_as: view`, schema test_failures of the warehouse the run built)."""
     wanted = [
         c for c in failed if DBT_FAILED_ROWS in c["metadata"] and "sample" not in c["metadata"]
     ]
-    build = settings.build_warehouse_path
+    build = _built_warehouse(settings, published)
     if not wanted or not build.exists():
         return
     import duckdb
@@ -73,7 +81,7 @@ def _removed_records(settings: Settings, published: bool) -> list[dict[str, Any]
     """Records the vendors removed (deleted or merged tickets and their ratings), counted per
     source, stream and reason from `marts.fct_removed_records` of the warehouse the run built
     (the published file when it published, else the build). Empty when there is none."""
-    path = settings.warehouse_path if published else settings.build_warehouse_path
+    path = _built_warehouse(settings, published)
     if not path.exists():
         return []
     import duckdb
@@ -163,7 +171,9 @@ def collect_run_report(
         )
     failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     if settings is not None:
-        _add_dbt_failure_samples(settings, [c for c in checks if not c["passed"]])
+        _add_dbt_failure_samples(
+            settings, [c for c in checks if not c["passed"]], published is not None
+        )
     warned_checks = [c for c in checks if not c["passed"] and c["severity"] == "WARN"]
     tags = run.tags
     return {

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.run_report import _removed_records, render_markdown
+from pipelines.run_report import (
+    DBT_FAILED_ROWS,
+    _add_dbt_failure_samples,
+    _removed_records,
+    render_markdown,
+)
 from pipelines.settings import Settings
 
 
@@ -57,3 +62,23 @@ def test_removed_records_are_counted_from_the_warehouse_the_run_built(tmp_path: 
     }  # fmt: skip
     markdown = render_markdown(report)
     assert "- zendesk/tickets: 2 deleted" in markdown and "- zendesk/tickets: 1 merged" in markdown
+
+
+def test_a_published_nights_dbt_warnings_show_their_failing_rows(tmp_path: Path) -> None:
+    """The build file becomes the published one: a warned dbt test's sample (an unknown value
+    and its count) is read from there."""
+    settings = Settings.from_env(
+        {
+            "JOURNEY_DATA_DIR": str(tmp_path / "data"),
+            "JOURNEY_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+        }
+    )
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.sql("create schema test_failures")
+        con.sql(
+            'create view test_failures."accepted_values_channel" as '
+            "select 'whatsapp' as value_field, 1 as n_records"
+        )
+    check = {"check": "accepted_values_channel", "metadata": {DBT_FAILED_ROWS: 1}}
+    _add_dbt_failure_samples(settings, [check], published=True)
+    assert check["metadata"]["sample"] == [{"value_field": "whatsapp", "n_records": 1}]
