@@ -100,6 +100,15 @@ def served_versions(frame: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     ).sort(["updated_at", "record_id", "seq"])
 
 
+def parents_with_children(source: str, parents: pl.DataFrame) -> pl.DataFrame:
+    """The served parent rows whose child records the vendor still serves: deleting a Zendesk
+    ticket (status `deleted`) deletes its metric set, so a deleted ticket side-loads none."""
+    if source != "zendesk":
+        return parents
+    status = pl.col("record").str.json_path_match("$.status")
+    return parents.filter((status != "deleted").fill_null(True))
+
+
 def land_vendor_dataset(
     dataset_dir: Path,
     landing_root: Path,
@@ -128,7 +137,8 @@ def land_vendor_dataset(
             rows = served_versions(read_vendor_stream(dataset_dir, source, stream), clock)
             parent = PARENT_STREAMS.get((source, stream))
             if parent:
-                parent_ids = served[(source, parent)].get_column("record_id").unique()
+                parents = parents_with_children(source, served[(source, parent)])
+                parent_ids = parents.get_column("record_id").unique()
                 rows = rows.filter(pl.col("parent_id").is_in(parent_ids.implode()))
             served[(source, stream)] = rows
             writer = _writer(landing_root, quarantine_root, source, stream, run_id, load_date)

@@ -38,13 +38,21 @@ def _metadata(entries: dict) -> dict[str, Any]:
     return {key: _metadata_value(value) for key, value in (entries or {}).items()}
 
 
-def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -> None:
+def _built_warehouse(settings: Settings, published: bool) -> Path:
+    """The warehouse file the run built: the published file once it published (the build file
+    is renamed into place), else the build file."""
+    return settings.warehouse_path if published else settings.build_warehouse_path
+
+
+def _add_dbt_failure_samples(
+    settings: Settings, failed: list[dict[str, Any]], published: bool = False
+) -> None:
     """A few failing rows of each failed dbt test, from the view dbt stored them in
-    (`store_failures_as: view`, schema test_failures of the build warehouse)."""
+    (`store_failures_as: view`, schema test_failures of the warehouse the run built)."""
     wanted = [
         c for c in failed if DBT_FAILED_ROWS in c["metadata"] and "sample" not in c["metadata"]
     ]
-    build = settings.build_warehouse_path
+    build = _built_warehouse(settings, published)
     if not wanted or not build.exists():
         return
     import duckdb
@@ -67,6 +75,34 @@ def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -
                 continue
     finally:
         con.close()
+
+
+def _removed_records(settings: Settings, published: bool) -> list[dict[str, Any]]:
+    """Records the vendors removed (deleted or merged tickets and their ratings), counted per
+    source, stream and reason from `marts.fct_removed_records` of the warehouse the run built
+    (the published file when it published, else the build). Empty when there is none."""
+    path = _built_warehouse(settings, published)
+    if not path.exists():
+        return []
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return []  # held read-write elsewhere; the counts are in the warehouse itself
+    try:
+        rows = con.sql(
+            "select source, stream, removal_reason, count(*) as records "
+            "from marts.fct_removed_records group by all order by all"
+        ).fetchall()
+    except duckdb.Error:
+        return []  # a run that stopped before the mart was built
+    finally:
+        con.close()
+    return [
+        {"source": source, "stream": stream, "removal_reason": reason, "records": records}
+        for source, stream, reason, records in rows
+    ]
 
 
 def collect_run_report(
@@ -135,7 +171,9 @@ def collect_run_report(
         )
     failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     if settings is not None:
-        _add_dbt_failure_samples(settings, [c for c in checks if not c["passed"]])
+        _add_dbt_failure_samples(
+            settings, [c for c in checks if not c["passed"]], published is not None
+        )
     warned_checks = [c for c in checks if not c["passed"] and c["severity"] == "WARN"]
     tags = run.tags
     return {
@@ -161,6 +199,7 @@ def collect_run_report(
             "quarantined": sum(int(item.get("quarantined") or 0) for item in landing),
         },
         "identity": identity,
+        "removed_records": _removed_records(settings, published is not None) if settings else [],
         "checks": {
             "passed": sum(1 for c in checks if c["passed"]),
             "warned": len(warned_checks),
@@ -227,6 +266,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"- {label}: `{item['asset']}` / `{item['check']}` {json.dumps(detail, default=str)}"
             )
+    if report.get("removed_records"):
+        lines += ["", "## Removed by the vendors (left out of every mart)", ""]
+        lines += [
+            f"- {item['source']}/{item['stream']}: {item['records']} {item['removal_reason']}"
+            for item in report["removed_records"]
+        ]
     if report["identity"]:
         lines += ["", "## Identity", ""]
         lines += [f"- {key}: {value}" for key, value in report["identity"].items()]

@@ -12,3 +12,17 @@
 {% macro default__unnest_with_index(list_expression, item_alias, index_alias) -%}
     lateral view posexplode({{ list_expression }}) {{ item_alias }}_unnested as {{ index_alias }}_zero_based, {{ item_alias }}
 {%- endmacro %}
+
+{#- True when the list `list_expression` holds `value` (false for an empty list, null for a
+    null list). -#}
+{% macro list_has(list_expression, value) -%}
+    {{ return(adapter.dispatch('list_has', 'journey_warehouse')(list_expression, value)) }}
+{%- endmacro %}
+
+{% macro duckdb__list_has(list_expression, value) -%}
+    list_contains({{ list_expression }}, {{ value }})
+{%- endmacro %}
+
+{% macro default__list_has(list_expression, value) -%}
+    array_contains({{ list_expression }}, {{ value }})
+{%- endmacro %}

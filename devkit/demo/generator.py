@@ -23,7 +23,7 @@ from devkit.demo.support import build_support
 from devkit.demo.util import Period, Streams, utc
 from devkit.demo.web import build_web
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 DEFAULT_START, DEFAULT_END = date(2026, 1, 1), date(2026, 9, 30)
 TRUTH_CHUNK_ROWS = 2_000_000
 DUPLICATE_EVERY = 487  # one exact duplicate row per this many rows of a duplicated stream

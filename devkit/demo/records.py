@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from devkit.demo import catalog
+from devkit.demo import catalog, shopify_json
 from devkit.demo.drops import Drops
 from devkit.demo.email import Email
 from devkit.demo.shop import Shop
-from devkit.demo.support import CREATED, RESOLVED, SOLVED, Support
+from devkit.demo.support import CREATED, MERGED, MERGED_TAG, RESOLVED, SOLVED, Support
 from devkit.demo.util import (
     Period,
     hex_ids,
@@ -431,9 +431,14 @@ def _line_items(shop: Shop) -> pl.DataFrame:
 
 
 def shopify_orders(world: World) -> Iterator[pl.DataFrame]:
+    """Every version of every order: created, fulfilled, cancelled, refunded (contracts §1.3).
+    Amounts come from shop_money.py; nested parts from shopify_json.py."""
     shop = world.shop
     o = (
-        shop.orders.pipe(lookup, _line_items(shop), on="basket")
+        shop.orders.pipe(
+            lookup, shopify_json.line_items(shop.orders, shop.order_lines), on="basket"
+        )
+        .pipe(lookup, shopify_json.refunds(shop.orders, shop.order_lines), on="basket")
         .pipe(lookup, world.web.order_landing, on="order_id")
         .pipe(lookup, world.persons.select("person", "first_name", "last_name"), on="person")
         .pipe(lookup, shop.customers.select("person", "customer_created_at"), on="person")
@@ -467,32 +472,11 @@ def shopify_orders(world: World) -> Iterator[pl.DataFrame]:
     financial = (
         pl.when(cancelled)
         .then(pl.lit("voided"))
-        .when(refunded & pl.col("is_full_refund"))
+        .when(refunded & (pl.col("refund_cents") >= pl.col("total_cents")))
         .then(pl.lit("refunded"))
         .when(refunded)
         .then(pl.lit("partially_refunded"))
         .otherwise(pl.lit("paid"))
-    )
-    refund = pl.struct(
-        id=shop_refund_id(),
-        created_at=iso_shop("refunded_at"),
-        transactions=pl.concat_list(pl.struct(amount=money("refund_cents"), kind=pl.lit("refund"))),
-    )
-    empty_refunds = pl.lit(
-        [],
-        pl.List(
-            pl.Struct(
-                {
-                    "id": pl.Int64,
-                    "created_at": pl.String,
-                    "transactions": pl.List(pl.Struct({"amount": pl.String, "kind": pl.String})),
-                }
-            )
-        ),
-    )
-    discount = pl.struct(code="code", amount=money("discount_cents"), type=pl.lit("percentage"))
-    empty_discounts = pl.lit(
-        [], pl.List(pl.Struct({"code": pl.String, "amount": pl.String, "type": pl.String}))
     )
     customer = pl.when(pl.col("customer_id").is_not_null()).then(
         pl.struct(
@@ -504,41 +488,67 @@ def shopify_orders(world: World) -> Iterator[pl.DataFrame]:
             last_name="last_name",
         )
     )
+    refund_type = o.schema["refund"]
+    duties = shopify_json.duties_set()
     record = pl.struct(
         id="order_id",
+        admin_graphql_api_id=pl.format("gid://shopify/Order/{}", "order_id"),
         name="order_name",
+        order_number=pl.col("order_name").str.strip_prefix("#").cast(pl.Int64),
         email="order_email",
         contact_email="order_email",
+        phone=pl.lit(None, pl.String),
         created_at=iso_shop("ordered_at"),
         updated_at=iso_shop("version_at"),
         processed_at=iso_shop("ordered_at"),
+        closed_at=nullable(fulfilled, iso_shop("fulfilled_at")),
         cancelled_at=nullable(cancelled, iso_shop("cancelled_at")),
         cancel_reason=nullable(cancelled, pl.lit("customer")),
         financial_status=financial,
         fulfillment_status=nullable(fulfilled, pl.lit("fulfilled")),
+        confirmed=pl.lit(True),
         test="is_test",
         currency=pl.lit(catalog.CURRENCY),
+        presentment_currency="presentment_currency",
+        taxes_included="is_taxes_included",
+        duties_included=pl.lit(False),
+        estimated_taxes=pl.lit(False),
         total_price=money("total_cents"),
-        subtotal_price=money("total_cents"),
-        total_discounts=money("discount_cents"),
-        total_tax=money((pl.col("total_cents") * 19 / 119).round(0).cast(pl.Int64)),
+        total_price_set=shopify_json.money_set("total_cents"),
+        subtotal_price=money("subtotal_cents"),
+        subtotal_price_set=shopify_json.money_set("subtotal_cents"),
+        total_line_items_price=money(pl.col("line_items_cents") + pl.col("tip_cents")),
+        total_line_items_price_set=shopify_json.money_set(
+            pl.col("line_items_cents") + pl.col("tip_cents")
+        ),
+        total_discounts=money("total_discount_cents"),
+        total_discounts_set=shopify_json.money_set("total_discount_cents"),
+        total_tax=money("tax_cents"),
+        total_tax_set=shopify_json.money_set("tax_cents"),
+        total_tip_received=money("tip_cents"),
+        total_shipping_price_set=shopify_json.money_set("shipping_cents"),
+        original_total_duties_set=duties,
+        current_total_duties_set=duties,
+        original_total_additional_fees_set=pl.lit(None, pl.Struct({"shop_money": pl.String})),
+        total_outstanding=money(pl.lit(0)),
+        tax_lines=shopify_json.order_tax_lines(),
         landing_site="landing_site",
         referring_site="referring_site",
         source_name=pl.lit("web"),
         checkout_token="checkout_token",
         cart_token="cart_token",
-        discount_codes=pl.when(pl.col("code").is_not_null())
-        .then(pl.concat_list(discount))
-        .otherwise(empty_discounts),
+        tags=pl.lit(""),
+        note=pl.lit(None, pl.String),
+        discount_codes=shopify_json.discount_codes(),
+        discount_applications=shopify_json.discount_applications(),
         customer=customer,
         line_items="line_items",
-        refunds=pl.when(refunded).then(pl.concat_list(refund)).otherwise(empty_refunds),
+        shipping_lines=shopify_json.shipping_lines(),
+        refunds=pl.when(refunded)
+        .then(pl.concat_list("refund"))
+        .otherwise(pl.lit([], pl.List(refund_type))),
     )
     yield _vendor(versions, pl.col("order_id"), at, record)
-
-
-def shop_refund_id() -> pl.Expr:
-    return 920_000_000_000 + (pl.col("order_id") % 1_000_000_000) * 3
 
 
 def shopify_customers(world: World) -> Iterator[pl.DataFrame]:
@@ -636,8 +646,9 @@ def zendesk_tickets(world: World) -> Iterator[pl.DataFrame]:
         assignee_id=nullable(pl.col("kind") != CREATED, pl.col("assignee_id")),
         via=pl.struct(channel="channel_name"),
         tags=pl.concat_list(
-            pl.when("is_after_sale").then(pl.lit("after_sale")).otherwise(pl.lit("pre_sale"))
-        ),
+            pl.when("is_after_sale").then(pl.lit("after_sale")).otherwise(pl.lit("pre_sale")),
+            nullable(pl.col("kind") == MERGED, pl.lit(MERGED_TAG)),
+        ).list.drop_nulls(),
         satisfaction_rating=pl.struct(score="rating"),
     )
     yield _vendor(v, pl.col("ticket_id"), pl.col("updated_at"), record)

@@ -17,6 +17,7 @@ from devkit.demo.population import (
     email_variants,
     typed_email,
 )
+from devkit.demo.shop_money import price_orders
 from devkit.demo.util import (
     DAY,
     HOUR,
@@ -48,6 +49,7 @@ class Shop:
     checkouts: pl.DataFrame  # one row per abandoned checkout
     customers: pl.DataFrame  # one row per customer
     line_items: pl.DataFrame  # one row per line item of a basket
+    order_lines: pl.DataFrame  # one row per line of an order, with its money (shop_money.py)
     optins: pl.DataFrame  # person, optin_at: buyers who subscribe to the newsletter at checkout
     recoveries: (
         pl.DataFrame
@@ -116,6 +118,7 @@ def build_shop(
     orders = _discounts(rng, orders, persons)
     orders = _lifecycle(rng, orders, period)
     orders = _number(orders, rng)
+    orders, order_lines = price_orders(streams("shop_money"), orders, line_items)
     customers = _customers(orders)
     orders = orders.pipe(
         lookup, customers.select("person", "customer_id", "customer_email"), on="person"
@@ -128,20 +131,12 @@ def build_shop(
     abandoned = abandoned.with_columns(
         checkout_email=typed_email(pl.col("email"), pl.col("email_variant"))
     )
-    first_line = line_items.filter(pl.col("line") == 0).select(
-        "basket", first_line_cents=pl.col("price_cents") * pl.col("quantity")
-    )
-    orders = orders.pipe(lookup, first_line, on="basket").with_columns(
-        refund_cents=pl.when(pl.col("is_full_refund"))
-        .then("total_cents")
-        .otherwise(pl.min_horizontal("first_line_cents", "total_cents"))
-    )
 
     buyers = orders.filter(~pl.col("is_test") & pl.col("is_first_order"))
     optin = buyers.filter(
         ~pl.col("signup_kind").eq(NEWSLETTER) & pl.Series(chance(rng, buyers.height, 0.5))
     ).select("person", optin_at=pl.col("ordered_at") + 30)
-    return Shop(orders, abandoned, customers, line_items, optin, recoveries)
+    return Shop(orders, abandoned, customers, line_items, order_lines, optin, recoveries)
 
 
 def _tokens(basket: np.ndarray) -> list[pl.Series]:
@@ -246,7 +241,8 @@ def _line_items(rng, n_baskets: int) -> pl.DataFrame:
 
 
 def _discounts(rng, orders: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """WELCOME10 for subscribers' first orders, REF-<customer id> referrals, seasonal codes on repeats."""
+    """WELCOME10 for subscribers' first orders, REF-<customer id> referrals, seasonal codes on
+    repeats: the code and its percentage (shop_money.py allocates it to the lines)."""
     n = orders.height
     first = orders["is_first_order"].to_numpy()
     at = orders["ordered_at"].to_numpy()
@@ -273,10 +269,8 @@ def _discounts(rng, orders: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame
     return orders.with_columns(
         discount_code=pl.Series(np.where(referral, "", code)).replace("", None),
         referrer_person=pl.Series(np.where(referral, referrer, -1)),
-        discount_cents=(pl.col("subtotal_cents") * pl.Series(percent) / 100)
-        .round(0)
-        .cast(pl.Int64),
-    ).with_columns(total_cents=pl.col("subtotal_cents") - pl.col("discount_cents"))
+        discount_percent=pl.Series(percent),
+    )
 
 
 def _lifecycle(rng, orders: pl.DataFrame, period: Period) -> pl.DataFrame:

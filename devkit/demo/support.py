@@ -17,6 +17,7 @@ from devkit.demo.util import (
     Period,
     Streams,
     chance,
+    exact_share,
     lognormal_seconds,
     lookup,
     pick,
@@ -28,9 +29,13 @@ USER_ID_BASE, METRIC_SET_ID_BASE, RATING_ID_BASE, TICKET_ID_BASE = (
     39_000_000_000,
     1001,
 )
-CHANNELS = ["web", "email", "chat"]
-# Ticket version kinds, in lifecycle order.
+CHANNELS = ["web", "email", "chat", "native_messaging", "voice", "api"]
+CHANNEL_WEIGHTS = [0.35, 0.4, 0.1, 0.08, 0.04, 0.03]
+EMAIL = 1
+# Ticket version kinds, in lifecycle order; then those of the removals and waiting states.
 CREATED, REPLIED, SOLVED, REOPENED, RESOLVED, RATED, CLOSED = range(7)
+PENDING, HOLD, DELETED, MERGED = range(7, 11)
+MERGED_TAG = "closed_by_merge"
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,8 @@ def build_support(
     rng = streams("support")
     tickets = _plan(rng, persons, order_plan, period)
     tickets = _lifecycle(rng, tickets, period)
-    users = _users(rng, persons, tickets, period)
+    tickets = _removals_and_waits(streams("support_removals"), tickets, period)
+    users = _users(rng, persons, tickets.filter(~pl.col("is_merged")), period)
     tickets = tickets.pipe(
         lookup, users.filter(pl.col("version") == 0).select("person", "user_id"), on="person"
     )
@@ -55,7 +61,11 @@ def build_support(
     tickets = tickets.with_columns(
         assignee_id=pl.Series(agent_ids[rng.integers(0, len(agent_ids), tickets.height)])
     )
-    ratings = tickets.filter(pl.col("rated_at") >= 0).select(
+    # A ticket deleted before its survey was answered never gets a rating.
+    rated = (pl.col("rated_at") >= 0) & (
+        (pl.col("deleted_at") < 0) | (pl.col("rated_at") < pl.col("deleted_at"))
+    )
+    ratings = tickets.filter(rated).select(
         "ticket_id",
         "person",
         "user_id",
@@ -69,10 +79,8 @@ def build_support(
         comment=pl.when(pl.col("score") == "good")
         .then(pl.Series(np.array(catalog.CSAT_COMMENTS["good"])[comment_pick]))
         .otherwise(pl.Series(np.array(catalog.CSAT_COMMENTS["bad"])[comment_pick])),
-        reason=pl.when(pl.col("score") == "bad")
-        .then(pl.lit("Issue took too long to resolve"))
-        .otherwise(pl.lit("")),
-    )
+        reason=pl.when(pl.col("score") == "bad").then(pl.lit("Issue took too long to resolve")),
+    ).with_columns(comment=pl.col("comment").replace("", None))  # no comment: null
     return Support(users, tickets, _versions(tickets, period), ratings)
 
 
@@ -114,18 +122,27 @@ def _plan(rng, persons: pl.DataFrame, order_plan: pl.DataFrame, period: Period) 
         for p, at, after, ch in frames
     ]
     tickets = pl.concat(parts).filter(pl.col("created_at") < period.end - HOUR)
-    channel = pick(rng, tickets.height, [0.4, 0.45, 0.15])
+    channel = pick(rng, tickets.height, CHANNEL_WEIGHTS)
     tickets = tickets.with_columns(
         channel=pl.when(pl.col("channel") >= 0)
         .then("channel")
         .otherwise(pl.Series(channel))
         .cast(pl.Int8)
     )
-    tickets = tickets.sort("created_at", "person").with_columns(ticket_rank=pl.int_range(pl.len()))
+    return _ranked(tickets.with_columns(is_merged=pl.lit(False)))
+
+
+def _ranked(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Ticket and metric-set ids in creation order (Zendesk numbers tickets as they come)."""
+    tickets = tickets.sort("created_at", "person", "is_merged").with_columns(
+        ticket_rank=pl.int_range(pl.len())
+    )
     return tickets.with_columns(
         ticket_id=TICKET_ID_BASE + pl.col("ticket_rank"),
         metric_set_id=METRIC_SET_ID_BASE + pl.col("ticket_rank") * 3 + 2,
-        channel_name=pl.col("channel").replace_strict(dict(enumerate(CHANNELS))),
+        channel_name=pl.col("channel").replace_strict(
+            dict(enumerate(CHANNELS)), return_dtype=pl.String
+        ),
     )
 
 
@@ -163,6 +180,52 @@ def _lifecycle(rng, tickets: pl.DataFrame, period: Period) -> pl.DataFrame:
         subject=pl.Series(np.where(after, subjects_post, subjects_pre)),
         ticket_type=pl.Series(np.where(after, "problem", "question")),
         priority=pl.Series(np.array(["low", "normal", "high"])[pick(rng, n, [0.2, 0.65, 0.15])]),
+    )
+
+
+def _removals_and_waits(rng, tickets: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """What Zendesk accounts hold besides the plain lifecycle (contracts §1.4): duplicate
+    tickets an agent merges into the original (closed, tag `closed_by_merge`), tickets deleted
+    days after they came in (status `deleted`; no version, metric set or rating after that),
+    tickets waiting on the customer (`pending`) or a third party (`hold`) before they are
+    solved, and the fields Zendesk leaves null (no type, no priority)."""
+    n = tickets.height
+    created = tickets["created_at"].to_numpy()
+    duplicate_at = created + rng.integers(10 * MINUTE, 6 * HOUR, n)
+    merged_at = duplicate_at + rng.integers(5 * MINUTE, 3 * HOUR, n)
+    duplicated = (
+        (tickets["channel"].to_numpy() == EMAIL)
+        & chance(rng, n, 0.06)
+        & (merged_at < period.end - HOUR)
+    )
+    duplicates = tickets.filter(pl.Series(duplicated)).with_columns(
+        created_at=pl.Series(duplicate_at[duplicated]),
+        closed_at=pl.Series(merged_at[duplicated]),
+        subject=pl.format("Re: {}", "subject"),
+        is_merged=pl.lit(True),
+        **{col: pl.lit(-1, pl.Int64) for col in
+           ("replied_at", "solved_at", "reopened_at", "resolved_at", "rated_at")},
+    )  # fmt: skip
+    deleted_at = created + rng.integers(2 * HOUR, 20 * DAY, n)
+    deleted = exact_share(rng, deleted_at < period.end - HOUR, 0.015, minimum=2)
+    replied, solved = tickets["replied_at"].to_numpy(), tickets["solved_at"].to_numpy()
+    waiting = np.where((replied >= 0) & (solved >= 0), replied + (solved - replied) // 2, -1)
+    wait = pick(rng, n, [0.71, 0.25, 0.04])  # none, pending, hold
+    kept = tickets.with_columns(
+        deleted_at=pl.Series(np.where(deleted, deleted_at, -1)),
+        pending_at=pl.Series(np.where((wait == 1) & (waiting >= 0), waiting, -1)),
+        hold_at=pl.Series(np.where((wait == 2) & (waiting >= 0), waiting, -1)),
+    )
+    duplicates = duplicates.with_columns(
+        deleted_at=pl.lit(-1, pl.Int64),
+        pending_at=pl.lit(-1, pl.Int64),
+        hold_at=pl.lit(-1, pl.Int64),
+    )
+    merged = pl.concat([kept, duplicates.select(kept.columns)])
+    m = merged.height
+    return _ranked(merged).with_columns(
+        ticket_type=pl.when(pl.Series(chance(rng, m, 0.2))).then(None).otherwise("ticket_type"),
+        priority=pl.when(pl.Series(chance(rng, m, 0.25))).then(None).otherwise("priority"),
     )
 
 
@@ -224,23 +287,51 @@ def _users(rng, persons: pl.DataFrame, tickets: pl.DataFrame, period: Period) ->
 def _versions(tickets: pl.DataFrame, period: Period) -> pl.DataFrame:
     """One row per ticket version: status and rating as of that version."""
     cols = {CREATED: "created_at", REPLIED: "replied_at", SOLVED: "solved_at", REOPENED: "reopened_at",
-            RESOLVED: "resolved_at", RATED: "rated_at", CLOSED: "closed_at"}  # fmt: skip
+            RESOLVED: "resolved_at", RATED: "rated_at", CLOSED: "closed_at", PENDING: "pending_at",
+            HOLD: "hold_at", DELETED: "deleted_at"}  # fmt: skip
     status = {CREATED: "new", REPLIED: "open", SOLVED: "solved", REOPENED: "open", RESOLVED: "solved",
-              RATED: "solved", CLOSED: "closed"}  # fmt: skip
+              RATED: "solved", CLOSED: "closed", PENDING: "pending", HOLD: "hold",
+              DELETED: "deleted", MERGED: "closed"}  # fmt: skip
     parts = [
         tickets.select("ticket_id", updated_at=pl.col(col), kind=pl.lit(kind, pl.Int8))
         for kind, col in cols.items()
     ]
-    versions = pl.concat(parts).filter(
-        (pl.col("updated_at") >= 0) & (pl.col("updated_at") < period.end)
+    versions = pl.concat(parts).join(
+        tickets.select("ticket_id", "is_merged", "deleted_at"),
+        on="ticket_id",
+        maintain_order="left",
+    )
+    # A merged-away ticket is created and closed by the merge; a deleted one changes no more.
+    versions = (
+        versions.with_columns(
+            kind=pl.when(pl.col("is_merged") & (pl.col("kind") == CLOSED))
+            .then(pl.lit(MERGED, pl.Int8))
+            .otherwise("kind")
+        )
+        .filter(
+            (pl.col("updated_at") >= 0)
+            & (pl.col("updated_at") < period.end)
+            & (
+                (pl.col("deleted_at") < 0)
+                | (pl.col("updated_at") < pl.col("deleted_at"))
+                | (pl.col("kind") == DELETED)
+            )
+        )
+        .drop("is_merged", "deleted_at")
     )
     versions = versions.join(tickets, on="ticket_id", maintain_order="left").with_columns(
         status=pl.col("kind").replace_strict(status, return_dtype=pl.String),
         rating=pl.when((pl.col("rated_at") >= 0) & (pl.col("updated_at") >= pl.col("rated_at")))
         .then("score")
-        .when(pl.col("is_after_sale") & (pl.col("kind") >= SOLVED))
+        .when(
+            pl.col("is_after_sale")
+            & (pl.col("solved_at") >= 0)
+            & (pl.col("updated_at") >= pl.col("solved_at"))
+        )
         .then(pl.lit("offered"))
         .otherwise(pl.lit("unoffered")),
-        reopens=(pl.col("kind") >= REOPENED).cast(pl.Int64),
+        reopens=(
+            (pl.col("reopened_at") >= 0) & (pl.col("updated_at") >= pl.col("reopened_at"))
+        ).cast(pl.Int64),
     )
     return versions.sort("updated_at", "ticket_id", "kind")

@@ -235,6 +235,8 @@ def touchpoints(world: World) -> pl.DataFrame:
     )
     orders = shop.orders.filter(~pl.col("is_test"))
     order_id = pl.col("order_id")
+    # Deleted and merged-away tickets are no touchpoints, nor are the ratings of deleted ones.
+    counted_tickets = support.tickets.filter((pl.col("deleted_at") < 0) & ~pl.col("is_merged"))
     cancelled = pl.col("cancelled_at") >= 0
     orders = orders.with_columns(
         kind=pl.when(cancelled).then(pl.lit("order_cancelled")).otherwise(pl.lit("order")),
@@ -286,7 +288,7 @@ def touchpoints(world: World) -> pl.DataFrame:
             person="referrer_person",
         ),
         _part(
-            support.tickets,
+            counted_tickets,
             "zendesk",
             "tickets",
             pl.col("ticket_id"),
@@ -294,7 +296,9 @@ def touchpoints(world: World) -> pl.DataFrame:
             "created_at",
         ),
         _part(
-            support.ratings,
+            support.ratings.filter(
+                pl.col("ticket_id").is_in(counted_tickets["ticket_id"].implode())
+            ),
             "zendesk",
             "satisfaction_ratings",
             pl.col("rating_id"),
@@ -516,4 +520,12 @@ def orders(world: World) -> pl.DataFrame:
         .then(pl.col("refund_cents") / 100)
         .otherwise(0.0),
         is_first_order=(pl.col("order_id") == pl.col("first_order_id")).fill_null(False),
+        # Shopify's order arithmetic (contracts §1.3): total_price = subtotal_price +
+        # shipping_price + total_tax (unless included) + total_tip_received + total_duties.
+        subtotal_price=pl.col("subtotal_cents") / 100,
+        shipping_price=(pl.col("shipping_cents") - pl.col("shipping_discount_cents")) / 100,
+        total_tax=pl.col("tax_cents") / 100,
+        is_taxes_included="is_taxes_included",
+        total_tip_received=pl.col("tip_cents") / 100,
+        total_duties=pl.col("duties_cents") / 100,
     ).sort("created_at", "order_id")

@@ -152,9 +152,11 @@ def iso_z(col: str | pl.Expr) -> pl.Expr:
 
 
 def money(cents: str | pl.Expr) -> pl.Expr:
-    """Integer cents → decimal string with two places (`49.90`)."""
+    """Integer cents → decimal string with two places (`49.90`, `-4.90`)."""
     expr = pl.col(cents) if isinstance(cents, str) else cents
-    return pl.format("{}.{}", expr // 100, (expr % 100).cast(pl.String).str.zfill(2))
+    size = expr.abs()
+    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.format("{}{}.{}", sign, size // 100, (size % 100).cast(pl.String).str.zfill(2))
 
 
 def rank_in_groups(counts: np.ndarray) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""Sandboxed Zendesk Support: cursor-based incremental exports and satisfaction ratings."""
+"""Sandboxed Zendesk Support: cursor-based incremental exports and satisfaction ratings.
+
+Deleted tickets stay in the ticket export with status `deleted`, as Zendesk serves them unless
+the request says `exclude_deleted=true` (kept in the cursor); their metric sets are gone, so
+none is side-loaded for them."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from devkit.sandbox.api import (
     json_reply,
 )
 from devkit.sandbox.store import VendorStore, join_records, keyset_page, since
+from devkit.vendor_dataset import parents_with_children
 
 EXPORT_MAX = 1000
 RATINGS_MAX = 100
@@ -69,6 +74,11 @@ class ZendeskApi(VendorApi):
             datetime.fromtimestamp(state["start"], UTC),
             inclusive=True,
         )
+        exclude_deleted = params.get("exclude_deleted", state.get("exclude_deleted", ""))
+        if stream == "tickets" and str(exclude_deleted).lower() == "true":
+            state = {**state, "exclude_deleted": "true"}
+            deleted = pl.col("record").str.json_path_match("$.status") == "deleted"
+            rows = rows.filter(~deleted.fill_null(False))
         page = keyset_page(
             rows,
             state["key"],
@@ -94,8 +104,10 @@ class ZendeskApi(VendorApi):
         parts = [f'"{stream}":[{records}]']
         include = params.get("include", "")
         if stream == "tickets" and "metric_sets" in include.split(","):
+            # Deleting a ticket deletes its metric set: a deleted ticket comes without one.
             metrics = self.store.served(self.source, "ticket_metrics")
-            ids = page.rows.get_column("record_id").unique().implode()
+            live = parents_with_children(self.source, page.rows)
+            ids = live.get_column("record_id").unique().implode()
             side = metrics.filter(pl.col("parent_id").is_in(ids))
             parts.append(f'"metric_sets":[{join_records(side)}]')
         query = urlencode({"cursor": cursor, **({"include": include} if include else {})})

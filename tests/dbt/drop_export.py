@@ -22,9 +22,10 @@ Readings, where the vendor data says more or less than a file drop can:
   the deliveries of campaigns sent in one go (regular, plain-text, RSS) become `sent` events
   (at the campaign's send time); a bounce is the
   activity bounce (a soft/hard send status has one too).
-* orders: refunds summed from refund transactions, discount codes joined with `;`.
+* orders: refunds summed from successful refund transactions, discount codes joined with `;`.
 * tickets: the latest metric set's calendar minutes; `requester_email` the requester's
-  Zendesk user email.
+  Zendesk user email; a ticket a merge closed (tag `closed_by_merge`) has status `merged`, a
+  deleted one keeps status `deleted` (contracts §4).
 
 `write_drops` returns the record map: per dropped record (`drop_stream, drop_record_id`) the
 vendor record it came from (`source, stream, record_id`), the keys of the ground truth.
@@ -53,7 +54,7 @@ ACTION_TYPE = (
 CONVERSIONS = "('goal', 'ecommerceOrder', 'ecommerceAbandonedCart')"
 SENT_AT_SEND_TIME = "('regular', 'plaintext', 'rss')"  # seed email_campaign_types
 ACTIVITY_TYPE = '[{"action": "VARCHAR", "timestamp": "VARCHAR", "url": "VARCHAR"}]'
-REFUNDS_TYPE = '[{"transactions": [{"amount": "VARCHAR", "kind": "VARCHAR"}]}]'
+REFUNDS_TYPE = '[{"transactions": [{"amount": "VARCHAR", "kind": "VARCHAR", "status": "VARCHAR"}]}]'
 CODES_TYPE = '[{"code": "VARCHAR"}]'
 
 STREAM_SQL = {
@@ -180,7 +181,7 @@ STREAM_SQL = {
             cast(coalesce(list_sum(flatten(list_transform(
                 from_json(record -> 'refunds', '{REFUNDS_TYPE}'),
                 lambda refund: list_transform(
-                    list_filter(refund.transactions, lambda t: t.kind = 'refund'),
+                    list_filter(refund.transactions, lambda t: t.kind = 'refund' and t.status = 'success'),
                     lambda t: cast(t.amount as decimal(18, 2)))
             ))), 0) as decimal(18, 2)) as refunded_amount,
             nullif(array_to_string(list_transform(
@@ -225,7 +226,11 @@ STREAM_SQL = {
             users.email as requester_email,
             tickets.record ->> 'created_at' as created_at,
             tickets.record ->> 'updated_at' as updated_at,
-            tickets.record ->> 'status' as status,
+            case
+                when list_contains(from_json(tickets.record -> 'tags', '["VARCHAR"]'), 'closed_by_merge')
+                    then 'merged'
+                else tickets.record ->> 'status'
+            end as status,
             tickets.record -> 'via' ->> 'channel' as channel,
             metrics.metric -> 'reply_time_in_minutes' ->> 'calendar' as first_reply_minutes,
             metrics.metric -> 'full_resolution_time_in_minutes' ->> 'calendar' as full_resolution_minutes,

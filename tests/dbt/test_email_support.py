@@ -116,3 +116,58 @@ def test_support_tickets_equal_truth_and_carry_the_true_phase(built: BuiltWareho
     assert (compared["truth_phase"] == compared["phase_at_ticket"]).all()
     by_csat = built.query("select sum(tickets) from marts.kpi_support_repurchase_by_csat").item()
     assert by_csat == mine.filter(pl.col("is_customer_at_ticket")).height > 0
+
+
+def test_deleted_and_merged_tickets_are_counted_and_leave_the_support_marts(
+    built: BuiltWarehouse,
+) -> None:
+    """The tickets the vendor deleted (status `deleted`) or closed by a merge (tag
+    `closed_by_merge`; status `merged` in the file drop) are in fct_removed_records, with the
+    ratings of the deleted ones, and in no other mart."""
+    latest = f"""
+        select record_id, record::json as record from read_parquet('{built.dataset}/vendor/zendesk/tickets.parquet')
+        qualify row_number() over (partition by record_id order by updated_at desc) = 1
+    """
+    expected = built.query(
+        f"""
+        select record_id, case when record ->> 'status' = 'deleted' then 'deleted' else 'merged' end as reason
+        from ({latest})
+        where record ->> 'status' = 'deleted'
+            or list_contains(from_json(record -> 'tags', '["VARCHAR"]'), 'closed_by_merge')
+        """
+    )
+    assert set(expected["reason"]) == {"deleted", "merged"}
+    removed = built.query(
+        "select record_id, removal_reason as reason from marts.fct_removed_records where stream = 'tickets'"
+    )
+    assert sorted(removed.rows()) == sorted(expected.rows())
+    ids = "', '".join(expected["record_id"])
+    leaked = built.query(
+        f"""
+        select 'fct_support_tickets' as mart, ticket_id from marts.fct_support_tickets
+        where ticket_id in ('{ids}')
+        union all
+        select 'fct_touchpoints', record_id from marts.fct_touchpoints
+        where stream = 'tickets' and record_id in ('{ids}')
+        """
+    )
+    assert leaked.height == 0
+    deleted_ratings = built.query(
+        f"""
+        select record_id from read_parquet('{built.dataset}/vendor/zendesk/satisfaction_ratings.parquet')
+        where record::json ->> 'ticket_id' in (select record_id from ({latest}) where record ->> 'status' = 'deleted')
+        """
+    )
+    removed_ratings = built.query(
+        "select record_id from marts.fct_removed_records where stream = 'satisfaction_ratings'"
+    )
+    assert sorted(removed_ratings["record_id"]) == sorted(deleted_ratings["record_id"].unique())
+    assert removed_ratings.height >= 1  # this dataset has a ticket rated, then deleted
+    rated = built.query(
+        """
+        select removed.record_id from marts.fct_removed_records as removed
+        inner join marts.fct_touchpoints as touchpoints
+            on touchpoints.stream = removed.stream and touchpoints.record_id = removed.record_id
+        """
+    )
+    assert rated.height == 0

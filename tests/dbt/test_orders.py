@@ -143,3 +143,40 @@ def test_dim_persons_and_touchpoints_agree_with_fct_orders(built: BuiltWarehouse
         """
     )
     assert channels.height == 0
+
+
+def test_shopify_orders_follow_shopifys_arithmetic_and_publish_its_parts(
+    vendor_built: BuiltWarehouse,
+) -> None:
+    """Every landed order adds up to the cent (subtotal from its lines, total from its parts),
+    and fct_orders publishes the parts the generator decided (truth/orders.parquet)."""
+    gaps = vendor_built.query(
+        "select count(*) as orders, count(*) filter (where subtotal_gap <> 0 or total_price_gap <> 0) "
+        "as off from intermediate.int_shopify_orders_reconciled"
+    ).row(0, named=True)
+    assert gaps["orders"] > 50 and gaps["off"] == 0
+    columns = [
+        "subtotal_price",
+        "shipping_price",
+        "total_tax",
+        "total_tip_received",
+        "total_duties",
+    ]
+    rounded = ", ".join(f"cast(round({c}, 2) as decimal(18, 2)) as {c}" for c in columns)
+    truth = f"select order_id, is_taxes_included, {rounded} from ({_truth_orders(vendor_built)})"
+    mine = f"select order_id, is_taxes_included, {rounded} from marts.fct_orders"
+    assert vendor_built.query(f"{truth} except all {mine}").height == 0
+    assert vendor_built.query(f"{mine} except all {truth}").height == 0
+    shapes = vendor_built.query(
+        """
+        select
+            count(distinct is_taxes_included) as tax_modes,
+            count(distinct presentment_currency) as currencies,
+            count(*) filter (where total_tip_received > 0) as tipped,
+            count(*) filter (where total_duties > 0) as with_duties,
+            count(*) filter (where shipping_price > 0) as with_shipping
+        from marts.fct_orders
+        """
+    ).row(0, named=True)
+    assert shapes["tax_modes"] == 2 and shapes["currencies"] == 3
+    assert min(shapes["tipped"], shapes["with_duties"], shapes["with_shipping"]) > 0

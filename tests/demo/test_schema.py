@@ -54,7 +54,10 @@ STREAMS = {
         ["id", "name", "email", "contact_email", "created_at", "updated_at", "processed_at", "cancelled_at",
          "cancel_reason", "financial_status", "fulfillment_status", "test", "currency", "total_price",
          "subtotal_price", "total_discounts", "total_tax", "landing_site", "referring_site", "source_name",
-         "checkout_token", "cart_token", "discount_codes", "customer", "line_items", "refunds"],
+         "checkout_token", "cart_token", "discount_codes", "customer", "line_items", "refunds",
+         "presentment_currency", "taxes_included", "total_line_items_price", "total_tip_received",
+         "total_shipping_price_set", "total_price_set", "subtotal_price_set", "total_tax_set",
+         "original_total_duties_set", "shipping_lines", "tax_lines", "discount_applications"],
         ["created_at", "updated_at", "processed_at", "cancelled_at"], SHOPIFY_TS, ["cancelled_at"],
     ),
     ("shopify", "customers"): (
@@ -129,7 +132,9 @@ TRUTH_SCHEMAS = {
     "orders": {
         "order_id": pl.String, "person_key": pl.String, "created_at": pl.Datetime("us", "UTC"),
         "is_test": pl.Boolean, "is_cancelled": pl.Boolean, "total_price": pl.Float64,
-        "refunded_amount": pl.Float64, "is_first_order": pl.Boolean,
+        "refunded_amount": pl.Float64, "is_first_order": pl.Boolean, "subtotal_price": pl.Float64,
+        "shipping_price": pl.Float64, "total_tax": pl.Float64, "is_taxes_included": pl.Boolean,
+        "total_tip_received": pl.Float64, "total_duties": pl.Float64,
     },
 }  # fmt: skip
 IDENTIFIER_KINDS = {"web_visitor_id", "web_user_id", "email", "email_subscriber_id", "shop_customer_id",

@@ -162,15 +162,27 @@ def rederived_touchpoints(root: Path) -> pl.DataFrame:
     )
     parts.append(_tp(referral, "shopify", "orders", pl.lit("referral"), _iso(pl.col("created_at"))))
 
-    tickets = decoded(latest(vendor(root, "zendesk", "tickets")), {"created_at": pl.String})
+    tickets = decoded(
+        latest(vendor(root, "zendesk", "tickets")),
+        {"created_at": pl.String, "status": pl.String, "tags": pl.List(pl.String)},
+    )
+    # A deleted ticket (status `deleted`) or one closed by a merge is no touchpoint; nor are
+    # the ratings of deleted tickets.
+    deleted = tickets.filter(pl.col("status") == "deleted")["record_id"]
+    tickets = tickets.filter(
+        (pl.col("status") != "deleted") & ~pl.col("tags").list.contains("closed_by_merge")
+    )
     parts.append(
         _tp(tickets, "zendesk", "tickets", pl.lit("ticket_created"), _iso(pl.col("created_at")))
     )
     ratings = decoded(
         latest(vendor(root, "zendesk", "satisfaction_ratings")),
-        {"score": pl.String, "created_at": pl.String},
+        {"score": pl.String, "created_at": pl.String, "ticket_id": pl.Int64},
     )
-    ratings = ratings.filter(pl.col("score").is_in(["good", "bad"]))
+    ratings = ratings.filter(
+        pl.col("score").is_in(["good", "bad"])
+        & ~pl.col("ticket_id").cast(pl.String).is_in(deleted.implode())
+    )
     parts.append(
         _tp(
             ratings,
@@ -298,15 +310,19 @@ def test_every_buyers_first_order_is_their_conversion_entry(dataset: Path) -> No
 
 
 def test_orders_truth_matches_the_served_orders(dataset: Path) -> None:
+    transaction = pl.Struct({"amount": pl.String, "kind": pl.String, "status": pl.String})
+    succeeded = (pl.element().struct.field("kind") == "refund") & (
+        pl.element().struct.field("status") == "success"
+    )
     served = decoded(
         latest(vendor(dataset, "shopify", "orders")),
-        {"test": pl.Boolean, "cancelled_at": pl.String, "total_price": pl.String, "refunds": pl.List(pl.Struct({"transactions": pl.List(pl.Struct({"amount": pl.String}))}))},
+        {"test": pl.Boolean, "cancelled_at": pl.String, "total_price": pl.String, "refunds": pl.List(pl.Struct({"transactions": pl.List(transaction)}))},
     ).select(
         order_id="record_id",
         is_test="test",
         is_cancelled=pl.col("cancelled_at").is_not_null(),
         total_price=pl.col("total_price").cast(pl.Float64),
-        refunded_amount=pl.col("refunds").list.eval(pl.element().struct.field("transactions").list.eval(pl.element().struct.field("amount").cast(pl.Float64)).list.sum()).list.sum(),
+        refunded_amount=pl.col("refunds").list.eval(pl.element().struct.field("transactions").list.eval(pl.element().filter(succeeded).struct.field("amount").cast(pl.Float64)).list.sum()).list.sum(),
     )  # fmt: skip
     orders = truth(dataset, "orders").select(served.columns)
     assert_frame_equal(orders.sort("order_id"), served.sort("order_id"))

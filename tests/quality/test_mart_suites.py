@@ -33,10 +33,13 @@ create table marts.fct_orders as select * from (values
     ('o3', 'shopify', 'p1', timestamp '2026-02-04 10:00', timestamp '2026-02-05 10:00', true, false, null, 30.00, 0.00, 0.00, 0.00)
 ) as t(order_id, source, person_id, created_at, cancelled_at, is_cancelled, is_first_order,
        order_sequence, total_price, total_discounts, refunded_amount, net_revenue);
-create schema staging;
-create table staging.stg_shopify__order_lines as select * from (values
-    ('o1', 2, 50.00), ('o2', 1, 55.00), ('o3', 1, 30.00)
-) as t(order_id, quantity, price);
+create schema intermediate;
+create table intermediate.int_shopify_orders_reconciled as select * from (values
+    ('o1', 95.10, 95.10, 0.000, 100.00, 0.000),
+    ('o2', 50.00, 50.00, 0.000, 50.00, 0.000),
+    ('o3', 25.10, 25.10, 0.000, 30.00, 0.000)
+) as t(order_id, subtotal_price, expected_subtotal_price, subtotal_gap, expected_total_price,
+       total_price_gap);
 create table marts.fct_attribution as select * from (values
     ('a1', 'o1', 'first_touch', 1.0, 100.00),
     ('a2', 'o1', 'linear', 0.5, 50.00),
@@ -184,12 +187,21 @@ CORRUPTIONS = {
         1,
         {"order_id": "o1"},
     ),
-    "revenue does not reconcile with line items": (
-        "update marts.fct_orders set total_price = 150.00 where order_id = 'o1'",
+    "total price does not follow Shopify's arithmetic": (
+        "update intermediate.int_shopify_orders_reconciled set total_price_gap = 0.01 "
+        "where order_id = 'o1'",
         "marts.fct_orders",
-        "revenue_reconciles_with_line_items",
+        "total_price_reconciles_with_shopify_arithmetic",
         1,
-        {"order_id": "o1"},
+        {"order_id": "o1", "total_price_gap": 0.01},
+    ),
+    "subtotal does not reconcile with line items": (
+        "update intermediate.int_shopify_orders_reconciled set subtotal_gap = -4.90 "
+        "where order_id = 'o3'",
+        "marts.fct_orders",
+        "subtotal_reconciles_with_line_items",
+        1,
+        {"order_id": "o3", "subtotal_gap": -4.9},
     ),
     "two first orders": (
         "update marts.fct_orders set is_first_order = true where order_id = 'o2'",

@@ -11,13 +11,39 @@ import pytest
 
 from pipelines.quality.row_counts import Baseline
 from pipelines.quality.runner import RunInfo, validate_frame
+from pipelines.quality.suites import EXPECTATIONS_DIR
 from tests.quality.conftest import expectation, make_suite
 
 NOW = datetime(2026, 3, 1, 12, 0)
 RUN = RunInfo(run_id="test-run", now=NOW)
 EMAIL = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
 
+
+def _suite_expectation(path: str, check: str) -> dict:
+    """One expectation of a real suite file, as written there."""
+    suite = json.loads((EXPECTATIONS_DIR / path).read_text())
+    return next(e for e in suite["expectations"] if e["meta"]["check"] == check)
+
+
 CASES = {
+    "requester_unless_deleted": (
+        _suite_expectation("landing/zendesk/tickets.json", "requester_id_not_null"),
+        pd.DataFrame(
+            {"id": ["1", "2"], "status": ["open", "deleted"], "requester_id": ["9", None]}
+        ),
+        pd.DataFrame(
+            {
+                "id": ["1", "2", "3"],
+                "status": ["open", None, "deleted"],
+                "requester_id": [None, None, None],
+            }
+        ),
+        2,
+        [
+            {"id": "1", "status": "open", "requester_id": None},
+            {"id": "2", "status": None, "requester_id": None},
+        ],
+    ),
     "not_null": (
         expectation("expect_column_values_to_not_be_null", "order_id_not_null", column="order_id"),
         pd.DataFrame({"order_id": ["1", "2", "3"], "n": [1, 2, 3]}),

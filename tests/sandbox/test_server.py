@@ -166,6 +166,40 @@ def test_zendesk_incremental_export_side_loads_metric_sets(server: SandboxServer
     assert rest["end_of_stream"] is True
 
 
+def test_zendesk_serves_a_deleted_ticket_without_its_metric_set(server: SandboxServer):
+    ticket = {
+        "id": 5,
+        "created_at": "2026-01-02T10:00:00Z",
+        "updated_at": "2026-02-01T00:00:00Z",
+        "status": "deleted",
+        "requester_id": 9005,
+        "tags": [],
+    }
+    server.upsert("zendesk", "tickets", ticket, updated_at=datetime(2026, 2, 1, tzinfo=UTC))
+    server.set_clock(datetime(2026, 2, 2, tzinfo=UTC))
+    body = zendesk(
+        server,
+        "/api/v2/incremental/tickets/cursor.json",
+        start_time=int(datetime(2026, 1, 6, tzinfo=UTC).timestamp()),
+        include="metric_sets",
+        per_page=100,
+    ).json()
+    served = {t["id"]: t["status"] for t in body["tickets"]}
+    assert served[5] == "deleted" and served[4] == "open"
+    assert 5 not in [metric["ticket_id"] for metric in body["metric_sets"]]
+    assert 4 in [metric["ticket_id"] for metric in body["metric_sets"]]
+    first = zendesk(
+        server,
+        "/api/v2/incremental/tickets/cursor.json",
+        start_time=int(datetime(2026, 1, 6, tzinfo=UTC).timestamp()),
+        exclude_deleted="true",
+        per_page=1,
+    ).json()
+    rest = zendesk(server, first["after_url"], per_page=100).json()
+    ids = [t["id"] for t in first["tickets"] + rest["tickets"]]
+    assert 5 not in ids and 4 in ids and len(ids) == len(served) - 1
+
+
 def test_zendesk_satisfaction_ratings_cursor_pagination(server: SandboxServer):
     body = zendesk(server, "/api/v2/satisfaction_ratings", start_time=0, **{"page[size]": 3}).json()
     assert len(body["satisfaction_ratings"]) == 3 and body["meta"]["has_more"] is True

@@ -1,6 +1,7 @@
 {#- Every touchpoint with its person and its phase (contracts §6.2). The person is the person of
     the touchpoint's record in identity_record_persons; records of erased persons
-    (identity_suppressed_records) are left out. Phases come from the seeds `journey_phase_rules`
+    (identity_suppressed_records) and records their vendor removed (int_removed_records_unioned:
+    deleted or merged tickets and their ratings) are left out. Phases come from the seeds `journey_phase_rules`
     (touchpoint_type, condition, phase) and `journey_phases` (phase, phase_rank, label), so the
     phase model is configuration. Conditions a rule may name:
       any; prospect / customer (the person's first order is strictly earlier: customer);
@@ -33,6 +34,14 @@ suppressed_records as (
     from {{ source('identity', 'identity_suppressed_records') }}
 ),
 
+removed_records as (
+    select
+        source,
+        stream,
+        record_id
+    from {{ ref('int_removed_records_unioned') }}
+),
+
 phase_rules as (
     select
         lower(trim(touchpoint_type)) as touchpoint_type,
@@ -59,9 +68,12 @@ with_person as (
         on {{ same_record('touchpoints', 'suppressed_own') }}
     left join suppressed_records as suppressed_person
         on {{ same_record('touchpoints', 'suppressed_person', 'person_record_') }}
+    left join removed_records
+        on {{ same_record('touchpoints', 'removed_records') }}
     where
         suppressed_own.record_id is null
         and suppressed_person.record_id is null
+        and removed_records.record_id is null
 ),
 
 first_orders as (

@@ -1,6 +1,8 @@
 {#- Every satisfaction rating of every support source in one shape: Zendesk satisfaction ratings
     and the rows of the `satisfaction_ratings` file drop (contracts §4). A file-dropped rating
-    without a requester is its ticket's requester's. -#}
+    without a requester is its ticket's requester's. ticket_removal_reason carries the rated
+    ticket's removal (int_support_tickets_unioned): the rating of a removed ticket is no
+    rating the marts count. -#}
 
 with
 
@@ -16,7 +18,16 @@ filedrop_tickets as (
     select * from {{ ref('stg_filedrop__tickets') }}
 ),
 
-final as (
+removed_tickets as (
+    select
+        source,
+        ticket_id,
+        removal_reason
+    from {{ ref('int_support_tickets_unioned') }}
+    where removal_reason is not null
+),
+
+unioned as (
     select
         'zendesk' as source,
         satisfaction_rating_id,
@@ -38,6 +49,17 @@ final as (
     from filedrop_ratings
     left join filedrop_tickets
         on filedrop_ratings.ticket_id = filedrop_tickets.ticket_id
+),
+
+final as (
+    select
+        unioned.*,
+        removed_tickets.removal_reason as ticket_removal_reason
+    from unioned
+    left join removed_tickets
+        on
+            unioned.source = removed_tickets.source
+            and unioned.ticket_id = removed_tickets.ticket_id
 )
 
 select * from final

@@ -1,6 +1,13 @@
 {#- Every support ticket of every support source in one shape: Zendesk tickets with their latest
     ticket metric set (calendar minutes), and the rows of the `tickets` file drop (contracts §4),
-    which carry their reply and resolution times themselves. -#}
+    which carry their reply and resolution times themselves.
+
+    removal_reason marks the tickets no support mart counts (contracts §1.4, DECISIONS.md
+    "Deleted and merged tickets"): `deleted` — the support tool deleted it (Zendesk status
+    `deleted`; a file drop's status `deleted`); `merged` — a merge closed it into another ticket,
+    which carries the conversation on (Zendesk tag `closed_by_merge`; a file drop's status
+    `merged`). They stay here, so identity still reads their requester, and are counted in
+    fct_removed_records. -#}
 
 with
 
@@ -39,6 +46,11 @@ final as (
         zendesk_metrics.solved_at,
         zendesk_metrics.reopens,
         zendesk_tickets.satisfaction_score,
+        case
+            when zendesk_tickets.ticket_status = 'deleted' then 'deleted'
+            when zendesk_tickets.is_closed_by_merge then 'merged'
+        end as removal_reason,
+        zendesk_tickets.updated_at,
         zendesk_tickets._extracted_at
     from zendesk_tickets
     left join zendesk_metrics
@@ -63,6 +75,8 @@ final as (
         solved_at,
         reopens,
         cast(null as {{ dbt.type_string() }}) as satisfaction_score,
+        case when ticket_status in ('deleted', 'merged') then ticket_status end as removal_reason,
+        updated_at,
         _extracted_at
     from filedrop_tickets
 )

@@ -1,12 +1,15 @@
 {#- Support touchpoints (contracts §6.1) of every support source (Zendesk, file drops): tickets
     created and satisfaction ratings (good/bad; touchpoint_score 1/0). Channel Support
-    (contracts §6.6); traffic source the support tool when it is a named vendor. -#}
+    (contracts §6.6); traffic source the support tool when it is a named vendor. A ticket the
+    support tool deleted or merged into another, and its ratings, are no touchpoints. -#}
 
 with
 
 tickets as (
     select * from {{ ref('int_support_tickets_unioned') }}
-    where created_at is not null
+    where
+        created_at is not null
+        and removal_reason is null
 ),
 
 ratings as (
@@ -14,6 +17,7 @@ ratings as (
     where
         satisfaction_score in ('good', 'bad')
         and created_at is not null
+        and ticket_removal_reason is null
 ),
 
 final as (

@@ -2,6 +2,12 @@
     left out) with its person, its place in the person's order history, where the buyer came
     from, discount and referral codes, and revenue net of refunds.
 
+    Revenue is the order's total_price in the shop currency: what the buyer was charged —
+    merchandise after every discount, plus shipping, taxes added at checkout, tips, duties and
+    additional fees (Shopify's own arithmetic, int_shopify_orders_reconciled; the parts are
+    published beside it). Refunds are the money given back later; net_revenue = total_price -
+    refunded_amount, and 0 for a cancelled order (DECISIONS.md, "What revenue means").
+
     Order history counts the person's non-cancelled orders by (created_at, order_id): the first
     of them is the first order (contracts §6.2: the order that makes a customer); a cancelled
     order has no sequence number and is never a first order. An order whose person is unknown
@@ -94,8 +100,17 @@ final as (
         sequenced.is_cancelled,
         sequenced.financial_status,
         sequenced.currency,
-        sequenced.total_price,
+        sequenced.presentment_currency,
+        sequenced.presentment_total_price,
+        sequenced.is_taxes_included,
+        sequenced.subtotal_price,
         sequenced.total_discounts,
+        sequenced.shipping_price,
+        sequenced.total_tax,
+        sequenced.total_tip_received,
+        sequenced.total_duties,
+        sequenced.total_additional_fees,
+        sequenced.total_price,
         sequenced.refunded_amount,
         case when sequenced.is_cancelled then 0 else sequenced.total_price - sequenced.refunded_amount end
             as net_revenue,

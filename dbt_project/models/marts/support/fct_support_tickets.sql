@@ -5,7 +5,9 @@
     evidence, so it can open that spell), first reply and resolution times (calendar minutes),
     reopens, the satisfaction rating (the latest rating of the ticket, else the rating on the
     ticket), and whether the person bought again within `repurchase_window_days` after the
-    ticket. -#}
+    ticket. Tickets the support tool deleted or merged into another ticket are not support
+    requests of their own and are left out (int_support_tickets_unioned.removal_reason; counted
+    in fct_removed_records). -#}
 
 {%- set window_days = var('repurchase_window_days') -%}
 
@@ -13,6 +15,7 @@ with
 
 tickets as (
     select * from {{ ref('int_support_tickets_unioned') }}
+    where removal_reason is null
 ),
 
 record_persons as (

@@ -25,7 +25,7 @@ final as (
         checkout.completed_at is not null as is_completed,
         checkout.landing_site,
         checkout.referring_site,
-        {{ dbt.safe_cast('checkout.total_price', 'decimal(18, 2)') }} as total_price,
+        {{ money_amount('checkout.total_price') }} as total_price,
         checkout.currency,
         record_updated_at,
         _extracted_at,

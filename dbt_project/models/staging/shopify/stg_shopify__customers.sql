@@ -20,7 +20,7 @@ final as (
         {{ iso_to_utc_timestamp('customer.created_at') }} as created_at,
         {{ iso_to_utc_timestamp('customer.updated_at') }} as updated_at,
         customer.orders_count,
-        {{ dbt.safe_cast('customer.total_spent', 'decimal(18, 2)') }} as total_spent,
+        {{ money_amount('customer.total_spent') }} as total_spent,
         lower(customer.state) as customer_state,
         coalesce(customer.verified_email, false) as has_verified_email,
         customer.tags,

@@ -15,7 +15,7 @@ final as (
         parsed.record_id as order_id,
         cast(code_index as integer) as code_index,
         trim(discount.code) as discount_code,
-        {{ dbt.safe_cast('discount.amount', 'decimal(18, 2)') }} as discount_amount,
+        {{ money_amount('discount.amount') }} as discount_amount,
         lower(discount.type) as discount_type,
         parsed._extracted_at
     from parsed

@@ -1,14 +1,26 @@
+{%- set money_set = shopify_money_set() -%}
 {%- set order_structure = {
     'id': 'string', 'name': 'string', 'email': 'string', 'contact_email': 'string',
     'created_at': 'string', 'updated_at': 'string', 'processed_at': 'string',
     'cancelled_at': 'string', 'cancel_reason': 'string', 'financial_status': 'string',
     'fulfillment_status': 'string', 'test': 'boolean', 'currency': 'string',
-    'total_price': 'string', 'subtotal_price': 'string', 'total_discounts': 'string', 'total_tax': 'string',
+    'presentment_currency': 'string', 'taxes_included': 'boolean', 'duties_included': 'boolean',
+    'total_price': 'string', 'total_price_set': money_set,
+    'subtotal_price': 'string', 'subtotal_price_set': money_set,
+    'total_line_items_price': 'string', 'total_line_items_price_set': money_set,
+    'total_discounts': 'string', 'total_discounts_set': money_set,
+    'total_tax': 'string', 'total_tax_set': money_set,
+    'total_tip_received': 'string', 'total_shipping_price_set': money_set,
+    'original_total_duties_set': money_set, 'current_total_duties_set': money_set,
+    'original_total_additional_fees_set': money_set,
     'landing_site': 'string', 'referring_site': 'string', 'source_name': 'string',
     'checkout_token': 'string', 'cart_token': 'string',
     'customer': {'id': 'string', 'email': 'string', 'created_at': 'string', 'updated_at': 'string',
                  'first_name': 'string', 'last_name': 'string'},
 } -%}
+
+{#- Amounts are in the shop currency (`currency`): the plain field, else the shop-money side of
+    its `*_set` bag (contracts §1.3). The presentment currency and total are kept beside. -#}
 
 with
 
@@ -28,16 +40,30 @@ final as (
         {{ iso_to_utc_timestamp('shop_order.updated_at') }} as updated_at,
         {{ iso_to_utc_timestamp('shop_order.processed_at') }} as processed_at,
         {{ iso_to_utc_timestamp('shop_order.cancelled_at') }} as cancelled_at,
-        shop_order.cancel_reason,
+        lower(shop_order.cancel_reason) as cancel_reason,
         lower(shop_order.financial_status) as financial_status,
         lower(shop_order.fulfillment_status) as fulfillment_status,
         coalesce(shop_order.test, false) as is_test,
         shop_order.cancelled_at is not null as is_cancelled,
         shop_order.currency,
-        {{ dbt.safe_cast('shop_order.total_price', 'decimal(18, 2)') }} as total_price,
-        {{ dbt.safe_cast('shop_order.subtotal_price', 'decimal(18, 2)') }} as subtotal_price,
-        {{ dbt.safe_cast('shop_order.total_discounts', 'decimal(18, 2)') }} as total_discounts,
-        {{ dbt.safe_cast('shop_order.total_tax', 'decimal(18, 2)') }} as total_tax,
+        coalesce(
+            shop_order.presentment_currency, shop_order.total_price_set.presentment_money.currency_code
+        ) as presentment_currency,
+        coalesce(shop_order.taxes_included, false) as is_taxes_included,
+        coalesce(shop_order.duties_included, false) as is_duties_included,
+        {{ money_amount('shop_order.total_price', 'shop_order.total_price_set') }} as total_price,
+        {{ money_amount('shop_order.subtotal_price', 'shop_order.subtotal_price_set') }} as subtotal_price,
+        {{ money_amount('shop_order.total_line_items_price', 'shop_order.total_line_items_price_set') }}
+            as total_line_items_price,
+        {{ money_amount('shop_order.total_discounts', 'shop_order.total_discounts_set') }} as total_discounts,
+        {{ money_amount('shop_order.total_tax', 'shop_order.total_tax_set') }} as total_tax,
+        {{ money_amount('shop_order.total_tip_received') }} as total_tip_received,
+        {{ money_amount('shop_order.total_shipping_price_set.shop_money.amount') }} as total_shipping_price,
+        {{ money_amount('shop_order.original_total_duties_set.shop_money.amount') }} as total_duties,
+        {{ money_amount('shop_order.current_total_duties_set.shop_money.amount') }} as current_total_duties,
+        {{ money_amount('shop_order.original_total_additional_fees_set.shop_money.amount') }}
+            as total_additional_fees,
+        {{ money_amount('shop_order.total_price_set.presentment_money.amount') }} as presentment_total_price,
         shop_order.landing_site,
         shop_order.referring_site,
         shop_order.source_name,

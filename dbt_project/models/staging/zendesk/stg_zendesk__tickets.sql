@@ -5,6 +5,10 @@
     'tags': ['string'], 'satisfaction_rating': {'score': 'string'},
 } -%}
 
+{#- Every ticket the incremental export returns, deleted ones (status `deleted`) and those a
+    merge closed (tag `closed_by_merge`) included: int_support_tickets_unioned decides what
+    counts (contracts §1.4). -#}
+
 with
 
 parsed as (
@@ -25,6 +29,7 @@ final as (
         lower(ticket.priority) as priority,
         lower(ticket.via.channel) as via_channel,
         ticket.tags,
+        coalesce({{ list_has('ticket.tags', "'closed_by_merge'") }}, false) as is_closed_by_merge,
         lower(ticket.satisfaction_rating.score) as satisfaction_score,
         record_updated_at,
         _extracted_at,

@@ -1,0 +1,63 @@
+{%- set money_set = shopify_money_set() -%}
+{%- set order_structure = {
+    'id': 'string',
+    'shipping_lines': [{
+        'id': 'string', 'title': 'string', 'code': 'string', 'source': 'string',
+        'price': 'string', 'price_set': money_set,
+        'discounted_price': 'string', 'discounted_price_set': money_set, 'is_removed': 'boolean',
+        'discount_allocations': shopify_discount_allocations(), 'tax_lines': shopify_tax_lines(),
+    }],
+} -%}
+
+with
+
+parsed as (
+    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+),
+
+shipping_lines as (
+    select
+        {{ surrogate_key(['parsed.record_id', 'shipping_line_index']) }} as order_shipping_line_key,
+        parsed.record_id as order_id,
+        cast(shipping_line_index as integer) as shipping_line_index,
+        shipping_line,
+        parsed._extracted_at
+    from parsed
+    {{ unnest_with_index('parsed.shop_order.shipping_lines', 'shipping_line', 'shipping_line_index') }}
+),
+
+shipping_discounts as (
+    {{ summed_list_amounts('shipping_lines', 'order_shipping_line_key', 'shipping_line.discount_allocations',
+                           'amount', 'discount_amount', money_set='amount_set') }}
+),
+
+shipping_taxes as (
+    {{ summed_list_amounts('shipping_lines', 'order_shipping_line_key', 'shipping_line.tax_lines',
+                           'price', 'tax_amount', money_set='price_set') }}
+),
+
+final as (
+    select
+        shipping_lines.order_shipping_line_key,
+        shipping_lines.order_id,
+        shipping_lines.shipping_line_index,
+        shipping_lines.shipping_line.id as order_shipping_line_id,
+        shipping_lines.shipping_line.title as shipping_title,
+        shipping_lines.shipping_line.code as shipping_code,
+        shipping_lines.shipping_line.source as shipping_source,
+        coalesce(shipping_lines.shipping_line.is_removed, false) as is_removed,
+        {{ money_amount('shipping_lines.shipping_line.price', 'shipping_lines.shipping_line.price_set') }}
+            as price,
+        {{ money_amount('shipping_lines.shipping_line.discounted_price', 'shipping_lines.shipping_line.discounted_price_set') }}
+            as discounted_price,
+        coalesce(shipping_discounts.discount_amount, 0) as discount_amount,
+        coalesce(shipping_taxes.tax_amount, 0) as tax_amount,
+        shipping_lines._extracted_at
+    from shipping_lines
+    left join shipping_discounts
+        on shipping_lines.order_shipping_line_key = shipping_discounts.order_shipping_line_key
+    left join shipping_taxes
+        on shipping_lines.order_shipping_line_key = shipping_taxes.order_shipping_line_key
+)
+
+select * from final
