@@ -147,10 +147,7 @@ def collect_run_report(
         "seconds": round(stats.end_time - stats.start_time, 2)
         if stats.start_time and stats.end_time
         else None,
-        "partitions": {
-            "start": tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition")),
-            "end": tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition")),
-        },
+        "partitions": _data_days(tags),
         "full_refresh": tags.get("journey/full_refresh", "false") == "true",
         "published": published is not None,
         "publish": published
@@ -171,6 +168,17 @@ def collect_run_report(
         "stages": stages,
         "errors": errors,
     }
+
+
+def _data_days(tags) -> dict[str, str | None]:
+    """The run's data days (`journey/first_day` .. `journey/last_day`)."""
+    from pipelines.assets.common import RunRangeError, run_day_range
+
+    try:
+        first, last = run_day_range(tags)
+    except RunRangeError:
+        return {"start": None, "end": None}
+    return {"start": first.isoformat(), "end": last.isoformat()}
 
 
 def _iso(timestamp: float | None) -> str | None:
