@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.assets.extraction import build_extraction_assets
+from pipelines.assets.gate import build_quarantine_gate
 from pipelines.assets.identity import build_identity_assets
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.quality import build_quality_checks
@@ -33,7 +34,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     nightly = build_nightly_job()
     return dg.Definitions(
         assets=[*extraction, *dbt_models, *identity, publish],
-        asset_checks=build_quality_checks(landing, upstream),
+        asset_checks=[*build_quality_checks(landing, upstream), build_quarantine_gate(landing)],
         jobs=[nightly],
         schedules=[build_nightly_schedule(nightly, settings)],
         sensors=build_report_sensors(nightly),

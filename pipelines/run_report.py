@@ -23,6 +23,7 @@ LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
 PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
 DBT_FAILED_ROWS = "dagster_dbt/failed_row_count"
 SAMPLE_ROWS = 5
+UNEXPECTED_VALUES = 20
 
 
 def _metadata_value(value: Any) -> Any:
@@ -63,6 +64,14 @@ def _add_dbt_failure_samples(settings: Settings, failed: list[dict[str, Any]]) -
                     {key: _metadata_value(value) for key, value in row.items()}
                     for row in frame.to_arrow_table().to_pylist()
                 ]
+                if set(frame.columns) == {"value_field", "n_records"}:  # accepted_values
+                    check["metadata"]["unexpected_values"] = [
+                        {"value": _metadata_value(value), "count": int(count)}
+                        for value, count in con.execute(
+                            f'select value_field, n_records from test_failures."{check["check"]}" '
+                            f"order by n_records desc, value_field limit {UNEXPECTED_VALUES}"
+                        ).fetchall()
+                    ]
             except duckdb.Error:
                 continue
     finally:
@@ -186,6 +195,13 @@ def _iso(timestamp: float | None) -> str | None:
 
 
 def _not_published_reason(failed_checks: list, errors: list, status: str) -> str:
+    from pipelines.quality.gate import GATE_CHECK
+
+    gate = [c["metadata"].get("message") for c in failed_checks if c["check"] == GATE_CHECK]
+    if gate:  # the quarantine gate's own line says which stream, how many and why
+        others = [f"{c['asset']}:{c['check']}" for c in failed_checks if c["check"] != GATE_CHECK]
+        also = f"; other blocking checks failed: {', '.join(others)}" if others else ""
+        return f"{' | '.join(map(str, gate))}{also}; the previous warehouse stays live"
     if failed_checks:
         names = ", ".join(f"{c['asset']}:{c['check']}" for c in failed_checks)
         return f"blocking checks failed: {names}; the previous warehouse stays live"
@@ -227,6 +243,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for label, items in (("FAILED", checks["failures"]), ("warning", checks["warnings"])):
         for item in items:
+            values = item["metadata"].get("unexpected_values")
+            if values:  # e.g. a vendor's new enumeration value: which values, how many rows
+                listed = ", ".join(f"`{entry['value']}` ({entry['count']:,})" for entry in values)
+                lines.append(
+                    f"- {label}: `{item['asset']}` / `{item['check']}`: unexpected values {listed}"
+                )
+                continue
             detail = {
                 k: v
                 for k, v in item["metadata"].items()
