@@ -93,8 +93,8 @@ class CheckOutcome:
     basis: str | None = None
     """Where a bound came from (row counts: the previous run)."""
     unexpected_values: list[dict[str, Any]] | None = None
-    """Values outside an expected set and their row counts, most frequent first (exact for
-    `expect_column_values_to_be_in_set`; GX's first unexpected values otherwise)."""
+    """Values outside an expected set and their row counts, most frequent first
+    (`expect_column_values_to_be_in_set` only)."""
 
     @property
     def blocking(self) -> bool:
@@ -381,7 +381,7 @@ def _outcome(
             sample = [{"value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
         checked = details.get("element_count", len(frame))
         if failed_rows:
-            unexpected_values = _unexpected_values(spec.type, kwargs, frame, details)
+            unexpected_values = _unexpected_values(spec.type, kwargs, frame)
         if result.success:
             message = f"{where} passed on {checked} rows"
         else:
@@ -415,31 +415,26 @@ def _outcome(
 
 
 def _unexpected_values(
-    expectation: str, kwargs: dict[str, Any], frame: pd.DataFrame, details: dict[str, Any]
+    expectation: str, kwargs: dict[str, Any], frame: pd.DataFrame
 ) -> list[dict[str, Any]] | None:
-    """Offending values and how many rows carry each, most frequent first (at most
-    UNEXPECTED_VALUES): counted over the whole frame for a value set (an enumeration a vendor
-    extended), else GX's counts among the first unexpected values it kept."""
+    """For a check on a set of values (an enumeration a vendor may extend): every value outside
+    the set and how many rows carry it, most frequent first (at most UNEXPECTED_VALUES),
+    counted over the whole frame (GX itself keeps only the first unexpected rows). Other
+    checks' values may be personal data (e-mails): they get none, only the usual sample."""
     column = kwargs.get("column")
     if (
-        expectation == "expect_column_values_to_be_in_set"
-        and column in frame
-        and "row_condition" not in kwargs
+        expectation != "expect_column_values_to_be_in_set"
+        or column not in frame
+        or "row_condition" in kwargs
     ):
-        values = frame[column]
-        counts = values[values.notna() & ~values.isin(list(kwargs["value_set"]))].value_counts()
-        with contextlib.suppress(TypeError):  # ties by value, where values compare
-            counts = counts.sort_index().sort_values(ascending=False, kind="stable")
-        return [
-            {"value": jsonable(value), "count": int(count)}
-            for value, count in counts.head(UNEXPECTED_VALUES).items()
-        ]
-    partial = details.get("partial_unexpected_counts")
-    if not partial:
         return None
+    values = frame[column]
+    counts = values[values.notna() & ~values.isin(list(kwargs["value_set"]))].value_counts()
+    with contextlib.suppress(TypeError):  # ties by value, where values compare
+        counts = counts.sort_index().sort_values(ascending=False, kind="stable")
     return [
-        {"value": jsonable(item.get("value")), "count": int(item.get("count", 0))}
-        for item in partial[:UNEXPECTED_VALUES]
+        {"value": jsonable(value), "count": int(count)}
+        for value, count in counts.head(UNEXPECTED_VALUES).items()
     ]
 
 
