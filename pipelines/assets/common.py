@@ -75,12 +75,12 @@ def run_days(
     return run_day_range(context.run.tags)
 
 
-def run_last_day(context: dg.AssetExecutionContext) -> date:
+def run_last_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
     """The last data day of the run (the warehouse's "as of" day)."""
     return run_days(context)[1]
 
 
-def is_full_refresh(context: dg.AssetExecutionContext) -> bool:
+def is_full_refresh(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> bool:
     return context.run.tags.get(FULL_REFRESH_TAG, "false").lower() == "true"
 
 

@@ -36,7 +36,7 @@ def _metadata(values: dict) -> dict[str, dg.MetadataValue]:
 
 
 def build_quarantine_gate(landing_keys: Iterable[dg.AssetKey]) -> dg.AssetChecksDefinition:
-    keys = sorted(landing_keys, key=lambda key: key.path)
+    keys = sorted(landing_keys, key=lambda key: key.to_user_string())
     specs = [
         dg.AssetCheckSpec(
             name=GATE_CHECK,

@@ -351,11 +351,12 @@ def explain_in_warehouse(
         for identifier, person in persons.items():
             if person is None:
                 raise NotLinkedError(_not_a_person(connection, rejected_table, identifier))
+        first_person, second_person = str(persons[start]), str(persons[end])
         ids = f"""
             select identifier_kind as kind, identifier_value as value
             from {map_table} where person_id in ($first, $second)
         """
-        people = {"first": persons[start], "second": persons[end]}
+        people = {"first": first_person, "second": second_person}
         edges = connection.execute(
             f"""
             select edges.* from {edges_table} as edges
@@ -363,7 +364,7 @@ def explain_in_warehouse(
             """,
             people,
         ).pl()
-        if persons[start] == persons[end]:
+        if first_person == second_person:
             return explain_link(edges, start, end)
         rejected = pl.DataFrame(schema={**edges.schema, "reason": pl.String})
         if rejected_table is not None:
@@ -383,7 +384,7 @@ def explain_in_warehouse(
     refused = evidence.filter(pl.col("status") == "rejected")
     message = (
         f"{_label(start)} and {_label(end)} are different persons: "
-        f"{persons[start]} and {persons[end]}; "
+        f"{first_person} and {second_person}; "
         + (
             f"the nearest evidence between them is {evidence.height} hop(s), "
             f"{refused.height} of them refused ({', '.join(refused['reason'].unique(maintain_order=True))})"
@@ -391,4 +392,4 @@ def explain_in_warehouse(
             else "no accepted or refused link connects their identifiers"
         )
     )
-    raise DifferentPersonsError(message, (persons[start], persons[end]), evidence)
+    raise DifferentPersonsError(message, (first_person, second_person), evidence)

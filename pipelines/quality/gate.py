@@ -129,10 +129,10 @@ def measure_night(
     try:
         landed = 0
         if landing:
-            landed = con.execute(
+            (landed,) = con.execute(
                 "select count(*) from read_parquet(?, union_by_name = true) where _run_id = ?",
                 [[str(path) for path in landing], run_id],
-            ).fetchone()[0]
+            ).fetchone() or (0,)
         if not quarantine:
             return StreamNight(source, stream, landed, 0)
         con.execute(
@@ -140,7 +140,7 @@ def measure_night(
             "from read_parquet(?, union_by_name = true) where _run_id = ?",
             [[str(path) for path in quarantine], run_id],
         )
-        quarantined = con.execute("select count(*) from bad").fetchone()[0]
+        (quarantined,) = con.execute("select count(*) from bad").fetchone() or (0,)
         reasons = con.execute(
             f"""
             select {_REASON_KIND_SQL} as kind, count(*) as records
@@ -199,9 +199,9 @@ def judge_night(
     if night.sample:
         metadata["sample"] = night.sample
         metadata["failed_rows"] = night.quarantined
-    expected = None
-    if previous and previous.get("landed") and previous.get("days"):
-        expected = previous["landed"] / previous["days"] * max(window_days, 1)
+    expected, before = None, previous or {}
+    if before.get("landed") and before.get("days"):
+        expected = before["landed"] / before["days"] * max(window_days, 1)
         metadata["expected_at_least"] = round(expected, 1)
 
     if night.quarantined and (night.landed == 0 or night.share > max_share):
@@ -217,7 +217,7 @@ def judge_night(
     if night.received == 0 and expected is not None and expected >= VANISHED_MIN_EXPECTED:
         message = (
             f"{GATE_CHECK}: {night.label} landed nothing although the last night that passed "
-            f"landed {previous['landed']:,} records in {previous['days']} day(s) "
+            f"landed {before['landed']:,} records in {before['days']} day(s) "
             f"(≈ {expected:,.0f} due in tonight's {window_days} day(s)): the source returned "
             f"nothing — check its settings and account"
         )
