@@ -135,11 +135,10 @@ def measure_night(
             ).fetchone() or (0,)
         if not quarantine:
             return StreamNight(source, stream, landed, 0)
-        con.execute(
-            "create temp table bad as select _record_hash, record, reason "
-            "from read_parquet(?, union_by_name = true) where _run_id = ?",
-            [[str(path) for path in quarantine], run_id],
-        )
+        # a view, not a table: a night that quarantined everything is read in streams
+        con.read_parquet([str(path) for path in quarantine], union_by_name=True).filter(
+            duckdb.ColumnExpression("_run_id") == duckdb.ConstantExpression(run_id)
+        ).select("_record_hash", "record", "reason").create_view("bad")
         (quarantined,) = con.execute("select count(*) from bad").fetchone() or (0,)
         reasons = con.execute(
             f"""
