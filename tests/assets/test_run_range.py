@@ -91,3 +91,16 @@ def test_a_five_year_run_plans_no_more_events_than_a_one_day_run(nightly):
     assets = len(nightly.asset_layer.executable_asset_keys)
     assert planned["ASSET_MATERIALIZATION_PLANNED"] == assets
     assert five_years.tags[FIRST_DAY_TAG] == "2021-10-01"
+
+
+def test_the_schedule_runs_yesterday_as_a_one_day_window():
+    from datetime import datetime
+
+    from pipelines.jobs import build_nightly_job, build_nightly_schedule
+
+    schedule = build_nightly_schedule(build_nightly_job(), Settings.from_env({}))
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 1, 2, 0))
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.run_key == "2026-09-30"
+    assert run_day_range(request.tags) == (date(2026, 9, 30), date(2026, 9, 30))
+    assert request.tags[FULL_REFRESH_TAG] == "false" and request.partition_key is None
