@@ -88,6 +88,31 @@ def plan_seconds(first: date, last: date) -> tuple[float, Counter]:
     return seconds, events
 
 
+def first_request_after(
+    sandbox: SandboxServer, process: subprocess.Popen, started_at: float
+) -> float | None:
+    """Seconds from `started_at` to the sandbox's first request (None: the run ended first)."""
+    while True:
+        entries = sandbox.request_log
+        if entries:
+            return min(entry["received_at"] for entry in entries) - started_at
+        if process.poll() is not None:
+            return None
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End the run's process group: politely, then for sure."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.backfill_bench", description=__doc__)
     parser.add_argument("--persons", type=int, default=2000)
@@ -146,29 +171,24 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            first_request = None
-            while first_request is None and process.poll() is None:
-                entries = sandbox.request_log
-                if entries:
-                    first_request = min(entry["received_at"] for entry in entries) - started_at
-                time.sleep(0.1)
-            if first_request is None:
-                entries = sandbox.request_log
-                if entries:
-                    first_request = min(entry["received_at"] for entry in entries) - started_at
-            if first_request is None:
-                print(f"no vendor request arrived; the run's output is in {log_path}")
-                status = 1
-            else:
-                verdict = "within" if first_request <= TARGET_SECONDS else "OVER"
-                print(
-                    f"{args.years}-year backfill of the demo dataset: first vendor request after "
-                    f"{first_request:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target; {load()})",
-                    flush=True,
-                )
-            if args.first_request_only and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-            code = process.wait()
+            try:
+                first_request = first_request_after(sandbox, process, started_at)
+                if first_request is None:
+                    print(f"no vendor request arrived; the run's output is in {log_path}")
+                    status = 1
+                else:
+                    verdict = "within" if first_request <= TARGET_SECONDS else "OVER"
+                    print(
+                        f"{args.years}-year backfill of the demo dataset: first vendor request "
+                        f"after {first_request:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s "
+                        f"target; {load()})",
+                        flush=True,
+                    )
+                if args.first_request_only:
+                    stop(process)
+                code = process.wait()
+            finally:
+                stop(process)  # never leave the run behind, whatever happened here
             seconds = time.time() - started_at
     if not args.first_request_only:
         report_path = work / "warehouse" / "reports" / "latest.json"
