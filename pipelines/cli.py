@@ -51,7 +51,7 @@ def run_nightly(
     _prepare_process_environment()
     import dagster as dg
 
-    from pipelines.assets.common import FULL_REFRESH_TAG
+    from pipelines.assets.common import day_range_tags
     from pipelines.definitions import build_definitions
     from pipelines.jobs import NIGHTLY_JOB
     from pipelines.run_report import write_run_report
@@ -61,13 +61,8 @@ def run_nightly(
     settings = Settings.from_env()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
-    tags = {FULL_REFRESH_TAG: "true" if full_refresh else "false"}
-    partition_key = None
-    if first_day == last_day:
-        partition_key = first_day.isoformat()
-    else:
-        tags["dagster/asset_partition_range_start"] = first_day.isoformat()
-        tags["dagster/asset_partition_range_end"] = last_day.isoformat()
+    # One run over the whole range, whatever its length (DECISIONS.md "a run is one window")
+    tags = day_range_tags(first_day, last_day, full_refresh=full_refresh)
     instance = dg.DagsterInstance.get()
     # dbt's own console output (a line per model and test) goes to a file beside the run
     # report; the terminal keeps Dagster's log lines (stderr) and the summary.
@@ -76,7 +71,6 @@ def run_nightly(
     with dbt_output.open("w") as sink, contextlib.redirect_stdout(sink):
         result = job.execute_in_process(
             instance=instance,
-            partition_key=partition_key,
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             raise_on_error=False,

@@ -1,8 +1,8 @@
 """The Dagster code location: every asset, check, job, schedule and sensor, imported explicitly.
 
 Loaded by `dagster dev` (workspace.yaml) and by the CLI (`python -m pipelines`). Reading the
-settings here is the one exception to "no environment at import time": partitions and the
-schedule's cron must be known when the code location loads (DECISIONS.md).
+settings here is the one exception to "no environment at import time": the schedule's cron
+must be known when the code location loads (DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.assets.common import daily_partitions
 from pipelines.assets.extraction import build_extraction_assets
+from pipelines.assets.gate import build_quarantine_gate
 from pipelines.assets.identity import build_identity_assets
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.quality import build_quality_checks
@@ -25,16 +25,16 @@ from pipelines.warehouse.dbt_runner import dbt_executable, ensure_manifest
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
-    partitions = daily_partitions(settings)
-    extraction = build_extraction_assets(partitions)
+    extraction = build_extraction_assets()
+    landing = [key for assets in extraction for key in assets.keys]
     dbt_models = build_dbt_assets(ensure_manifest())
     identity = build_identity_assets()
     upstream = [key for assets in (*dbt_models, *identity) for key in assets.keys]
     publish = build_publish_asset(upstream)
-    nightly = build_nightly_job(partitions)
+    nightly = build_nightly_job()
     return dg.Definitions(
         assets=[*extraction, *dbt_models, *identity, publish],
-        asset_checks=build_quality_checks([k for a in extraction for k in a.keys], upstream),
+        asset_checks=[*build_quality_checks(landing, upstream), build_quarantine_gate(landing)],
         jobs=[nightly],
         schedules=[build_nightly_schedule(nightly, settings)],
         sensors=build_report_sensors(nightly),

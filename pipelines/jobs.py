@@ -4,14 +4,16 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from pipelines.assets.common import day_range_tags
 from pipelines.hooks import notify_on_failure
 from pipelines.settings import Settings
 
 NIGHTLY_JOB = "nightly"
 
 
-def build_nightly_job(partitions_def: dg.PartitionsDefinition):
-    """Everything, in dependency order, in one process.
+def build_nightly_job():
+    """Everything, in dependency order, in one process, for the run's data days (tags
+    `journey/first_day` .. `journey/last_day`; yesterday without them).
 
     The in-process executor is deliberate (DECISIONS.md): the staging warehouse is a DuckDB
     file that one process may write at a time, and Great Expectations takes ~10 s to import,
@@ -20,7 +22,6 @@ def build_nightly_job(partitions_def: dg.PartitionsDefinition):
     return dg.define_asset_job(
         name=NIGHTLY_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
         hooks={notify_on_failure},
         description="Extract every source, stitch identities, build the warehouse with dbt, "
@@ -29,7 +30,7 @@ def build_nightly_job(partitions_def: dg.PartitionsDefinition):
 
 
 def build_nightly_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
-    """Runs yesterday's partition (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON."""
+    """Runs yesterday's data (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON."""
 
     @dg.schedule(
         name="nightly_schedule",
@@ -42,7 +43,7 @@ def build_nightly_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
     )
     def nightly_schedule(context: dg.ScheduleEvaluationContext):
         scheduled = context.scheduled_execution_time or datetime.now()
-        day = (scheduled - timedelta(days=1)).date().isoformat()
-        return dg.RunRequest(run_key=day, partition_key=day)
+        day = (scheduled - timedelta(days=1)).date()
+        return dg.RunRequest(run_key=day.isoformat(), tags=day_range_tags(day, day))
 
     return nightly_schedule

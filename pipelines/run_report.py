@@ -23,6 +23,7 @@ LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
 PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
 DBT_FAILED_ROWS = "dagster_dbt/failed_row_count"
 SAMPLE_ROWS = 5
+UNEXPECTED_VALUES = 20
 
 
 def _metadata_value(value: Any) -> Any:
@@ -36,6 +37,13 @@ def _metadata_value(value: Any) -> Any:
 
 def _metadata(entries: dict) -> dict[str, Any]:
     return {key: _metadata_value(value) for key, value in (entries or {}).items()}
+
+
+# The failing rows of dbt's value-set tests: one row per value with its count.
+VALUE_COLUMNS = {
+    frozenset({"value_field", "n_records"}): "value_field",  # dbt's accepted_values
+    frozenset({"unknown_value", "n_records"}): "unknown_value",  # our known_values
+}
 
 
 def _built_warehouse(settings: Settings, published: bool) -> Path:
@@ -71,6 +79,15 @@ def _add_dbt_failure_samples(
                     {key: _metadata_value(value) for key, value in row.items()}
                     for row in frame.to_arrow_table().to_pylist()
                 ]
+                value_column = VALUE_COLUMNS.get(frozenset(frame.columns))
+                if value_column:  # accepted_values / known_values: one row per value
+                    check["metadata"]["unexpected_values"] = [
+                        {"value": _metadata_value(value), "count": int(count)}
+                        for value, count in con.execute(
+                            f'select {value_column}, n_records from test_failures."{check["check"]}" '
+                            f"order by n_records desc, {value_column} limit {UNEXPECTED_VALUES}"
+                        ).fetchall()
+                    ]
             except duckdb.Error:
                 continue
     finally:
@@ -185,10 +202,7 @@ def collect_run_report(
         "seconds": round(stats.end_time - stats.start_time, 2)
         if stats.start_time and stats.end_time
         else None,
-        "partitions": {
-            "start": tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition")),
-            "end": tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition")),
-        },
+        "partitions": _data_days(tags),
         "full_refresh": tags.get("journey/full_refresh", "false") == "true",
         "published": published is not None,
         "publish": published
@@ -212,11 +226,29 @@ def collect_run_report(
     }
 
 
+def _data_days(tags) -> dict[str, str | None]:
+    """The run's data days (`journey/first_day` .. `journey/last_day`)."""
+    from pipelines.assets.common import RunRangeError, run_day_range
+
+    try:
+        first, last = run_day_range(tags)
+    except RunRangeError:
+        return {"start": None, "end": None}
+    return {"start": first.isoformat(), "end": last.isoformat()}
+
+
 def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
 def _not_published_reason(failed_checks: list, errors: list, status: str) -> str:
+    from pipelines.quality.gate import GATE_CHECK
+
+    gate = [c["metadata"].get("message") for c in failed_checks if c["check"] == GATE_CHECK]
+    if gate:  # the quarantine gate's own line says which stream, how many and why
+        others = [f"{c['asset']}:{c['check']}" for c in failed_checks if c["check"] != GATE_CHECK]
+        also = f"; other blocking checks failed: {', '.join(others)}" if others else ""
+        return f"{' | '.join(map(str, gate))}{also}; the previous warehouse stays live"
     if failed_checks:
         names = ", ".join(f"{c['asset']}:{c['check']}" for c in failed_checks)
         return f"blocking checks failed: {names}; the previous warehouse stays live"
@@ -258,6 +290,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for label, items in (("FAILED", checks["failures"]), ("warning", checks["warnings"])):
         for item in items:
+            values = item["metadata"].get("unexpected_values")
+            if values:  # e.g. a vendor's new enumeration value: which values, how many rows
+                listed = ", ".join(f"`{entry['value']}` ({entry['count']:,})" for entry in values)
+                lines.append(
+                    f"- {label}: `{item['asset']}` / `{item['check']}`: unexpected values {listed}"
+                )
+                continue
             detail = {
                 k: v
                 for k, v in item["metadata"].items()

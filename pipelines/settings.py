@@ -95,6 +95,8 @@ class Settings:
     drop_dir: Path | None
     erasure_file: Path | None
     lookback_days: int
+    quarantine_max_share: float
+    """Share of a stream's records one night may quarantine and still publish (0..1)."""
     partitions_start: date
     schedule_cron: str
     schedule_timezone: str
@@ -184,6 +186,8 @@ class Settings:
         if lookback_days < 0:
             raise SettingsError(f"JOURNEY_LOOKBACK_DAYS must be >= 0, got {lookback_days}")
 
+        quarantine_max_share = _share(get("JOURNEY_QUARANTINE_MAX_SHARE", "1%") or "")
+
         page_size = integer("JOURNEY_HTTP_PAGE_SIZE", 0)
         if page_size < 0:
             raise SettingsError(f"JOURNEY_HTTP_PAGE_SIZE must be >= 1 (or unset), got {page_size}")
@@ -200,6 +204,7 @@ class Settings:
             drop_dir=path("JOURNEY_DROP_DIR", None),
             erasure_file=path("JOURNEY_ERASURE_FILE", None),
             lookback_days=lookback_days,
+            quarantine_max_share=quarantine_max_share,
             partitions_start=partitions_start,
             schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
             schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
@@ -235,6 +240,18 @@ class Settings:
                 lambda url, email, token: ZendeskSettings(url.rstrip("/"), email, Secret(token)),
             ),
         )
+
+
+def _share(text: str) -> float:
+    """`1%` or `0.01` -> 0.01; between 0 and 1 (100 %)."""
+    name = "JOURNEY_QUARANTINE_MAX_SHARE"
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a share like 1% or 0.01, got {text!r}") from error
+    if not 0 <= share <= 1:
+        raise SettingsError(f"{name} must be between 0% and 100%, got {text!r}")
+    return share
 
 
 def _source(get, names, build):

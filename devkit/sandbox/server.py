@@ -191,7 +191,13 @@ class SandboxServer:
         )
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length).decode() if length else ""
-        entry = {"method": handler.command, "path": parts.path, "query": query, "source": source}
+        entry = {
+            "method": handler.command,
+            "path": parts.path,
+            "query": query,
+            "source": source,
+            "received_at": time.time(),  # when the request arrived (unix seconds)
+        }
         if source is None:
             return self._record(entry, Reply(404, '{"error":"not found"}'))
         api = self.apis[source]

@@ -23,8 +23,10 @@ SOURCE_DESCRIPTIONS = {
 }
 
 
-def _stream_metadata(result) -> dict:
+def _stream_metadata(result, window) -> dict:
     metadata = {
+        "window_start": str(window.start),
+        "window_end": str(window.end),
         "status": result.status,
         "pages": result.pages,
         "records": dg.MetadataValue.int(result.records),
@@ -42,7 +44,7 @@ def _stream_metadata(result) -> dict:
     return metadata
 
 
-def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _extraction_asset(source: str) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             key=dg.AssetKey([source, stream]),
@@ -57,8 +59,6 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
     @dg.multi_asset(
         name=f"extract_{source}",
         specs=specs,
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=EXTRACTION_RETRY,
         op_tags={"journey/stage": "extract"},
     )
@@ -96,11 +96,13 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
                 context.log.info(f"{source}/{result.stream}: skipped ({result.skipped_reason})")
             yield dg.MaterializeResult(
                 asset_key=dg.AssetKey([source, result.stream]),
-                metadata=_stream_metadata(result),
+                metadata=_stream_metadata(result, window),
             )
 
     return _extract
 
 
-def build_extraction_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [_extraction_asset(source, partitions_def) for source in SOURCES]
+def build_extraction_assets() -> list[dg.AssetsDefinition]:
+    """One multi-asset per source. Not partitioned: a run extracts the window of its data days
+    (`journey/first_day` .. `journey/last_day`, DECISIONS.md), however many days that is."""
+    return [_extraction_asset(source) for source in SOURCES]

@@ -14,12 +14,11 @@ the first check step runs — never when this module or the definitions load.
 """
 
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.assets.common import FULL_REFRESH_TAG
+from pipelines.assets.common import FULL_REFRESH_TAG, run_day_range, skipped_this_run
 from pipelines.quality.suites import LandingFrame, Suite, list_checks, load_suites
 from pipelines.resources import JourneyResource
 from pipelines.settings import EXPECTATIONS_DIR
@@ -38,12 +37,8 @@ def _severity(blocking: bool) -> dg.AssetCheckSeverity:
 
 
 def _run_days(tags: dict[str, str]) -> int:
-    start = tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition"))
-    end = tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition"))
-    try:
-        return (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
-    except (TypeError, ValueError):
-        return 1
+    first, last = run_day_range(tags)
+    return (last - first).days + 1
 
 
 def _skipped_streams(
@@ -52,17 +47,8 @@ def _skipped_streams(
     """Streams this run did not extract (their source is not configured): nothing landed is
     expected, so their suites — the row-count bounds above all — have nothing to judge.
     A configured source that returns nothing is *not* skipped: its bounds still apply."""
-    skipped = {}
-    for suite in suites:
-        event = context.instance.get_latest_materialization_event(dg.AssetKey(list(suite.asset)))
-        if event is None or event.run_id != context.run.run_id:
-            continue
-        metadata = event.asset_materialization.metadata if event.asset_materialization else {}
-        status = getattr(metadata.get("status"), "value", None)
-        if status == "skipped":
-            reason = getattr(metadata.get("skipped_reason"), "value", "source not configured")
-            skipped[suite.asset] = f"the stream was skipped this run ({reason})"
-    return skipped
+    skipped = skipped_this_run(context, [dg.AssetKey(list(suite.asset)) for suite in suites])
+    return {tuple(key.path): reason for key, reason in skipped.items()}
 
 
 def _metadata(outcome) -> dict[str, dg.MetadataValue]:

@@ -75,14 +75,14 @@ def plan_window(
     """The window to extract for partitions `first_day`..`last_day` (both included).
 
     start = min(stored cursor, first_day) - lookback; with no cursor yet, first_day - lookback;
-    on a full refresh, `JOURNEY_PARTITIONS_START`. end = last_day + 1 day. The stored cursor of a
-    source is the oldest of its streams' cursors.
+    on a full refresh, `JOURNEY_PARTITIONS_START` (or first_day, when the range starts earlier).
+    end = last_day + 1 day. The stored cursor of a source is the oldest of its streams' cursors.
     """
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}")
     end = _midnight(last_day + timedelta(days=1))
     if full_refresh:
-        return ExtractionWindow(_midnight(settings.partitions_start), end, True)
+        return ExtractionWindow(_midnight(min(settings.partitions_start, first_day)), end, True)
     stored = [
         cursor.value
         for stream in streams_of(source)

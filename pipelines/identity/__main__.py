@@ -1,10 +1,12 @@
 """Command line: `python -m pipelines.identity explain --warehouse PATH KIND:VALUE KIND:VALUE`.
 
 Prints the shortest chain of accepted evidence linking the two identifiers (one line per hop),
-reading the published `identity_edges` (and `identity_map`) tables read-only. Identifiers are
-typed as a person would (`email:" Ann@Example.com"` is normalised first); when
+reading the published identity tables read-only. For two identifiers of different persons it
+says so, names both person ids and prints the nearest evidence between them: the chain with
+the fewest refused links, each refused hop with the guard's reason (`identity_rejected_edges`).
+Identifiers are typed as a person would (`email:" Ann@Example.com"` is normalised first); when
 JOURNEY_PSEUDONYMIZE_KEY is set they are hashed with it, like the published tables.
-Exit status: 0 linked, 1 not linked, 2 bad arguments.
+Exit status: 0 linked, 1 not linked (different persons, or no person), 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.identity.explain import NotLinkedError, explain_in_warehouse, parse_identifier
+from pipelines.identity.explain import (
+    DifferentPersonsError,
+    NotLinkedError,
+    explain_in_warehouse,
+    parse_identifier,
+)
 from pipelines.identity.rules import load_rules
 from pipelines.settings import Settings
 
@@ -49,10 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
+    except DifferentPersonsError as error:
+        print(f"not linked: {error}")
+        if error.evidence.height:
+            print("Nearest evidence between them (status rejected: the link a guard refused):")
+            _print(error.evidence)
+        return 1
     except NotLinkedError as error:
         print(f"not linked: {error}", file=sys.stderr)
         return 1
     print(f"{arguments.start} and {arguments.end} are one person, linked in {hops.height} hop(s):")
+    _print(hops)
+    return 0
+
+
+def _print(frame: pl.DataFrame) -> None:
     with pl.Config(
         tbl_rows=-1,
         tbl_cols=-1,
@@ -60,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         tbl_width_chars=240,
         tbl_hide_dataframe_shape=True,
     ):
-        print(hops)
-    return 0
+        print(frame)
 
 
 if __name__ == "__main__":

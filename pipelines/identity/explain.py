@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import polars as pl
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import IdentityRules
@@ -97,14 +97,23 @@ class NotLinkedError(LookupError):
     """The two identifiers are not one person (or one of them is unknown)."""
 
 
-def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, str]) -> pl.DataFrame:
-    """The shortest chain of accepted edges from `start` to `end` (`(kind, value)`, published form).
+class DifferentPersonsError(NotLinkedError):
+    """The two identifiers belong to two persons: `persons` names them, `evidence` is the
+    nearest chain of accepted and refused links between them (`APART_COLUMNS`; empty when no
+    evidence connects them)."""
 
-    One row per hop (`HOP_COLUMNS`); where several records support one link, the earliest
-    evidence is shown. Raises `NotLinkedError` when no chain exists.
-    """
-    if start == end:
-        return pl.DataFrame(schema=dict.fromkeys(HOP_COLUMNS, pl.String)).cast({"hop": pl.Int64})
+    def __init__(self, message: str, persons: tuple[str, str], evidence: pl.DataFrame) -> None:
+        super().__init__(message)
+        self.persons = persons
+        self.evidence = evidence
+
+
+APART_COLUMNS = [*HOP_COLUMNS, "status", "reason"]
+PROVENANCE = ["source", "stream", "record_id", "rule", "observed_at"]
+
+
+def _index(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Nodes numbered by (kind, value), the edges with their two node numbers, and a lookup."""
     left = edges.select(pl.col("left_kind").alias("kind"), pl.col("left_value").alias("value"))
     right = edges.select(pl.col("right_kind").alias("kind"), pl.col("right_value").alias("value"))
     nodes = pl.concat([left, right]).unique().sort("kind", "value").with_row_index("node")
@@ -116,6 +125,59 @@ def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, st
         on=["right_kind", "right_value"],
     )
     lookup = dict(zip(zip(nodes["kind"], nodes["value"], strict=True), nodes["node"], strict=True))
+    return nodes, indexed, lookup
+
+
+def _walk_back(predecessors: np.ndarray, start: int, end: int) -> list[int] | None:
+    """The node path start..end from a predecessor array (None: not reachable)."""
+    path = [end]
+    while path[-1] != start:  # a walk over the hops of one chain, never over rows
+        previous = predecessors[path[-1]]
+        if previous < 0:
+            return None
+        path.append(int(previous))
+    path.reverse()
+    return path
+
+
+def _hops(path: list[int], indexed: pl.DataFrame, nodes: pl.DataFrame, order: list) -> pl.DataFrame:
+    """One row per hop of `path`: the first evidence for the hop's two nodes by `order`."""
+    steps = pl.DataFrame(
+        {"hop": list(range(1, len(path))), "from_node": path[:-1], "to_node": path[1:]},
+        schema={"hop": pl.Int64, "from_node": pl.UInt32, "to_node": pl.UInt32},
+    )
+    carried = [name for name in indexed.columns if name in (*PROVENANCE, "status", "reason")]
+    forward = indexed.select(
+        pl.col("left_node").alias("from_node"), pl.col("right_node").alias("to_node"), *carried
+    )
+    backward = indexed.select(
+        pl.col("right_node").alias("from_node"), pl.col("left_node").alias("to_node"), *carried
+    )
+    names = nodes.select(pl.col("node"), pl.col("kind"), pl.col("value"))
+    return (
+        steps.join(pl.concat([forward, backward]), on=["from_node", "to_node"])
+        .sort(["hop", *order], nulls_last=True)
+        .unique(subset="hop", keep="first", maintain_order=True)
+        .join(
+            names.rename({"node": "from_node", "kind": "from_kind", "value": "from_value"}),
+            on="from_node",
+        )
+        .join(
+            names.rename({"node": "to_node", "kind": "to_kind", "value": "to_value"}), on="to_node"
+        )
+        .sort("hop")
+    )
+
+
+def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, str]) -> pl.DataFrame:
+    """The shortest chain of accepted edges from `start` to `end` (`(kind, value)`, published form).
+
+    One row per hop (`HOP_COLUMNS`); where several records support one link, the earliest
+    evidence is shown. Raises `NotLinkedError` when no chain exists.
+    """
+    if start == end:
+        return pl.DataFrame(schema=dict.fromkeys(HOP_COLUMNS, pl.String)).cast({"hop": pl.Int64})
+    nodes, indexed, lookup = _index(edges)
     for kind, value in (start, end):
         if (kind, value) not in lookup:
             raise NotLinkedError(f"{kind}:{value} has no accepted edge in identity_edges")
@@ -130,38 +192,66 @@ def explain_link(edges: pl.DataFrame, start: tuple[str, str], end: tuple[str, st
     _, predecessors = breadth_first_order(
         graph, lookup[start], directed=False, return_predecessors=True
     )
-    path = [lookup[end]]
-    while path[-1] != lookup[start]:  # a walk over the hops of one chain, never over rows
-        previous = predecessors[path[-1]]
-        if previous < 0:
-            raise NotLinkedError(f"{start[0]}:{start[1]} and {end[0]}:{end[1]} are not linked")
-        path.append(int(previous))
-    path.reverse()
-    steps = pl.DataFrame(
-        {"hop": list(range(1, len(path))), "from_node": path[:-1], "to_node": path[1:]},
-        schema={"hop": pl.Int64, "from_node": pl.UInt32, "to_node": pl.UInt32},
+    path = _walk_back(predecessors, lookup[start], lookup[end])
+    if path is None:
+        raise NotLinkedError(f"{start[0]}:{start[1]} and {end[0]}:{end[1]} are not linked")
+    return _hops(path, indexed, nodes, PROVENANCE).select(HOP_COLUMNS)
+
+
+def explain_apart(
+    edges: pl.DataFrame,
+    rejected: pl.DataFrame,
+    start: tuple[str, str],
+    end: tuple[str, str],
+) -> pl.DataFrame:
+    """The nearest evidence between two identifiers of different persons: the chain over
+    accepted *and* refused links (`identity_rejected_edges`) with the fewest refused links,
+    then the fewest hops. One row per hop (`APART_COLUMNS`: `status` accepted / rejected, the
+    refusal's `reason`); a hop's evidence is its earliest accepted record, else its earliest
+    refused one. Empty when no evidence connects the two."""
+    empty = pl.DataFrame(schema=dict.fromkeys(APART_COLUMNS, pl.String)).cast({"hop": pl.Int64})
+    columns = ["left_kind", "left_value", "right_kind", "right_value", *PROVENANCE]
+    links = pl.concat(
+        [
+            edges.select(columns).with_columns(
+                status=pl.lit("accepted"), reason=pl.lit(None, pl.String)
+            ),
+            rejected.select(
+                *columns, status=pl.lit("rejected"), reason=pl.col("reason").cast(pl.String)
+            ),
+        ],
+        how="vertical_relaxed",
     )
-    provenance = ["source", "stream", "record_id", "rule", "observed_at"]
-    forward = indexed.select(
-        pl.col("left_node").alias("from_node"), pl.col("right_node").alias("to_node"), *provenance
-    )
-    backward = indexed.select(
-        pl.col("right_node").alias("from_node"), pl.col("left_node").alias("to_node"), *provenance
-    )
-    names = nodes.select(pl.col("node"), pl.col("kind"), pl.col("value"))
-    hops = (
-        steps.join(pl.concat([forward, backward]), on=["from_node", "to_node"])
-        .sort(["hop", "observed_at", "source", "stream", "record_id", "rule"], nulls_last=True)
-        .unique(subset="hop", keep="first", maintain_order=True)
-        .join(
-            names.rename({"node": "from_node", "kind": "from_kind", "value": "from_value"}),
-            on="from_node",
+    nodes, indexed, lookup = _index(links)
+    if start not in lookup or end not in lookup:
+        return empty
+    # lexicographic (refused links, hops): a refused link outweighs any number of accepted ones
+    size = nodes.height
+    pairs = (
+        indexed.select(
+            pl.min_horizontal("left_node", "right_node").alias("low"),
+            pl.max_horizontal("left_node", "right_node").alias("high"),
+            pl.when(pl.col("status") == "accepted")
+            .then(1.0 / (size + 1))
+            .otherwise(1.0)
+            .alias("weight"),
         )
-        .join(
-            names.rename({"node": "to_node", "kind": "to_kind", "value": "to_value"}), on="to_node"
-        )
+        .filter(pl.col("low") != pl.col("high"))
+        .group_by("low", "high")
+        .agg(pl.col("weight").min())
     )
-    return hops.select(HOP_COLUMNS).sort("hop")
+    graph = coo_matrix(
+        (pairs["weight"].to_numpy(), (pairs["low"].to_numpy(), pairs["high"].to_numpy())),
+        shape=(size, size),
+    ).tocsr()
+    _, predecessors = dijkstra(
+        graph, directed=False, indices=lookup[start], return_predecessors=True
+    )
+    path = _walk_back(predecessors, lookup[start], lookup[end])
+    if path is None:
+        return empty
+    order = [pl.col("status") != "accepted", *PROVENANCE]
+    return _hops(path, indexed, nodes, order).select(APART_COLUMNS)
 
 
 def parse_identifier(text: str) -> tuple[str, str]:
@@ -195,6 +285,37 @@ def _table(connection: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return f'"{rows[0][0]}"."{name}"' if rows else None
 
 
+def _label(identifier: tuple[str, str]) -> str:
+    return f"{identifier[0]}:{identifier[1]}"
+
+
+def _person(connection, map_table: str, identifier: tuple[str, str]) -> str | None:
+    row = connection.execute(
+        f"select person_id from {map_table} where identifier_kind = ? and identifier_value = ?",
+        list(identifier),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _not_a_person(connection, rejected_table: str | None, identifier: tuple[str, str]) -> str:
+    """Why an identifier has no person: its refused links' reasons, or nothing known."""
+    reasons = []
+    if rejected_table is not None:
+        reasons = connection.execute(
+            f"""
+            select reason, count(*) from {rejected_table}
+            where (left_kind = $kind and left_value = $value)
+               or (right_kind = $kind and right_value = $value)
+            group by reason order by count(*) desc, reason
+            """,
+            {"kind": identifier[0], "value": identifier[1]},
+        ).fetchall()
+    if reasons:
+        listed = ", ".join(f"{reason} ({count} link(s))" for reason, count in reasons)
+        return f"{_label(identifier)} is not a person identifier: its links were refused: {listed}"
+    return f"{_label(identifier)} is in no record of the warehouse (not in identity_map)"
+
+
 def explain_in_warehouse(
     warehouse: Path,
     start: tuple[str, str],
@@ -202,11 +323,14 @@ def explain_in_warehouse(
     rules: IdentityRules,
     key: Secret | None = None,
 ) -> pl.DataFrame:
-    """`explain_link` over the `identity_edges` table of a DuckDB file, opened read-only.
+    """`explain_link` over the identity tables of a DuckDB file, opened read-only.
 
     The identifiers are given as typed by a person; they are normalised (and pseudonymised when
-    a key is configured) first. When `identity_map` exists, only the edges of the first
-    identifier's person are read.
+    a key is configured) first. Only the edges of their persons are read (`identity_map`).
+    Two identifiers of different persons raise `DifferentPersonsError`, naming both persons and
+    carrying the nearest evidence between them (`explain_apart`, with `identity_rejected_edges`:
+    the guard or refused link that kept them apart); an identifier without a person raises
+    `NotLinkedError` saying why (a refused, blocked value, or unknown).
     """
     start, end = published_identifier(start, rules, key), published_identifier(end, rules, key)
     connection = duckdb.connect(str(warehouse), read_only=True)
@@ -219,18 +343,53 @@ def explain_in_warehouse(
         map_table = _table(connection, "identity_map")
         if map_table is None:
             edges = connection.execute(f"select * from {edges_table}").pl()
-        else:
-            edges = connection.execute(
+            return explain_link(edges, start, end)
+        rejected_table = _table(connection, "identity_rejected_edges")
+        persons = {
+            identifier: _person(connection, map_table, identifier) for identifier in (start, end)
+        }
+        for identifier, person in persons.items():
+            if person is None:
+                raise NotLinkedError(_not_a_person(connection, rejected_table, identifier))
+        first_person, second_person = str(persons[start]), str(persons[end])
+        ids = f"""
+            select identifier_kind as kind, identifier_value as value
+            from {map_table} where person_id in ($first, $second)
+        """
+        people = {"first": first_person, "second": second_person}
+        edges = connection.execute(
+            f"""
+            select edges.* from {edges_table} as edges
+            semi join ({ids}) as ids on ids.kind = edges.left_kind and ids.value = edges.left_value
+            """,
+            people,
+        ).pl()
+        if first_person == second_person:
+            return explain_link(edges, start, end)
+        rejected = pl.DataFrame(schema={**edges.schema, "reason": pl.String})
+        if rejected_table is not None:
+            rejected = connection.execute(
                 f"""
-                select edges.* from {edges_table} as edges
-                inner join {map_table} as map
-                    on map.identifier_kind = edges.left_kind and map.identifier_value = edges.left_value
-                where map.person_id = (
-                    select person_id from {map_table} where identifier_kind = ? and identifier_value = ?
-                )
+                select r.* from {rejected_table} as r
+                semi join ({ids}) as ids on ids.kind = r.left_kind and ids.value = r.left_value
+                union
+                select r.* from {rejected_table} as r
+                semi join ({ids}) as ids on ids.kind = r.right_kind and ids.value = r.right_value
                 """,
-                list(start),
+                people,
             ).pl()
     finally:
         connection.close()
-    return explain_link(edges, start, end)
+    evidence = explain_apart(edges, rejected, start, end)
+    refused = evidence.filter(pl.col("status") == "rejected")
+    message = (
+        f"{_label(start)} and {_label(end)} are different persons: "
+        f"{first_person} and {second_person}; "
+        + (
+            f"the nearest evidence between them is {evidence.height} hop(s), "
+            f"{refused.height} of them refused ({', '.join(refused['reason'].unique(maintain_order=True))})"
+            if evidence.height
+            else "no accepted or refused link connects their identifiers"
+        )
+    )
+    raise DifferentPersonsError(message, (first_person, second_person), evidence)

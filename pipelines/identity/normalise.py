@@ -107,21 +107,24 @@ def normalise_identifiers(frame: pl.DataFrame | pl.LazyFrame, rules: IdentityRul
 
 
 def _guard_kind(rules: IdentityRules, kind: str) -> pl.Expr:
-    """The reason a normalised identifier of `kind` is blocked, or null."""
+    """The reason a normalised identifier of `kind` is blocked, or null (the kind's junk rule)."""
     value = pl.col(VALUE)
-    first = value.str.slice(0, 1)
-    repeated = (value.str.len_chars() >= rules.repeated_character_min_length) & (
-        value.str.strip_chars(first) == ""
-    )
-    reason = pl.when(
-        value.is_null() | value.str.to_lowercase().is_in(list(rules.blocked_values)) | repeated
-    ).then(pl.lit("junk_value"))
+    junk = rules.junk[kind]
+    is_junk = value.is_null()
+    if junk.values:
+        is_junk = is_junk | value.str.to_lowercase().is_in(list(junk.values))
+    if junk.repeated_character_min_length is not None:
+        first = value.str.slice(0, 1)
+        is_junk = is_junk | (
+            (value.str.len_chars() >= junk.repeated_character_min_length)
+            & (value.str.strip_chars(first) == "")
+        )
+    reason = pl.when(is_junk).then(pl.lit("junk_value"))
     pattern = rules.kinds[kind].valid_pattern
     if pattern:
         reason = reason.when(~value.str.contains(pattern)).then(pl.lit("invalid_value"))
-    patterns = rules.blocked_patterns.get(kind)
-    if patterns:
-        combined = "|".join(f"(?:{item})" for item in patterns)
+    if junk.patterns:
+        combined = "|".join(f"(?:{item})" for item in junk.patterns)
         label = "test_address" if kind == "email" else "blocked_pattern"
         reason = reason.when(value.str.contains(combined)).then(pl.lit(label))
     if kind == "email" and rules.generic_mailboxes:

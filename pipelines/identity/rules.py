@@ -61,6 +61,22 @@ class KindRule:
 
 
 @dataclass(frozen=True)
+class JunkRule:
+    """What makes a normalised value of one identifier kind junk (a placeholder, not a person's).
+
+    `values` are compared case-insensitively; `repeated_character_min_length` (None: off) blocks
+    a value made of one character repeated at least that often; `patterns` are regexes.
+    """
+
+    values: tuple[str, ...]
+    repeated_character_min_length: int | None
+    patterns: tuple[str, ...]
+
+
+JUNK_KEYS = ("values", "repeated_character_min_length", "patterns")
+
+
+@dataclass(frozen=True)
 class DegreeLimit:
     """An identifier of `kind` links directly to at most `max_linked` of `linked_kind`."""
 
@@ -79,9 +95,7 @@ class IdentityRules:
     strip_plus_tag: str | tuple[str, ...]  # "all", "none" or a tuple of domains
     dot_insensitive_domains: tuple[str, ...]
     domain_aliases: dict[str, str]
-    blocked_values: tuple[str, ...]
-    repeated_character_min_length: int
-    blocked_patterns: dict[str, tuple[str, ...]]
+    junk: dict[str, JunkRule]  # one per kind of `kinds`, the defaults already applied
     generic_mailboxes: tuple[str, ...]
     degree_limits: tuple[DegreeLimit, ...]
     account_kinds: tuple[str, ...]
@@ -153,16 +167,9 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
         raise fail("email.domain_aliases", "must map a domain to the domain it stands for")
 
     blocklist = raw.get("blocklist") or {}
-    patterns_raw = blocklist.get("patterns") or {}
-    if not isinstance(patterns_raw, dict):
-        raise fail("blocklist.patterns", "must map a kind to a list of regular expressions")
-    patterns: dict[str, tuple[str, ...]] = {}
-    for kind, items in patterns_raw.items():
-        if kind not in kinds:
-            raise fail(f"blocklist.patterns.{kind}", "names a kind missing from `kinds`")
-        patterns[kind] = strings(items, f"blocklist.patterns.{kind}")
-        for pattern in patterns[kind]:
-            _check_regex(pattern, fail, f"blocklist.patterns.{kind}")
+    if not isinstance(blocklist, dict):
+        raise fail("blocklist", "must be a mapping")
+    junk = _junk_rules(blocklist, kinds, fail, strings)
 
     limits = raw.get("limits") or {}
     degree_limits = []
@@ -186,9 +193,6 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
             raise fail("limits.one_account_per_person", f"names {kind!r}, missing from `kinds`")
 
     pseudonymize = strings(raw.get("pseudonymize_kinds"), "pseudonymize_kinds")
-    repeated = blocklist.get("repeated_character_min_length", 3)
-    if not isinstance(repeated, int) or repeated < 2:
-        raise fail("blocklist.repeated_character_min_length", "must be an integer >= 2")
 
     return IdentityRules(
         kinds=kinds,
@@ -197,11 +201,7 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
             email.get("dot_insensitive_domains"), "email.dot_insensitive_domains"
         ),
         domain_aliases={str(k).lower(): str(v).lower() for k, v in aliases.items()},
-        blocked_values=tuple(
-            value.lower() for value in strings(blocklist.get("values"), "blocklist.values")
-        ),
-        repeated_character_min_length=repeated,
-        blocked_patterns=patterns,
+        junk=junk,
         generic_mailboxes=tuple(
             box.lower()
             for box in strings(blocklist.get("generic_mailboxes"), "blocklist.generic_mailboxes")
@@ -227,6 +227,69 @@ def normalisation_declaration(rules: IdentityRules) -> dict:
         },
         "trim_class": TRIM_CLASS,
     }
+
+
+MOVED_BLOCKLIST_KEYS = {
+    "values": "blocklist.default.values",
+    "repeated_character_min_length": "blocklist.default.repeated_character_min_length",
+    "patterns": "blocklist.kinds.<kind>.patterns",
+}
+
+
+def _junk_rules(blocklist: dict, kinds: dict[str, KindRule], fail, strings) -> dict[str, JunkRule]:
+    """Each kind's junk rule: `blocklist.default`, with the keys of `blocklist.kinds.<kind>`
+    replacing the default's."""
+    for key, place in MOVED_BLOCKLIST_KEYS.items():
+        if key in blocklist:
+            raise fail(f"blocklist.{key}", f"is per identifier kind now: move it to `{place}`")
+
+    def entry(value, key: str) -> dict:
+        value = value or {}
+        if not isinstance(value, dict):
+            raise fail(key, f"must be a mapping with some of the keys {', '.join(JUNK_KEYS)}")
+        unknown = sorted(set(value) - set(JUNK_KEYS))
+        if unknown:
+            raise fail(f"{key}.{unknown[0]}", f"is not a junk rule; known: {', '.join(JUNK_KEYS)}")
+        checked: dict = {}
+        if "values" in value:
+            checked["values"] = tuple(
+                item.lower() for item in strings(value["values"], f"{key}.values")
+            )
+        if "repeated_character_min_length" in value:
+            checked["repeated_character_min_length"] = _repeated_length(
+                value["repeated_character_min_length"], fail, f"{key}.repeated_character_min_length"
+            )
+        if "patterns" in value:
+            checked["patterns"] = strings(value["patterns"], f"{key}.patterns")
+            for pattern in checked["patterns"]:
+                _check_regex(pattern, fail, f"{key}.patterns")
+        return checked
+
+    default = {
+        "values": (),
+        "repeated_character_min_length": None,
+        "patterns": (),
+        **entry(blocklist.get("default"), "blocklist.default"),
+    }
+    per_kind = blocklist.get("kinds") or {}
+    if not isinstance(per_kind, dict):
+        raise fail("blocklist.kinds", "must map an identifier kind to its junk rules")
+    for kind in per_kind:
+        if kind not in kinds:
+            raise fail(f"blocklist.kinds.{kind}", "names a kind missing from `kinds`")
+    return {
+        kind: JunkRule(**{**default, **entry(per_kind.get(kind), f"blocklist.kinds.{kind}")})
+        for kind in kinds
+    }
+
+
+def _repeated_length(value, fail, key: str) -> int | None:
+    """An integer >= 2, or off (`off`/`false`/null in YAML: the rule does not apply)."""
+    if value is None or value is False or value == "off":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise fail(key, "must be an integer >= 2, or `off`")
+    return value
 
 
 def _check_regex(pattern: str, fail, key: str) -> None:

@@ -10,6 +10,7 @@ pages under the site folder given to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from pipelines.quality.suites import ExpectationSpec, LandingFrame, Suite
 from pipelines.settings import Settings
 
 SAMPLE_ROWS = 5
+UNEXPECTED_VALUES = 20
 SAMPLE_TEXT_LIMIT = 200
 GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 DATASOURCE = "journey"
@@ -90,6 +92,9 @@ class CheckOutcome:
     bound: Any = None
     basis: str | None = None
     """Where a bound came from (row counts: the previous run)."""
+    unexpected_values: list[dict[str, Any]] | None = None
+    """Values outside an expected set and their row counts, most frequent first
+    (`expect_column_values_to_be_in_set` only)."""
 
     @property
     def blocking(self) -> bool:
@@ -103,7 +108,7 @@ class CheckOutcome:
             "expectation": self.expectation,
             "message": self.message,
         }
-        for key in ("rows", "failed_rows", "observed", "bound", "basis"):
+        for key in ("rows", "failed_rows", "observed", "bound", "basis", "unexpected_values"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -366,6 +371,7 @@ def _outcome(
         return _failed(suite, spec, f"could not be evaluated: {error}", len(frame), bound=bound)
     failed_rows = details.get("unexpected_count")
     observed = jsonable(details.get("observed_value"))
+    unexpected_values = None
     sample: list[dict[str, Any]] = []
     if failed_rows is not None:
         failed_rows = int(failed_rows)
@@ -374,6 +380,8 @@ def _outcome(
             values = details.get("partial_unexpected_list") or []
             sample = [{"value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
         checked = details.get("element_count", len(frame))
+        if failed_rows:
+            unexpected_values = _unexpected_values(spec.type, kwargs, frame)
         if result.success:
             message = f"{where} passed on {checked} rows"
         else:
@@ -402,7 +410,32 @@ def _outcome(
         observed=observed,
         bound=bound,
         basis=basis,
+        unexpected_values=unexpected_values,
     )
+
+
+def _unexpected_values(
+    expectation: str, kwargs: dict[str, Any], frame: pd.DataFrame
+) -> list[dict[str, Any]] | None:
+    """For a check on a set of values (an enumeration a vendor may extend): every value outside
+    the set and how many rows carry it, most frequent first (at most UNEXPECTED_VALUES),
+    counted over the whole frame (GX itself keeps only the first unexpected rows). Other
+    checks' values may be personal data (e-mails): they get none, only the usual sample."""
+    column = kwargs.get("column")
+    if (
+        expectation != "expect_column_values_to_be_in_set"
+        or column not in frame
+        or "row_condition" in kwargs
+    ):
+        return None
+    values = frame[column]
+    counts = values[values.notna() & ~values.isin(list(kwargs["value_set"]))].value_counts()
+    with contextlib.suppress(TypeError):  # ties by value, where values compare
+        counts = counts.sort_index().sort_values(ascending=False, kind="stable")
+    return [
+        {"value": jsonable(value), "count": int(count)}
+        for value, count in counts.head(UNEXPECTED_VALUES).items()
+    ]
 
 
 def _failed(

@@ -11,8 +11,10 @@ last one.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 
+import dagster as dg
 import pytest
 
 from devkit.vendor_dataset import dataset_end
@@ -78,11 +80,72 @@ def test_a_broken_row_count_bound_blocks_the_publish(nightly, published_digest):
         state.write_text(saved)
 
 
+def test_a_night_quarantining_too_much_does_not_publish_and_says_why(nightly, published_digest):
+    """The quarantine gate: one order of tonight's few breaks its contract (a creation time
+    that is no timestamp), which is more than JOURNEY_QUARANTINE_MAX_SHARE (1 %)."""
+    run, _ = nightly
+    order = latest_version(run, "shopify", "orders", financial_status="paid", test=False)
+    broken = {**order, "created_at": "Sept 30th", "updated_at": "2026-09-30T18:15:00Z"}
+    serve_version(run, "shopify", "orders", broken, 15)
+    outcome = run.run()
+    failure = assert_blocked(run, outcome, "shopify/orders", "quarantine_gate")
+    metadata = failure["metadata"]
+    assert metadata["quarantined"] == 1
+    assert metadata["top_reasons"] == [
+        {"reason": "wrong type: created_at should be iso", "records": 1}
+    ]
+    [sample] = metadata["sample"]
+    assert sample["reason"] == 'wrong type: created_at should be iso, got "Aaaa 99aa"'
+    assert str(order["email"]) not in json.dumps(metadata)  # the sample is masked
+    reason = outcome.report["publish"]["reason"]
+    received = metadata["landed"] + 1
+    assert reason.startswith(
+        f"quarantine_gate: shopify/orders quarantined 1 of {received} records ("
+    )
+    assert "1× wrong type: created_at should be iso" in reason
+    markdown = outcome.report_path.with_suffix(".md").read_text()
+    assert f"- why not published: {reason}" in markdown.splitlines()
+    assert run.digest() == published_digest
+    serve_version(run, "shopify", "orders", {**order, "updated_at": "2026-09-30T18:16:00Z"}, 16)
+
+
+REAL_CUSTOMER_ID = 1111111  # issue 15, cause 7: repeated digits, and a real Shopify customer
+
+
+def serve_customer_1111111(run) -> dict:
+    """A shop customer whose id is 1111111, and an order of theirs, served by the sandbox."""
+    customer = latest_version(run, "shopify", "customers")
+    email = "max.mustermann@shop-kunde.de"
+    stamp = "2026-09-30T20:25:00+02:00"
+    serve_version(
+        run,
+        "shopify",
+        "customers",
+        {**customer, "id": REAL_CUSTOMER_ID, "email": email, "phone": None, "updated_at": stamp},
+        25,
+    )
+    order = latest_version(run, "shopify", "orders", financial_status="paid", test=False)
+    mine = {
+        **order,
+        "id": 9_911_111_111,
+        "name": "#911111",
+        "email": email,
+        "contact_email": email,
+        "checkout_token": None,
+        "cart_token": None,
+        "customer": {**(order.get("customer") or {}), "id": REAL_CUSTOMER_ID, "email": email},
+        "updated_at": stamp,
+    }
+    serve_version(run, "shopify", "orders", mine, 26)
+    return mine
+
+
 def test_a_warning_publishes_and_is_reported(nightly, published_digest):
     run, _ = nightly
     customer = latest_version(run, "shopify", "customers")
     bad = {**customer, "email": "not-an-email", "updated_at": "2026-09-30T20:20:00+02:00"}
     serve_version(run, "shopify", "customers", bad, 20)
+    order_1111111 = serve_customer_1111111(run)
     # and Zendesk is not configured tonight: its streams are skipped, so their suites (the
     # row-count bounds above all, which would see nothing landed) do not judge them
     unconfigured = dict.fromkeys(("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"), "")
@@ -98,3 +161,27 @@ def test_a_warning_publishes_and_is_reported(nightly, published_digest):
     assert zendesk and {item["status"] for item in zendesk.values()} == {"skipped"}
     assert not any(w["asset"].startswith("zendesk/") for w in report["checks"]["warnings"])
     assert run.digest() != published_digest  # this night did publish
+    # customer 1111111 is a person: their order, their e-mail and their id are one person
+    persons = run.query(
+        f"""
+        select identifier_kind, person_id from identity.identity_map
+        where (identifier_kind = 'shop_customer_id' and identifier_value = '{REAL_CUSTOMER_ID}')
+           or (identifier_kind = 'email' and identifier_value = '{order_1111111["email"]}')
+        """
+    )
+    assert sorted(persons["identifier_kind"]) == ["email", "shop_customer_id"]
+    assert persons["person_id"].n_unique() == 1
+    ordered = run.query(
+        f"select person_id from marts.fct_orders where order_id = '{order_1111111['id']}'"
+    )
+    assert ordered["person_id"].to_list() == [persons["person_id"][0]]
+    # a two-day range is one run that planned and recorded each asset once, not once per day
+    with dg.DagsterInstance.get() as instance:
+        events = Counter(
+            (entry.dagster_event.event_type_value, entry.dagster_event.asset_key)
+            for entry in instance.all_logs(report["run_id"])
+            if entry.dagster_event
+            and entry.dagster_event.event_type_value
+            in ("ASSET_MATERIALIZATION_PLANNED", "ASSET_MATERIALIZATION")
+        )
+    assert max(events.values()) == 1, events.most_common(3)

@@ -92,3 +92,13 @@ def test_streams_of_lists_the_registry():
     with pytest.raises(KeyError):
         streams_of("hubspot")
     assert isinstance(Cursor, type)
+
+
+def test_a_full_refresh_backfill_from_before_the_partitions_start_starts_at_its_first_day(
+    tmp_path: Path,
+):
+    """A run is one window of data days (no partitions bound it any more): a full refresh over
+    a range that starts earlier than JOURNEY_PARTITIONS_START extracts from the range's start."""
+    settings = make_settings(None, tmp_path / "data")
+    planned = window(settings, "matomo", date(2021, 10, 1), date(2026, 3, 10), True)
+    assert planned == ExtractionWindow(datetime(2021, 10, 1, tzinfo=UTC), day(3, 11), True)

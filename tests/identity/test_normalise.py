@@ -140,3 +140,72 @@ def test_a_repeated_degree_limit_is_an_error():
     mapping = {"kinds": {"email": {}, "phone": {}}, "limits": {"per_identifier": [limit, limit]}}
     with pytest.raises(RulesError, match=r"per_identifier\[1\]` repeats the limit email -> phone"):
         rules_from_mapping(mapping)
+
+
+def test_junk_rules_are_per_kind(rules):
+    """Issue 15, cause 7: a real shop customer 1111111 is not junk, a device 0000… still is."""
+    result = _normalised(
+        rules,
+        [
+            ("shop_customer_id", "1111111"),
+            ("web_user_id", "1111111"),
+            ("support_requester_id", "22222222"),
+            ("shop_customer_id", "0"),
+            ("shop_customer_id", "000"),
+            ("shop_customer_id", "-1"),
+            ("shop_customer_id", "null"),
+            ("web_visitor_id", "0000000000000000"),
+            ("checkout_token", "xxxx"),
+            ("email_subscriber_id", "aaaaaaaaaa"),
+            ("phone", "1111111"),
+            ("phone", "+1234567"),
+            ("phone", "+49 151 2345678"),
+        ],
+    )
+    assert list(zip(result["identifier_value"], result["block_reason"], strict=True)) == [
+        ("1111111", None),
+        ("1111111", None),
+        ("22222222", None),
+        ("0", "junk_value"),
+        ("000", "blocked_pattern"),
+        ("-1", "blocked_pattern"),
+        ("null", "junk_value"),
+        ("0000000000000000", "junk_value"),
+        ("xxxx", "junk_value"),
+        ("aaaaaaaaaa", "junk_value"),
+        ("1111111", "junk_value"),
+        ("1234567", "blocked_pattern"),
+        ("491512345678", None),
+    ]
+
+
+def test_a_kinds_junk_rule_replaces_only_the_keys_it_names():
+    rules = rules_with(
+        blocklist={
+            "default": {"values": ["n/a"], "repeated_character_min_length": 4},
+            "kinds": {"web_user_id": {"repeated_character_min_length": "off"}},
+        }
+    )
+    assert rules.junk["web_user_id"].values == ("n/a",)
+    assert rules.junk["web_user_id"].repeated_character_min_length is None
+    assert rules.junk["email"].repeated_character_min_length == 4
+    assert rules.junk["email"].patterns == ()
+    result = _normalised(rules, [("web_user_id", "aaaa"), ("checkout_token", "aaaa")])
+    assert result["block_reason"].to_list() == [None, "junk_value"]
+
+
+@pytest.mark.parametrize(
+    ("blocklist", "message"),
+    [
+        ({"values": ["null"]}, r"`blocklist.values` is per identifier kind now: move it to "
+         r"`blocklist.default.values`"),
+        ({"patterns": {"email": ["^x@"]}}, r"move it to `blocklist.kinds.<kind>.patterns`"),
+        ({"kinds": {"fax": {}}}, r"`blocklist.kinds.fax` names a kind missing from `kinds`"),
+        ({"kinds": {"email": {"value": []}}}, r"`blocklist.kinds.email.value` is not a junk rule"),
+        ({"default": {"repeated_character_min_length": 1}}, r"must be an integer >= 2, or `off`"),
+        ({"kinds": {"email": {"patterns": ["("]}}}, r"blocklist.kinds.email.patterns"),
+    ],
+)  # fmt: skip
+def test_junk_rule_mistakes_name_the_key(blocklist, message):
+    with pytest.raises(RulesError, match=message):
+        rules_with(blocklist=blocklist)

@@ -432,3 +432,31 @@ def test_node_key_collisions_are_split_by_value(monkeypatch, rules):
         )
     assert partition(forced.tables["identity_map"]) == partition(honest.tables["identity_map"])
     assert forced.metrics["persons"] == honest.metrics["persons"]
+
+
+def test_a_customer_id_of_repeated_digits_is_a_person(rules):
+    """Issue 15, cause 7: shop customer 1111111 (a real Shopify id) links its login, orders and
+    tickets; a placeholder customer id 0 still links nothing."""
+    frame = evidence(
+        ("matomo", "visits", "v1", 1, "login", [("web_user_id", "1111111"), ("web_visitor_id", "d1")]),
+        order("o1", 2, "1111111", "max@shop.de"),
+        ticket("t1", 3, "2222222", "max@shop.de"),
+        order("o2", 4, "0", "eva@shop.de"),
+    )  # fmt: skip
+    result = run(frame, rules)
+    assert partition(result.tables["identity_map"]) == {
+        frozenset(
+            {
+                "web_user_id:1111111",
+                "web_visitor_id:d1",
+                "shop_customer_id:1111111",
+                "email:max@shop.de",
+                "support_requester_id:2222222",
+            }
+        ),
+        frozenset({"email:eva@shop.de"}),
+    }
+    rejected = result.tables["identity_rejected_edges"]
+    assert rejected.select("left_value", "right_value", "reason").rows() == [
+        ("0", "eva@shop.de", "junk_value")
+    ]

@@ -324,3 +324,28 @@ def test_outcomes_follow_suite_order_with_one_per_expectation(gx_session):
         ("a_not_null", False, "warning"),
         ("rows", True, "blocking"),
     ]
+
+
+def test_unknown_values_of_an_enumeration_are_counted_exactly(gx_session):
+    """A vendor extended an enumeration: the warning names each new value and its rows, all
+    of them counted (not just the twenty values GX keeps), most frequent first."""
+    suite = make_suite(
+        [
+            expectation(
+                "expect_column_values_to_be_in_set",
+                "action_type_known",
+                "warning",
+                column="action_type",
+                value_set=["action", "event"],
+            )
+        ]
+    )
+    kinds = ["action"] * 5 + ["search"] * 30 + ["download"] * 3 + ["outlink"] * 3 + [None] * 2
+    [outcome] = validate_frame(suite, pd.DataFrame({"action_type": kinds}), RUN, session=gx_session)
+    assert not outcome.passed and outcome.failed_rows == 36
+    assert outcome.unexpected_values == [
+        {"value": "search", "count": 30},
+        {"value": "download", "count": 3},
+        {"value": "outlink", "count": 3},
+    ]
+    assert outcome.metadata()["unexpected_values"] == outcome.unexpected_values
