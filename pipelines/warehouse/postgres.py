@@ -72,7 +72,7 @@ _SCALAR_TYPES = {
     "INTERVAL": "interval",
     "UUID": "uuid",
     "BLOB": "bytea",
-    "JSON": "jsonb",
+    "JSON": "json",  # binary COPY writes text; jsonb's binary form needs a version byte
 }
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 

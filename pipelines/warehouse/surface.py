@@ -31,6 +31,9 @@ PARTITION_META = "export_partition_month"
 # Parquet has no 128-bit integer: DuckDB would write HUGEINT as DOUBLE (inexact above 2^53).
 # Exports carry it as DECIMAL(38,0), exactly, like Arrow and PostgreSQL (numeric(38,0)).
 PARQUET_CASTS = {"HUGEINT": "DECIMAL(38,0)", "UHUGEINT": "DECIMAL(38,0)"}
+# The published file is written in DuckDB's v1.0 storage format, pinned rather than left to the
+# running DuckDB's default, so BI tools embedding DuckDB 1.0 or newer open it (README).
+STORAGE_COMPATIBILITY = "v1.0.0"
 
 
 class SurfaceError(JourneyError):
@@ -156,7 +159,9 @@ def build_published_file(build: Path, target: Path, spec: SurfaceSpec) -> dict[s
     Tables are created with their exact column types and their grain as primary key, filled
     from the build, and given the build's table and column comments."""
     target.unlink(missing_ok=True)
-    con = duckdb.connect(str(target))
+    con = duckdb.connect(
+        str(target), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}
+    )
     try:
         con.execute(f"attach {literal(str(build))} as build (read_only)")
         tables = describe_tables(con, "build", spec)

@@ -33,6 +33,7 @@ EXPECTED_POSTGRES_TYPES = {
     "INTERVAL": "interval",
     "UUID": "uuid",
     "BLOB": "bytea",
+    "JSON": "json",
     "VARCHAR[]": "text[]",
     "BIGINT[]": "bigint[]",
     "DECIMAL(38,2)[]": "numeric(38,2)[]",

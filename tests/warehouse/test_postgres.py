@@ -70,10 +70,10 @@ def test_every_mapped_type_round_trips_value_for_value(tmp_path, database):
            'Zoë ☕ "quoted"', date '2026-02-28', time '23:59:59.123456', timestamp '2026-01-02 03:04:05.123456',
            timestamptz '2026-06-30 22:00:00+00', interval 3 day + interval 4 hour,
            uuid '6f9619ff-8b86-d011-b42d-00c04fc964ff', '\\xAA\\x00'::blob,
-           ['a', null, 'c'], [1, 2]::bigint[], [1.25, null]::decimal(38,2)[]),
+           ['a', null, 'c'], [1, 2]::bigint[], [1.25, null]::decimal(38,2)[], '{"a": [1, 2]}'::json),
           (2, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-           null, null, null, null, null, null, null, null, null, null, null)
-        ) as t(id, b, ti, si, i, bi, hi, uti, usi, ui, ubi, f, d, m18, m38, s, dt, tm, ts, tz, iv, u, bl, ls, lb, lm)
+           null, null, null, null, null, null, null, null, null, null, null, null)
+        ) as t(id, b, ti, si, i, bi, hi, uti, usi, ui, ubi, f, d, m18, m38, s, dt, tm, ts, tz, iv, u, bl, ls, lb, lm, j)
         """
     )
     con.execute("alter table marts.every_type add primary key (id)")

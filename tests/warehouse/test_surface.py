@@ -36,6 +36,9 @@ def _catalog(path) -> dict:
                 "select table_name, column_name, data_type, comment from duckdb_columns() "
                 "where table_name = 'fct_orders' order by column_index"
             ).fetchall(),
+            "storage": con.execute(
+                "select tags from duckdb_databases() where database_name = current_database()"
+            ).fetchone()[0],
             "keys": con.execute(
                 "select table_name, constraint_column_names from duckdb_constraints() "
                 "where constraint_type = 'PRIMARY KEY' order by 1"
@@ -64,6 +67,7 @@ def test_the_published_file_holds_the_analyst_schemas_as_tables_only(tmp_path):
         ("fct_orders", "line_items", "HUGEINT", None),
         ("fct_orders", "is_repeat", "BOOLEAN", None),
     ]
+    assert catalog["storage"] == {"storage_version": "v1.0.0+"}  # README: DuckDB 1.0 or newer
     assert catalog["keys"] == [
         ("dim_persons", ["person_id"]),
         ("fct_orders", ["order_id"]),
