@@ -167,9 +167,12 @@ def rollback(settings: Settings) -> RollbackResult:
                 f"{erased} person(s) on the erasure list (JOURNEY_ERASURE_FILE)"
             )
         if target is not None:
-            target.stage(
-                pointer.previous, load_generation(settings, pointer.previous).published_file
-            )
+            try:
+                target.stage(
+                    pointer.previous, load_generation(settings, pointer.previous).published_file
+                )
+            except PostgresError as error:
+                raise PublishError(f"{error}; nothing was rolled back") from None
         fault_point("rollback:postgres-staged")
         pointer = _transition(
             settings, target, Pointer(pointer.previous, pointer.current, "rollback", pointer.run_id)

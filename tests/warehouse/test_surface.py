@@ -133,6 +133,12 @@ def test_rows_breaking_the_grain_fail_the_publish_by_name(tmp_path):
         build_published_file(settings.build_warehouse_path, tmp_path / "out.duckdb", spec)
 
 
+# One row per rejection *occurrence*: a record can carry two raw spellings of one blocked value,
+# which publish as the same (normalised) link twice (6 such rows at 100k persons). No natural
+# key, so no primary key (reported to the identity step's owners).
+WITHOUT_GRAIN = {"identity.identity_rejected_edges"}
+
+
 def test_every_published_model_declares_a_tested_grain_and_documents_every_column():
     """The dbt project as the manifest sees it: each model of an analyst schema has a grain
     guaranteed by blocking tests (its primary key in the file and in PostgreSQL), its month
@@ -151,7 +157,7 @@ def test_every_published_model_declares_a_tested_grain_and_documents_every_colum
     without_grain = sorted(
         f"{s}.{t}" for (s, t), table in spec.tables.items() if not table.primary_key
     )
-    assert without_grain == []
+    assert without_grain == sorted(WITHOUT_GRAIN)
     for key, table in spec.tables.items():
         columns = models[key]["columns"]
         assert set(table.primary_key) <= set(columns), key
