@@ -5,7 +5,7 @@
 
 Builds (or reuses, from bench/results/publish/) a warehouse of the demo dataset the way
 `warehouse_bench` does, then times the three parts of a publish on it: the published file
-(tables only, primary keys, comments), the Parquet exports (five facts partitioned by month),
+(tables only, comments), the Parquet exports (five facts partitioned by month),
 and the load of every table into a throwaway PostgreSQL server (binary COPY through ADBC, keys,
 indexes, comments, in one transaction), then the swap. Prints seconds, rows and rows per second
 for each part and for the largest tables, and the machine's load while it ran.
@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 
@@ -26,7 +27,7 @@ from devkit.postgres_server import PostgresServer
 from pipelines.settings import Secret
 from pipelines.warehouse.dbt_runner import ensure_manifest
 from pipelines.warehouse.postgres import PostgresTarget
-from pipelines.warehouse.surface import SurfaceSpec, build_published_file, export_tables
+from pipelines.warehouse.surface import SurfaceSpec, build_published_file, export_tables, grains
 
 RESULTS = Path(__file__).resolve().parent / "results" / "publish"
 
@@ -86,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         with PostgresServer() as server:
             target = PostgresTarget(Secret(server.url))
             started = time.perf_counter()
-            loaded = target.load("bench", published)
+            generation = SimpleNamespace(
+                id="bench", published_file=published, keys=grains(spec, tables)
+            )
+            loaded = target.load(generation.id, published, generation.keys)
             load_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            target.reconcile("bench", None, lambda _: published)
+            target.reconcile("bench", None, lambda _: generation)
             swap_seconds = time.perf_counter() - started
             print(f"  {load_seconds:8.1f} s  PostgreSQL load: {sum(loaded.values()):,} rows "
                   f"({sum(loaded.values()) / load_seconds:,.0f} rows/s with keys, indexes, comments)")  # fmt: skip

@@ -6,7 +6,7 @@ Layout (W = the folder of JOURNEY_WAREHOUSE_PATH, N = its file name, E = JOURNEY
         pointer.json               {"current": id, "previous": id or null, "operation": ...}
         <id>/published.duckdb      the analyst surface of that generation (tables only)
         <id>/build.duckdb          the full build file: the private state the next night starts from
-        <id>/generation.json       run id, time, rows per table, the name of its export folder
+        <id>/generation.json       run id, time, rows and grain of each table, its export folder
     W/N                            hard link to .generations/<current>/published.duckdb
     W/<stem>.previous<suffix>      hard link to .generations/<previous>/published.duckdb
     E/<export folder>/             a generation's Parquet exports
@@ -74,6 +74,7 @@ class Generation:
     created_at: str
     exports: str | None = None  # folder name under the export dir
     tables: dict[str, int] = field(default_factory=dict)
+    keys: dict[str, list[str]] = field(default_factory=dict)  # grain of each `schema.table`
 
     @property
     def published_file(self) -> Path:

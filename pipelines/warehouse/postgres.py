@@ -5,8 +5,8 @@ DuckDB side publishes is copied into PostgreSQL, schema for schema (`marts`, `id
 
 * **load** into `<schema>__next`: tables created with exact column types (`postgres_type`, the
   mapping documented in README "Connect your BI tool"), rows streamed from DuckDB as Arrow and
-  written with PostgreSQL's binary COPY (ADBC), then the primary key on each table's grain (read
-  from the published DuckDB file), an index on every other `*_id` column (the join keys), the
+  written with PostgreSQL's binary COPY (ADBC), then the primary key on each table's grain (the
+  generation's recorded grains), an index on every other `*_id` column (the join keys), the
   table and column comments, and the readers' grants of the live schema. All in one
   transaction: a failed load leaves nothing behind. The schema's comment names the generation.
 * **swap** in one transaction: `<schema>` becomes `<schema>__previous` (kept for rollback) and
@@ -135,16 +135,6 @@ class PostgresState:
     present: frozenset[str] = frozenset()
 
 
-def published_spec(con: duckdb.DuckDBPyConnection) -> SurfaceSpec:
-    """The primary keys a published DuckDB file carries (the file, not the manifest, is what
-    is copied, so its keys are the ones PostgreSQL gets)."""
-    rows = con.execute(
-        "select schema_name, table_name, constraint_column_names from duckdb_constraints() "
-        "where constraint_type = 'PRIMARY KEY'"
-    ).fetchall()
-    return SurfaceSpec({(schema, table): TableSpec(tuple(cols)) for schema, table, cols in rows})
-
-
 class PostgresTarget:
     def __init__(self, url: Secret, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> None:
         self._url = url
@@ -208,22 +198,28 @@ class PostgresTarget:
 
     # --- load -------------------------------------------------------------------------------
 
-    def stage(self, generation_id: str, published_file: Path) -> bool:
-        """Load a generation into `<schema>__next` unless some role already holds it; True if
-        it loaded."""
+    def stage(self, generation: Any) -> bool:
+        """Load a generation (`.id`, `.published_file`, `.keys`) into `<schema>__next` unless
+        some role already holds it; True if it loaded."""
         state = self.state()
-        if generation_id in (state.live, state.previous, state.next):
+        if generation.id in (state.live, state.previous, state.next):
             return False
-        self.load(generation_id, published_file)
+        self.load(generation.id, generation.published_file, generation.keys)
         return True
 
-    def load(self, generation_id: str, published_file: Path) -> dict[str, int]:
+    def load(
+        self, generation_id: str, published_file: Path, keys: dict[str, list[str]]
+    ) -> dict[str, int]:
+        """Copy every table of a published DuckDB file into `<schema>__next`, with the primary
+        keys `keys` (`schema.table` -> columns); rows per table."""
+        spec = SurfaceSpec(
+            {tuple(name.split(".", 1)): TableSpec(tuple(columns)) for name, columns in keys.items()}
+        )
         source = duckdb.connect(str(published_file), read_only=True)
         try:
             tables = describe_tables(
-                source, source.execute("select current_database()").fetchone()[0],
-                published_spec(source),
-            )  # fmt: skip
+                source, source.execute("select current_database()").fetchone()[0], spec
+            )
             for table in tables:
                 for column in table.columns:
                     try:
@@ -297,16 +293,13 @@ class PostgresTarget:
 
     # --- swap -------------------------------------------------------------------------------
 
-    def reconcile(
-        self, current: str, previous: str | None, published_file_of: Any
-    ) -> PostgresState:
+    def reconcile(self, current: str, previous: str | None, generation_of: Any) -> PostgresState:
         """Make the live schemas hold `current` and `__previous` hold `previous` (or nothing).
 
-        `published_file_of(generation_id)` is the DuckDB file to load when no schema holds
+        `generation_of(generation_id)` gives the generation to load when no schema holds
         `current` yet. Every change of what is live happens in one transaction."""
         state = self.state()
-        if current not in (state.live, state.previous, state.next):
-            self.load(current, published_file_of(current))
+        if self.stage(generation_of(current)):
             state = self.state()
         present = set(state.present)
         statements = [f"set local lock_timeout = {literal(LOCK_TIMEOUT)}"]

@@ -4,7 +4,7 @@ Readers (BI tools, analysts) only ever open `JOURNEY_WAREHOUSE_PATH`, the Parque
 `{export_dir}/current`, and (when configured) the PostgreSQL schemas. A publish:
 
 1. writes a new generation (`generations.py`): the analyst surface as a fresh DuckDB file
-   (`surface.py`: tables only, primary keys, comments), the full build file beside it as the
+   (`surface.py`: tables only, comments; each table's grain recorded), the full build file as the
    private state of the next night, and the Parquet exports — all durable before anything
    published changes, and beside their targets, so no rename ever crosses a filesystem;
 2. loads the surface into PostgreSQL's `__next` schemas (when configured). If this fails,
@@ -58,6 +58,7 @@ from pipelines.warehouse.surface import (
     SurfaceSpec,
     build_published_file,
     export_tables,
+    grains,
 )
 
 __all__ = ["PUBLISHED_SCHEMAS", "PublishError", "PublishResult", "publish", "rollback"]
@@ -121,7 +122,7 @@ def publish(settings: Settings, *, run_id: str, spec: SurfaceSpec | None = None)
         )
     if target is not None:
         try:
-            target.stage(generation.id, generation.published_file)
+            target.stage(generation)
         except PostgresError as error:
             raise PublishError(
                 f"{error}; nothing was published: DuckDB and PostgreSQL still serve the previous "
@@ -168,9 +169,7 @@ def rollback(settings: Settings) -> RollbackResult:
             )
         if target is not None:
             try:
-                target.stage(
-                    pointer.previous, load_generation(settings, pointer.previous).published_file
-                )
+                target.stage(load_generation(settings, pointer.previous))
             except PostgresError as error:
                 raise PublishError(f"{error}; nothing was rolled back") from None
         fault_point("rollback:postgres-staged")
@@ -223,6 +222,7 @@ def _write_generation(
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             exports=exports.name,
             tables=tables,
+            keys=grains(spec, tables),
         ),
     )
 
@@ -281,9 +281,7 @@ def _sync_postgres(
 
 def _reconcile(settings: Settings, target: PostgresTarget, pointer: Pointer) -> None:
     target.reconcile(
-        pointer.current,
-        pointer.previous,
-        lambda generation: load_generation(settings, generation).published_file,
+        pointer.current, pointer.previous, lambda generation: load_generation(settings, generation)
     )
 
 

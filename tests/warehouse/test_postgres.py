@@ -76,10 +76,9 @@ def test_every_mapped_type_round_trips_value_for_value(tmp_path, database):
         ) as t(id, b, ti, si, i, bi, hi, uti, usi, ui, ubi, f, d, m18, m38, s, dt, tm, ts, tz, iv, u, bl, ls, lb, lm, j)
         """
     )
-    con.execute("alter table marts.every_type add primary key (id)")
     con.close()
 
-    PostgresTarget(Secret(database)).load("g1", source)
+    PostgresTarget(Secret(database)).load("g1", source, {"marts.every_type": ["id"]})
 
     con = duckdb.connect(str(source), read_only=True)
     found = differences(database, con, "marts", "every_type", postgres_schema="marts__next")
@@ -120,7 +119,7 @@ def test_publish_and_rollback_follow_in_postgres(tmp_path, database):
         "select obj_description('marts.fct_orders'::regclass, 'pg_class'), "
         "col_description('marts.fct_orders'::regclass, 1)",
     )
-    assert comments == [("One row per order.", "The order's id.")]
+    assert comments == [("One row per order. Key: order_id.", "The order's id.")]
 
     rollback(settings)
     assert _query(database, "select order_id from marts.fct_orders order by 1") == [("1",), ("2",)]

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.warehouse.dbt_runner import ensure_manifest
+from pipelines.warehouse.generations import load_generation, read_pointer
 from pipelines.warehouse.publish import publish
 from pipelines.warehouse.surface import (
     PARQUET_CASTS,
@@ -54,9 +55,9 @@ def test_the_published_file_holds_the_analyst_schemas_as_tables_only(tmp_path):
     publish(settings, run_id="run-1", spec=SPEC)
     catalog = _catalog(settings.warehouse_path)
     assert catalog["tables"] == [
-        ("identity", "identity_map", None),
-        ("marts", "dim_persons", None),  # a view in the build, a table here
-        ("marts", "fct_orders", "One row per order."),
+        ("identity", "identity_map", "Key: identifier_kind, identifier_value."),
+        ("marts", "dim_persons", "Key: person_id."),  # a view in the build, a table here
+        ("marts", "fct_orders", "One row per order. Key: order_id."),
     ]
     assert catalog["views"] == []  # no test_failures, nothing bound to the file's name
     assert catalog["columns"] == [
@@ -68,11 +69,13 @@ def test_the_published_file_holds_the_analyst_schemas_as_tables_only(tmp_path):
         ("fct_orders", "is_repeat", "BOOLEAN", None),
     ]
     assert catalog["storage"] == {"storage_version": "v1.0.0+"}  # README: DuckDB 1.0 or newer
-    assert catalog["keys"] == [
-        ("dim_persons", ["person_id"]),
-        ("fct_orders", ["order_id"]),
-        ("identity_map", ["identifier_kind", "identifier_value"]),
-    ]
+    assert catalog["keys"] == []  # grains travel with the generation (PostgreSQL's keys)
+    generation = load_generation(settings, read_pointer(settings).current)
+    assert generation.keys == {
+        "identity.identity_map": ["identifier_kind", "identifier_value"],
+        "marts.dim_persons": ["person_id"],
+        "marts.fct_orders": ["order_id"],
+    }
     # the same file under another name opens and reads (a view would have bound to "journey")
     copy = tmp_path / "copied under another name.duckdb"
     shutil.copyfile(settings.warehouse_path, copy)
@@ -120,14 +123,9 @@ def test_exports_have_the_published_types_rows_and_month_partitions(tmp_path):
         con.close()
 
 
-def test_rows_breaking_the_grain_fail_the_publish_by_name(tmp_path):
+def test_a_grain_naming_a_missing_column_fails_the_publish_by_name(tmp_path):
     settings = settings_for(tmp_path)
-    spec = SurfaceSpec({("marts", "fct_orders"): TableSpec(("is_repeat",))})
-    build(settings, "run-1", [1, 3])  # both odd: is_repeat false twice
-    with pytest.raises(
-        SurfaceError, match=r"marts\.fct_orders: rows are not unique on its grain \(is_repeat\)"
-    ):
-        build_published_file(settings.build_warehouse_path, tmp_path / "out.duckdb", spec)
+    build(settings, "run-1", [1, 3])
     spec = SurfaceSpec({("marts", "fct_orders"): TableSpec(("no_such_column",))})
     with pytest.raises(SurfaceError, match="names columns"):
         build_published_file(settings.build_warehouse_path, tmp_path / "out.duckdb", spec)
