@@ -154,6 +154,10 @@ def test_a_kill_at_any_point_leaves_whole_generations_and_a_rerun_completes(
     # where they change nothing; PostgreSQL's load passes its point once per table)
     last = {point.partition("#")[0]: point for point in points}
     points = [point for point in points if point in last.values()]
+    if with_postgres:  # before the generation is complete PostgreSQL is not touched yet: the
+        # kills there are the same as without it (above)
+        early = ("publish:surface-written", "publish:state-placed", "publish:exports-written")
+        points = [point for point in points if not point.startswith(early)]
     old, new = (B, C) if operation == "publish" else (B, A)
     for number, point in enumerate(points):
         root = tmp_path / f"kill-{number}"
