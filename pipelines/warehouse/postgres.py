@@ -252,12 +252,17 @@ class PostgresTarget:
                 cursor.execute(f"create schema {quote(schema + NEXT)}")
             for table in tables:
                 target = table.schema + NEXT
-                cursor.execute(create_table_sql(target, table))
-                reader = source.execute(load_select(table)).to_arrow_reader(BATCH_ROWS)
-                rows[f"{table.schema}.{table.name}"] = cursor.adbc_ingest(
-                    table.name, reader, mode="append", db_schema_name=target
-                )
-                self._finish_table(cursor, target, table)
+                try:
+                    cursor.execute(create_table_sql(target, table))
+                    reader = source.execute(load_select(table)).to_arrow_reader(BATCH_ROWS)
+                    rows[f"{table.schema}.{table.name}"] = cursor.adbc_ingest(
+                        table.name, reader, mode="append", db_schema_name=target
+                    )
+                    self._finish_table(cursor, target, table)
+                except Exception as error:  # the driver's error types; name the table
+                    raise self._fail(
+                        f"load of generation {generation_id} ({table.schema}.{table.name})", error
+                    ) from None
                 fault_point("postgres:table-loaded")
             for schema in self.schemas:
                 self._copy_grants(cursor, schema, schema + NEXT)
