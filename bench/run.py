@@ -19,6 +19,7 @@ FULL = [
     ("identity stitching vs baselines", ["bench.identity_bench"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "100000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench"]),
+    ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "100000"]),
 ]
 QUICK = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
@@ -26,6 +27,7 @@ QUICK = [
     ("identity stitching vs baselines", ["bench.identity_bench", "--sizes", "1000000"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "5000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench", "--first-request-only"]),
+    ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "5000"]),
 ]
 
 

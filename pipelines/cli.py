@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.errors import JourneyError
 from pipelines.settings import PROJECT_ROOT, Settings
 from pipelines.warehouse.build import BuildLock
 
@@ -57,7 +58,7 @@ def run_nightly(
     from pipelines.run_report import write_run_report
 
     if last_day < first_day:
-        raise SystemExit(f"--end {last_day} is before --start {first_day}")
+        raise JourneyError(f"--end {last_day} is before --start {first_day}")
     settings = Settings.from_env()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
@@ -129,13 +130,14 @@ def _parse_day(text: str) -> date:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    Settings.from_env()  # a bad setting fails here, in one line, before anything is loaded
     if args.date and (args.start or args.end):
-        raise SystemExit("give either --date or --start/--end")
+        raise JourneyError("give either --date or --start/--end")
     if args.date:
         first = last = args.date
     elif args.start or args.end:
         if not (args.start and args.end):
-            raise SystemExit("--start and --end go together")
+            raise JourneyError("--start and --end go together")
         first, last = args.start, args.end
     else:
         first = last = date.today() - timedelta(days=1)
@@ -150,7 +152,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    print(warehouse_summary(Settings.from_env().warehouse_path))
+    path = Settings.from_env().warehouse_path
+    if not path.exists():
+        raise JourneyError(
+            f"no published warehouse at {path}; run `make demo` or `python -m pipelines run`"
+        )
+    print(warehouse_summary(path))
     return 0
 
 
@@ -159,22 +166,30 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     path = Settings.from_env().warehouse_path
     if not path.exists():
-        raise SystemExit(
+        raise JourneyError(
             f"no published warehouse at {path}; run `make demo` or `python -m pipelines run`"
         )
-    con = duckdb.connect(str(path), read_only=True)
     try:
-        con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
-    finally:
-        con.close()
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+        finally:
+            con.close()
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise JourneyError(f"the query on {path} failed: {first_line}") from None
     return 0
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from pipelines.warehouse.publish import rollback
 
-    path = rollback(Settings.from_env())
-    print(f"rolled back: {path} is the previous published warehouse again")
+    result = rollback(Settings.from_env())
+    what = "completed the interrupted rollback" if result.completed_interrupted else "rolled back"
+    print(
+        f"{what}: {result.warehouse_path} is generation {result.generation} again "
+        f"(run {result.run_id}, published {result.created_at}; PostgreSQL: {result.postgres})"
+    )
     return 0
 
 
@@ -209,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     back.set_defaults(func=_cmd_rollback)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except JourneyError as error:  # the project's own errors: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

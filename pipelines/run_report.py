@@ -47,9 +47,15 @@ VALUE_COLUMNS = {
 
 
 def _built_warehouse(settings: Settings, published: bool) -> Path:
-    """The warehouse file the run built: the published file once it published (the build file
-    is renamed into place), else the build file."""
-    return settings.warehouse_path if published else settings.build_warehouse_path
+    """The whole warehouse file the run built (with staging and dbt's `test_failures`): the
+    live generation's private build state once the night published, else the build file."""
+    if published:
+        from pipelines.warehouse.generations import load_generation, read_pointer
+
+        pointer = read_pointer(settings)
+        if pointer is not None:
+            return load_generation(settings, pointer.current).state_file
+    return settings.build_warehouse_path
 
 
 def _add_dbt_failure_samples(

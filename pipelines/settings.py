@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.errors import JourneyError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 
-class SettingsError(ValueError):
+class SettingsError(JourneyError, ValueError):
     """A setting is present but unusable (the message names the variable)."""
 
 
@@ -107,6 +109,8 @@ class Settings:
     mailchimp: MailchimpSettings | None
     shopify: ShopifySettings | None
     zendesk: ZendeskSettings | None
+    postgres_url: Secret | None = None
+    """PostgreSQL target of the analyst surface (libpq URL; off when None)."""
 
     @property
     def landing_dir(self) -> Path:
@@ -193,6 +197,11 @@ class Settings:
             raise SettingsError(f"JOURNEY_HTTP_PAGE_SIZE must be >= 1 (or unset), got {page_size}")
 
         key = get("JOURNEY_PSEUDONYMIZE_KEY")
+        postgres_url = get("JOURNEY_POSTGRES_URL")
+        if postgres_url and not postgres_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "JOURNEY_POSTGRES_URL must be a URL postgresql://user:password@host:port/database"
+            )
 
         return cls(
             data_dir=data_dir,
@@ -239,6 +248,7 @@ class Settings:
                 ("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
                 lambda url, email, token: ZendeskSettings(url.rstrip("/"), email, Secret(token)),
             ),
+            postgres_url=Secret(postgres_url) if postgres_url else None,
         )
 
 

@@ -17,6 +17,14 @@ from pipelines.run_report import (
     render_markdown,
 )
 from pipelines.settings import Settings
+from pipelines.warehouse.generations import (
+    Generation,
+    Pointer,
+    begin_generation,
+    finish_generation,
+    generations_dir,
+    write_pointer,
+)
 
 
 def _warehouse(path: Path, rows: str | None) -> None:
@@ -30,6 +38,18 @@ def _warehouse(path: Path, rows: str | None) -> None:
             )
 
 
+def _live_state(settings: Settings) -> Path:
+    """A published generation (pointer + manifest) whose private build state is the file to
+    fill: what a published night leaves, the way pipelines.warehouse.generations writes it."""
+    generation = Generation(
+        id="g1", folder=generations_dir(settings) / "g1", run_id="r", created_at="t"
+    )
+    begin_generation(settings, generation.id)
+    finish_generation(settings, generation)
+    write_pointer(settings, Pointer(current=generation.id, settled=True))
+    return generation.state_file
+
+
 def test_removed_records_are_counted_from_the_warehouse_the_run_built(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {
@@ -38,7 +58,7 @@ def test_removed_records_are_counted_from_the_warehouse_the_run_built(tmp_path: 
         }
     )
     _warehouse(
-        settings.warehouse_path,
+        _live_state(settings),
         "('zendesk', 'tickets', '7', 'deleted', null), ('zendesk', 'tickets', '8', 'deleted', null), "
         "('zendesk', 'tickets', '9', 'merged', null), "
         "('zendesk', 'satisfaction_ratings', '70', 'deleted', null)",
@@ -69,15 +89,15 @@ def test_removed_records_are_counted_from_the_warehouse_the_run_built(tmp_path: 
 
 
 def test_a_published_nights_dbt_warnings_show_their_failing_rows(tmp_path: Path) -> None:
-    """The build file becomes the published one: a warned dbt test's sample (an unknown value
-    and its count) is read from there."""
+    """A published night's build becomes the live generation's private state: a warned dbt
+    test's sample (an unknown value and its count) is read from there."""
     settings = Settings.from_env(
         {
             "JOURNEY_DATA_DIR": str(tmp_path / "data"),
             "JOURNEY_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
         }
     )
-    with duckdb.connect(str(settings.warehouse_path)) as con:
+    with duckdb.connect(str(_live_state(settings))) as con:
         con.sql("create schema test_failures")
         con.sql(
             'create view test_failures."accepted_values_channel" as '

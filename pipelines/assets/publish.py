@@ -3,7 +3,8 @@
 It depends on every model and identity table, so it runs only when all of them were built
 and every blocking check (dbt tests of severity error, blocking Great Expectations checks)
 passed — Dagster does not start it otherwise, and the run fails. It writes the dbt docs,
-then swaps the staging warehouse in (`pipelines.warehouse.publish`).
+then publishes the build as a new generation: the analyst surface, its Parquet exports and,
+when configured, its PostgreSQL copy (`pipelines.warehouse.publish`).
 """
 
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name=WAREHOUSE_GROUP,
         kinds={"duckdb"},
         op_tags={"journey/stage": "publish"},
-        description="The published DuckDB warehouse (JOURNEY_WAREHOUSE_PATH) and its Parquet "
-        "exports, swapped in atomically after every blocking check passed.",
+        description="The published DuckDB warehouse (JOURNEY_WAREHOUSE_PATH: the analyst "
+        "schemas as tables), its Parquet exports and its PostgreSQL copy (JOURNEY_POSTGRES_URL), "
+        "swapped in atomically after every blocking check passed.",
     )
     def published_warehouse(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
@@ -38,6 +40,9 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
             metadata={
                 "path": dg.MetadataValue.path(str(result.warehouse_path)),
                 "previous": str(result.previous_path) if result.previous_path else "none",
+                "generation": result.generation,
+                "postgres": result.postgres,
+                "previous_discarded": result.previous_discarded or "no",
                 "exports": dg.MetadataValue.path(str(result.export_dir)),
                 "dbt_docs": dg.MetadataValue.path(str(docs)),
                 "tables": dg.MetadataValue.json(result.tables),
