@@ -11,6 +11,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days
+from pipelines.extract.errors import is_transient
 from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
 from pipelines.resources import JourneyResource
 
@@ -42,7 +43,9 @@ def _stream_metadata(result) -> dict:
     return metadata
 
 
-def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _extraction_asset(
+    source: str, partitions_def: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy
+) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             key=dg.AssetKey([source, stream]),
@@ -59,7 +62,7 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
         specs=specs,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        retry_policy=EXTRACTION_RETRY,
+        retry_policy=retry_policy,
         op_tags={"journey/stage": "extract"},
     )
     def _extract(context: AssetExecutionContext, journey: JourneyResource):
@@ -83,14 +86,23 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
                 last_logged[stream] = now
                 context.log.info(f"{source}/{stream}: {event}")
 
-        results = extract_source(
-            source,
-            settings,
-            window=window,
-            run_id=context.run_id,
-            load_date=datetime.now(UTC).date(),
-            progress=progress,
-        )
+        try:
+            results = extract_source(
+                source,
+                settings,
+                window=window,
+                run_id=context.run_id,
+                load_date=datetime.now(UTC).date(),
+                progress=progress,
+            )
+        except Exception as error:
+            if is_transient(error):
+                raise  # the retry policy tries again later
+            raise dg.Failure(
+                description=f"{type(error).__name__}: {error}",
+                metadata={"retried": "no: trying again would fail the same way"},
+                allow_retries=False,
+            ) from error
         for result in results:
             if result.status == "skipped":
                 context.log.info(f"{source}/{result.stream}: skipped ({result.skipped_reason})")
@@ -102,5 +114,8 @@ def _extraction_asset(source: str, partitions_def: dg.PartitionsDefinition) -> d
     return _extract
 
 
-def build_extraction_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [_extraction_asset(source, partitions_def) for source in SOURCES]
+def build_extraction_assets(
+    partitions_def: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy = EXTRACTION_RETRY
+) -> list[dg.AssetsDefinition]:
+    """One multi-asset per source; `retry_policy` retries transient failures only."""
+    return [_extraction_asset(source, partitions_def, retry_policy) for source in SOURCES]
