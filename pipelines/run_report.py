@@ -239,7 +239,8 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settings) -> Path:
-    report = collect_run_report(instance, run_id, settings)
+    # every credential the settings hold, in every form, is masked (a vendor may quote one)
+    report = settings.scrubber().scrub_data(collect_run_report(instance, run_id, settings))
     day = (report["started_at"] or datetime.now(UTC).isoformat())[:10]
     folder = settings.report_dir / day
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.privacy.secrets import Scrubber, secret_forms, url_secret_forms
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -58,6 +60,11 @@ class MailchimpSettings:
     api_key: Secret
     list_id: str
 
+    @property
+    def basic_auth(self) -> tuple[str, Secret]:
+        """HTTP Basic auth: any user name, the API key as password."""
+        return ("journey-warehouse", self.api_key)
+
 
 @dataclass(frozen=True)
 class ShopifySettings:
@@ -71,6 +78,11 @@ class ZendeskSettings:
     base_url: str
     email: str
     api_token: Secret
+
+    @property
+    def basic_auth(self) -> tuple[str, Secret]:
+        """HTTP Basic auth with an API token: `{email}/token` and the token."""
+        return (f"{self.email}/token", self.api_token)
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,8 @@ class Settings:
     partitions_start: date
     schedule_cron: str
     schedule_timezone: str
-    failure_webhook_url: str | None
+    failure_webhook_url: Secret | None
+    """The whole URL is a secret: chat webhooks carry their token in the path."""
     pseudonymize_key: Secret | None
     http: HttpSettings
     matomo: MatomoSettings | None
@@ -131,6 +144,23 @@ class Settings:
         return self.warehouse_path.with_name(
             self.warehouse_path.stem + ".previous" + self.warehouse_path.suffix
         )
+
+    def scrubber(self) -> Scrubber:
+        """Removes every credential these settings hold, in every form, from a text."""
+        forms: set[str] = set()
+        for source in (self.matomo, self.shopify):
+            if source is not None:
+                token = source.token if isinstance(source, MatomoSettings) else source.access_token
+                forms |= secret_forms(token.reveal())
+        for source in (self.mailchimp, self.zendesk):
+            if source is not None:
+                user, secret = source.basic_auth
+                forms |= secret_forms(secret.reveal(), basic_auth_users=[user])
+        if self.pseudonymize_key:
+            forms |= secret_forms(self.pseudonymize_key.reveal())
+        if self.failure_webhook_url:
+            forms |= url_secret_forms(self.failure_webhook_url.reveal())
+        return Scrubber.of(forms)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -203,7 +233,7 @@ class Settings:
             partitions_start=partitions_start,
             schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
             schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
-            failure_webhook_url=get("JOURNEY_FAILURE_WEBHOOK_URL"),
+            failure_webhook_url=_secret(get("JOURNEY_FAILURE_WEBHOOK_URL")),
             pseudonymize_key=Secret(key) if key else None,
             http=HttpSettings(
                 timeout_seconds=number("JOURNEY_HTTP_TIMEOUT_SECONDS", 30.0),
@@ -235,6 +265,10 @@ class Settings:
                 lambda url, email, token: ZendeskSettings(url.rstrip("/"), email, Secret(token)),
             ),
         )
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
 
 
 def _source(get, names, build):
