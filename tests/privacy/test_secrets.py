@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -85,17 +85,20 @@ def echo_credentials(handler, body: bytes):
     }
 
 
-def test_a_vendor_echoing_the_basic_auth_header_does_not_leak_it(fake_server):
-    server = fake_server(echo_credentials)
+def zendesk_error(server, error: type[Exception]) -> str:
+    """The error message of the Zendesk connector's first request to `server`."""
     connector = ZendeskConnector(
         ZendeskSettings(server.url, EMAIL, Secret(TOKEN)), HttpSettings(max_retries=0)
     )
-    window = ExtractionWindow(
-        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC), False
-    )
-    with pytest.raises(AuthenticationError) as caught:
-        next(connector.pages(("users",), window))
-    message = str(caught.value)
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(error) as caught:
+        next(connector.pages(("users",), ExtractionWindow(day, day + timedelta(days=1), False)))
+    return str(caught.value)
+
+
+def test_a_vendor_echoing_the_basic_auth_header_does_not_leak_it(fake_server):
+    server = fake_server(echo_credentials)
+    message = zendesk_error(server, AuthenticationError)
     assert "Couldn't authenticate you" in message and "***" in message
     for form in forms_of_token():
         assert form not in message, form
@@ -105,15 +108,8 @@ def test_a_vendor_echoing_the_basic_auth_header_does_not_leak_it(fake_server):
 
 def test_a_vendor_refusing_with_the_token_in_its_text_does_not_leak_it(fake_server):
     server = fake_server(lambda handler, body: (400, {"message": f"bad token {TOKEN}"}))
-    connector = ZendeskConnector(
-        ZendeskSettings(server.url, EMAIL, Secret(TOKEN)), HttpSettings(max_retries=0)
-    )
-    window = ExtractionWindow(
-        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC), False
-    )
-    with pytest.raises(VendorRequestError) as caught:
-        next(connector.pages(("users",), window))
-    assert TOKEN not in str(caught.value) and "bad token ***" in str(caught.value)
+    message = zendesk_error(server, VendorRequestError)
+    assert TOKEN not in message and "bad token ***" in message
 
 
 @pytest.mark.parametrize("receiver", ["refusing", "closed"])
