@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.privacy.secrets import Scrubber, secret_forms, url_secret_forms
+from pipelines.privacy.strength import weak_key_message
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -219,6 +220,9 @@ class Settings:
             raise SettingsError(f"JOURNEY_HTTP_PAGE_SIZE must be >= 1 (or unset), got {page_size}")
 
         key = get("JOURNEY_PSEUDONYMIZE_KEY")
+        weak = weak_key_message(key, "JOURNEY_PSEUDONYMIZE_KEY") if key else None
+        if weak:
+            raise SettingsError(weak)
 
         return cls(
             data_dir=data_dir,
