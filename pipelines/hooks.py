@@ -5,6 +5,7 @@ import logging
 import dagster as dg
 import requests
 
+from pipelines.privacy.samples import SampleGuard
 from pipelines.privacy.secrets import Scrubber, public_location, scrubbed_logs, url_secret_forms
 from pipelines.run_report import write_run_report
 from pipelines.settings import Secret, Settings
@@ -41,8 +42,9 @@ def _webhook_failed(url: Secret, what: str) -> None:
 @dg.failure_hook(name="notify_on_failure")
 def notify_on_failure(context: dg.HookContext) -> None:
     settings = Settings.from_env()
-    scrub = settings.scrubber().scrub
-    error = scrub(str(context.op_exception))
+    # no credential and no raw e-mail (a database error may quote a value) leaves the run
+    guard = SampleGuard.from_settings(settings)
+    error = settings.scrubber().scrub(guard.protect(str(context.op_exception)))
     message = f"Journey Warehouse run {context.run_id}: step {context.step_key} failed: {error}"
     context.log.error(message)
     if settings.failure_webhook_url:
