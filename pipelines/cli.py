@@ -60,6 +60,7 @@ def run_nightly(
     from pipelines.assets.common import FULL_REFRESH_TAG
     from pipelines.definitions import build_definitions
     from pipelines.jobs import NIGHTLY_JOB
+    from pipelines.run_monitor import fail_dead_runs, process_tags
     from pipelines.run_report import write_run_report
 
     defs = build_definitions(settings)
@@ -72,6 +73,10 @@ def run_nightly(
         tags["dagster/asset_partition_range_start"] = first_day.isoformat()
         tags["dagster/asset_partition_range_end"] = last_day.isoformat()
     instance = dg.DagsterInstance.get()
+    # a run whose process was killed would stay STARTED and hold the one-run-at-a-time queue
+    for run_id in fail_dead_runs(instance):
+        print(f"run {run_id}: its process is gone; marked failed", file=sys.stderr)
+    tags.update(process_tags())  # so a later run can tell whether this one's process died
     # dbt's own console output (a line per model and test) goes to a file beside the run
     # report; the terminal keeps Dagster's log lines (stderr) and the summary.
     settings.report_dir.mkdir(parents=True, exist_ok=True)
