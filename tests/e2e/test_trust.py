@@ -26,7 +26,7 @@ import pytest
 
 from pipelines.settings import PROJECT_ROOT, temporary_environment
 from tests.e2e.conftest import pipeline, serve_version
-from tests.privacy.conftest import FakeServer
+from tests.privacy.conftest import FakeServer, echo_credentials
 
 pytestmark = pytest.mark.e2e
 
@@ -34,16 +34,6 @@ KEY = "tRu5t-E2e_k3y.Zq8Wm1Xv6Nb0Lc7Hd4Pf9Sg2"
 WEBHOOK_TOKEN = "whk7Tq2Zr9Xm4Lp1Vn8Bc3"
 ZENDESK_EMAIL = "agent@shop.example"
 ZENDESK_TOKEN = "zdT0ken-Q7w/Xe+R5t=Yu9"
-
-
-def echo_credentials(handler, body: bytes):
-    """A help desk that refuses the credentials and quotes them back in every form."""
-    authorization = handler.headers.get("Authorization", "")
-    return 401, {
-        "error": "Couldn't authenticate you",
-        "description": f"{authorization} / {authorization.split()[-1]} / {ZENDESK_TOKEN} / "
-        f"{quote(ZENDESK_TOKEN, safe='')}",
-    }
 
 
 def forms(secret: str, *users: str) -> set[str]:
@@ -92,7 +82,7 @@ def hits(roots: list[Path], needles: set[str], extra: dict[str, str]) -> list[st
 def trust(tmp_path_factory):
     root = tmp_path_factory.mktemp("trust")
     webhook = FakeServer(lambda handler, body: (500, {"error": "no such hook"})).start()
-    vendor = FakeServer(echo_credentials).start()
+    vendor = FakeServer(echo_credentials(ZENDESK_TOKEN)).start()
     url = f"{webhook.url}/services/T07TRUST1/B07TRUST2/{WEBHOOK_TOKEN}?token={WEBHOOK_TOKEN}"
     settings = {"JOURNEY_PSEUDONYMIZE_KEY": KEY, "JOURNEY_FAILURE_WEBHOOK_URL": url}
     try:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 import pytest
 
@@ -59,6 +60,21 @@ class FakeServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=10)
+
+
+def echo_credentials(token: str) -> Responder:
+    """A vendor that refuses the credentials and quotes them back: the `Authorization` header,
+    its base64 part, the token and the token URL-encoded."""
+
+    def respond(handler: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        authorization = handler.headers.get("Authorization", "")
+        return 401, {
+            "error": "Couldn't authenticate you",
+            "description": f"got {authorization} ({authorization.split()[-1]}) for {token} / "
+            f"{quote(token, safe='')} on {handler.path}",
+        }
+
+    return respond
 
 
 @pytest.fixture

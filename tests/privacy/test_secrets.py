@@ -16,6 +16,7 @@ from pipelines.extract.zendesk import ZendeskConnector
 from pipelines.hooks import post_webhook
 from pipelines.privacy.secrets import Scrubber, public_location, secret_forms, url_secret_forms
 from pipelines.settings import HttpSettings, Secret, Settings, ZendeskSettings
+from tests.privacy.conftest import echo_credentials
 
 TOKEN = "zd-Token/with+odd=chars_0123456789"
 EMAIL = "agent@shop.test"
@@ -75,16 +76,6 @@ def test_settings_know_every_secret_they_hold():
         assert scrubber.scrub(f"<{leak}>") == "<***>", leak
 
 
-def echo_credentials(handler, body: bytes):
-    """A vendor that quotes the request's credentials back in its 401 answer."""
-    authorization = handler.headers.get("Authorization", "")
-    return 401, {
-        "error": "Couldn't authenticate you",
-        "description": f"got {authorization} ({authorization.split()[-1]}) for {TOKEN} / "
-        f"{quote(TOKEN, safe='')} on {handler.path}",
-    }
-
-
 def zendesk_error(server, error: type[Exception]) -> str:
     """The error message of the Zendesk connector's first request to `server`."""
     connector = ZendeskConnector(
@@ -97,7 +88,7 @@ def zendesk_error(server, error: type[Exception]) -> str:
 
 
 def test_a_vendor_echoing_the_basic_auth_header_does_not_leak_it(fake_server):
-    server = fake_server(echo_credentials)
+    server = fake_server(echo_credentials(TOKEN))
     message = zendesk_error(server, AuthenticationError)
     assert "Couldn't authenticate you" in message and "***" in message
     for form in forms_of_token():
