@@ -79,10 +79,6 @@ class DropFile:
     refused: str | None = None
     """Why the file is not read at all (a symbolic link, not a regular file)."""
 
-    @property
-    def identity(self) -> tuple[str, int, str | None]:
-        return (self.name, self.size, self.sha256)
-
     def as_json(self, status: str = LANDED, reason: str | None = None) -> dict:
         entry = {"name": self.name, "size": self.size, "sha256": self.sha256, "status": status}
         if reason:
@@ -111,7 +107,9 @@ class DropLedger:
 
     def __init__(self, entries: tuple[dict, ...] | list[dict]) -> None:
         self.landed = {e["sha256"] for e in entries if e.get("status", LANDED) == LANDED}
-        self.reported = {(e["name"], e["sha256"]) for e in entries if e.get("status") != LANDED}
+        self.reported = {
+            (e["name"], e["sha256"]) for e in entries if e.get("status", LANDED) != LANDED
+        }
 
     def knows(self, drop_file: DropFile) -> bool:
         if drop_file.sha256 is not None and drop_file.sha256 in self.landed:
