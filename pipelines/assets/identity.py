@@ -120,9 +120,7 @@ def build_identity_assets() -> list:
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
         paths = write_tables(result, settings.build_identity_dir)
-        fingerprint = fingerprint_frame(
-            settings.pseudonymize_key, rules.pseudonymize_kinds, context.run_id, run_at
-        )
+        fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
         metrics = {key: value for key, value in result.metrics.items()}
         context.log.info(f"identity: {metrics}")

@@ -144,23 +144,17 @@ def published_key(settings) -> PublishedKey:
     return PublishedKey(found=True, fingerprint=frame["key_fingerprint"][0])
 
 
-def fingerprint_frame(key: Secret | None, kinds: tuple[str, ...], run_id: str, built_at: datetime):
-    """The one row of `identity.identity_key_fingerprint` for a build with `key`."""
+def fingerprint_frame(key: Secret | None, kinds: tuple[str, ...]):
+    """The one row of `identity.identity_key_fingerprint` for a build with `key`. It says
+    nothing of the run, so re-running a night publishes the same table (idempotence)."""
     import polars as pl
 
     return pl.DataFrame(
         {
             "key_fingerprint": [key_fingerprint(key)],
             "pseudonymized_kinds": [",".join(kinds) if key is not None else ""],
-            "run_id": [run_id],
-            "built_at": [built_at.replace(tzinfo=None)],
         },
-        schema={
-            "key_fingerprint": pl.String,
-            "pseudonymized_kinds": pl.String,
-            "run_id": pl.String,
-            "built_at": pl.Datetime("us"),
-        },
+        schema={"key_fingerprint": pl.String, "pseudonymized_kinds": pl.String},
     )
 
 

@@ -132,8 +132,8 @@ class Warehouse:
             erasures=erasures,
         )
         write_tables(result, self.identity_dir)
-        built_at = datetime.now(UTC)  # as the identity asset does beside the stitched tables
-        write_fingerprint(self.identity_dir, fingerprint_frame(None, (), run_id, built_at))
+        # as the identity asset does beside the stitched tables
+        write_fingerprint(self.identity_dir, fingerprint_frame(None, ()))
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
 
     def build(self, run_id: str, *extra: str, erasures: pl.DataFrame | None = None) -> None:

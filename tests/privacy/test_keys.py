@@ -3,7 +3,6 @@ stored with the warehouse, and a different key is refused unless `rotate-key` wa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -63,7 +62,7 @@ def test_the_fingerprint_names_the_key_without_revealing_it():
 def publish_fingerprint(path: Path, key: Secret | None) -> None:
     """A published warehouse holding the fingerprint table, as dbt publishes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = fingerprint_frame(key, ("email", "phone"), "run-1", datetime(2026, 1, 1, tzinfo=UTC))
+    frame = fingerprint_frame(key, ("email", "phone"))
     with duckdb.connect(str(path)) as con:
         con.register("fingerprint", frame)
         con.execute("create schema if not exists identity")
