@@ -16,6 +16,7 @@ import time
 FULL = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000", "100000", "1000000"]),
     ("extraction through the sandbox", ["bench.extract_bench", "--persons", "100000"]),
+    ("file drops", ["bench.filedrop_bench", "--rows", "1000000"]),
     ("identity stitching vs baselines", ["bench.identity_bench"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "100000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench"]),
@@ -24,6 +25,7 @@ FULL = [
 QUICK = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
     ("extraction through the sandbox", ["bench.extract_bench", "--persons", "5000"]),
+    ("file drops", ["bench.filedrop_bench", "--rows", "100000"]),
     ("identity stitching vs baselines", ["bench.identity_bench", "--sizes", "1000000"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "5000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench", "--first-request-only"]),

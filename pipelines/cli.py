@@ -4,6 +4,7 @@ run        run the nightly job for one date or a date range, against whatever th
            MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
 summary    print the summary of the published warehouse
 rollback   make the previous published warehouse live again
+rotate-key allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)
 """
 
 from __future__ import annotations
@@ -50,21 +51,28 @@ def run_nightly(
     The run is recorded in the Dagster instance at DAGSTER_HOME, so it shows in the UI.
     """
     _prepare_process_environment()
+    if last_day < first_day:
+        raise JourneyError(f"--end {last_day} is before --start {first_day}")
+    settings = Settings.from_env()
+    _refuse_a_changed_key(settings)
+
     import dagster as dg
 
     from pipelines.assets.common import day_range_tags
     from pipelines.definitions import build_definitions
     from pipelines.jobs import NIGHTLY_JOB
+    from pipelines.run_monitor import fail_dead_runs, process_tags
     from pipelines.run_report import write_run_report
 
-    if last_day < first_day:
-        raise JourneyError(f"--end {last_day} is before --start {first_day}")
-    settings = Settings.from_env()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
     # One run over the whole range, whatever its length (DECISIONS.md "a run is one window")
     tags = day_range_tags(first_day, last_day, full_refresh=full_refresh)
     instance = dg.DagsterInstance.get()
+    # a run whose process was killed would stay STARTED and hold the one-run-at-a-time queue
+    for run_id in fail_dead_runs(instance):
+        print(f"run {run_id}: its process is gone; marked failed", file=sys.stderr)
+    tags.update(process_tags())  # so a later run can tell whether this one's process died
     # dbt's own console output (a line per model and test) goes to a file beside the run
     # report; the terminal keeps Dagster's log lines (stderr) and the summary.
     settings.report_dir.mkdir(parents=True, exist_ok=True)
@@ -80,6 +88,50 @@ def run_nightly(
     report = write_run_report(instance, result.run_id, settings)
     dbt_output.replace(report.with_suffix(".dbt.log"))
     return RunOutcome(run_id=result.run_id, success=result.success, report_path=report)
+
+
+def _refuse_a_changed_key(settings: Settings) -> None:
+    """Stop before anything runs when the key differs from the published one (the identity
+    step would refuse it anyway, after the extraction)."""
+    from pipelines.privacy.keys import KeyChangedError, published_key, verify_key
+
+    try:
+        verify_key(published_key(settings), settings.pseudonymize_key, settings.state_dir)
+    except KeyChangedError as error:
+        raise SystemExit(str(error)) from None
+
+
+def rotate_key(settings: Settings) -> str:
+    """Record that the next runs may replace the published pseudonymisation key by the one in
+    JOURNEY_PSEUDONYMIZE_KEY (or stop pseudonymising when it is unset); returns what happens."""
+    from pipelines.privacy.keys import (
+        describe,
+        key_fingerprint,
+        published_key,
+        request_rotation,
+    )
+
+    published = published_key(settings)
+    current = key_fingerprint(settings.pseudonymize_key)
+    if not published.found:
+        return (
+            "nothing to rotate: no published warehouse records a key yet; the next run records "
+            f"the fingerprint of JOURNEY_PSEUDONYMIZE_KEY ({describe(current)})"
+        )
+    if published.fingerprint == current:
+        return f"nothing to rotate: JOURNEY_PSEUDONYMIZE_KEY is the published key ({describe(current)})"
+    request_rotation(settings.state_dir, published, settings.pseudonymize_key)
+    change = (
+        "pseudonymisation stops: the next run publishes plain normalised e-mails and phones"
+        if current is None
+        else "the next run re-keys every pseudonymised identifier value"
+    )
+    return (
+        f"key rotation recorded ({describe(published.fingerprint)} -> {describe(current)}): "
+        f"{change}; person ids derived from them change except where a person keeps an "
+        "identifier of another kind. Run the next night with this JOURNEY_PSEUDONYMIZE_KEY "
+        "(restart `make dev` so the schedule sees it); docs/operations.md, 'Key rotation'"
+    )
 
 
 def warehouse_summary(warehouse: Path) -> str:
@@ -193,6 +245,17 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rotate_key(args: argparse.Namespace) -> int:
+    from pipelines.settings import SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise SystemExit(str(error)) from None
+    print(rotate_key(settings))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
@@ -222,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)
+
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)",
+    )
+    rotate.set_defaults(func=_cmd_rotate_key)
 
     args = parser.parse_args(argv)
     try:

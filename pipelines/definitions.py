@@ -19,6 +19,7 @@ from pipelines.assets.warehouse import build_dbt_assets
 from pipelines.hooks import build_report_sensors
 from pipelines.jobs import build_nightly_job, build_nightly_schedule
 from pipelines.resources import JourneyResource
+from pipelines.run_monitor import build_run_monitor_sensor
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse.dbt_runner import dbt_executable, ensure_manifest
 
@@ -37,7 +38,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=[*build_quality_checks(landing, upstream), build_quarantine_gate(landing)],
         jobs=[nightly],
         schedules=[build_nightly_schedule(nightly, settings)],
-        sensors=build_report_sensors(nightly),
+        sensors=[*build_report_sensors(nightly), build_run_monitor_sensor()],
         resources={
             "journey": JourneyResource(),
             "dbt": DbtCliResource(

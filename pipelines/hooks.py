@@ -5,29 +5,48 @@ import logging
 import dagster as dg
 import requests
 
+from pipelines.privacy.samples import SampleGuard
+from pipelines.privacy.secrets import Scrubber, public_location, scrubbed_logs, url_secret_forms
 from pipelines.run_report import write_run_report
-from pipelines.settings import Settings
+from pipelines.settings import Secret, Settings
 
 log = logging.getLogger("journey.hooks")
 
 
-def post_webhook(url: str, payload: dict) -> None:
-    """Best effort: a broken webhook must not hide the original failure."""
+def post_webhook(url: Secret, payload: dict) -> None:
+    """Best effort: a broken webhook must not hide the original failure.
+
+    The URL is a secret (chat webhooks carry their token in the path): a failure is logged with
+    the receiver's host and what went wrong, never the URL or the library's message quoting it.
+    """
     try:
-        response = requests.post(url, json=payload, timeout=10)
+        with scrubbed_logs(Scrubber.of(url_secret_forms(url.reveal())), "urllib3.connectionpool"):
+            response = requests.post(url.reveal(), json=payload, timeout=10)
         response.raise_for_status()
+    except requests.HTTPError as error:
+        what = f"HTTP {error.response.status_code}" if error.response is not None else "HTTP error"
+        _webhook_failed(url, what)
     except requests.RequestException as error:
-        log.warning(
-            "failure webhook %s did not accept the notification: %s", url.split("?")[0], error
-        )
+        _webhook_failed(url, type(error).__name__)
+
+
+def _webhook_failed(url: Secret, what: str) -> None:
+    log.warning(
+        "failure webhook at %s did not accept the notification (%s); check "
+        "JOURNEY_FAILURE_WEBHOOK_URL",
+        public_location(url.reveal()),
+        what,
+    )
 
 
 @dg.failure_hook(name="notify_on_failure")
 def notify_on_failure(context: dg.HookContext) -> None:
-    error = context.op_exception
+    settings = Settings.from_env()
+    # no credential and no raw e-mail (a database error may quote a value) leaves the run
+    guard = SampleGuard.from_settings(settings)
+    error = settings.scrubber().scrub(guard.protect(str(context.op_exception)))
     message = f"Journey Warehouse run {context.run_id}: step {context.step_key} failed: {error}"
     context.log.error(message)
-    settings = Settings.from_env()
     if settings.failure_webhook_url:
         post_webhook(
             settings.failure_webhook_url,
@@ -36,7 +55,7 @@ def notify_on_failure(context: dg.HookContext) -> None:
                 "run_id": context.run_id,
                 "job": context.job_name,
                 "step": context.step_key,
-                "error": str(error)[:3000],
+                "error": error[:3000],
             },
         )
 

@@ -328,8 +328,22 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def protect_report(report: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The report as it may be written: check samples and error texts pseudonymised like the
+    published tables (masked without a key), and every credential masked in every form (a
+    vendor may quote one). See `pipelines.privacy`."""
+    from pipelines.privacy.samples import SampleGuard
+
+    guard = SampleGuard.from_settings(settings)
+    protected = {
+        part: guard.protect(value) if part in ("checks", "errors") else value
+        for part, value in report.items()
+    }
+    return settings.scrubber().scrub_data(protected)
+
+
 def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settings) -> Path:
-    report = collect_run_report(instance, run_id, settings)
+    report = protect_report(collect_run_report(instance, run_id, settings), settings)
     day = (report["started_at"] or datetime.now(UTC).isoformat())[:10]
     folder = settings.report_dir / day
     folder.mkdir(parents=True, exist_ok=True)

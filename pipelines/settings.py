@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.errors import JourneyError
+from pipelines.privacy.secrets import Scrubber, secret_forms, url_secret_forms
+from pipelines.privacy.strength import weak_key_message
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -60,6 +62,11 @@ class MailchimpSettings:
     api_key: Secret
     list_id: str
 
+    @property
+    def basic_auth(self) -> tuple[str, Secret]:
+        """HTTP Basic auth: any user name, the API key as password."""
+        return ("journey-warehouse", self.api_key)
+
 
 @dataclass(frozen=True)
 class ShopifySettings:
@@ -73,6 +80,11 @@ class ZendeskSettings:
     base_url: str
     email: str
     api_token: Secret
+
+    @property
+    def basic_auth(self) -> tuple[str, Secret]:
+        """HTTP Basic auth with an API token: `{email}/token` and the token."""
+        return (f"{self.email}/token", self.api_token)
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,8 @@ class Settings:
     partitions_start: date
     schedule_cron: str
     schedule_timezone: str
-    failure_webhook_url: str | None
+    failure_webhook_url: Secret | None
+    """The whole URL is a secret: chat webhooks carry their token in the path."""
     pseudonymize_key: Secret | None
     http: HttpSettings
     matomo: MatomoSettings | None
@@ -137,6 +150,23 @@ class Settings:
         return self.warehouse_path.with_name(
             self.warehouse_path.stem + ".previous" + self.warehouse_path.suffix
         )
+
+    def scrubber(self) -> Scrubber:
+        """Removes every credential these settings hold, in every form, from a text."""
+        forms: set[str] = set()
+        for source in (self.matomo, self.shopify):
+            if source is not None:
+                token = source.token if isinstance(source, MatomoSettings) else source.access_token
+                forms |= secret_forms(token.reveal())
+        for source in (self.mailchimp, self.zendesk):
+            if source is not None:
+                user, secret = source.basic_auth
+                forms |= secret_forms(secret.reveal(), basic_auth_users=[user])
+        if self.pseudonymize_key:
+            forms |= secret_forms(self.pseudonymize_key.reveal())
+        if self.failure_webhook_url:
+            forms |= url_secret_forms(self.failure_webhook_url.reveal())
+        return Scrubber.of(forms)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -202,6 +232,9 @@ class Settings:
             raise SettingsError(
                 "JOURNEY_POSTGRES_URL must be a URL postgresql://user:password@host:port/database"
             )
+        weak = weak_key_message(key, "JOURNEY_PSEUDONYMIZE_KEY") if key else None
+        if weak:
+            raise SettingsError(weak)
 
         return cls(
             data_dir=data_dir,
@@ -217,7 +250,7 @@ class Settings:
             partitions_start=partitions_start,
             schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
             schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
-            failure_webhook_url=get("JOURNEY_FAILURE_WEBHOOK_URL"),
+            failure_webhook_url=_secret(get("JOURNEY_FAILURE_WEBHOOK_URL")),
             pseudonymize_key=Secret(key) if key else None,
             http=HttpSettings(
                 timeout_seconds=number("JOURNEY_HTTP_TIMEOUT_SECONDS", 30.0),
@@ -262,6 +295,10 @@ def _share(text: str) -> float:
     if not 0 <= share <= 1:
         raise SettingsError(f"{name} must be between 0% and 100%, got {text!r}")
     return share
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
 
 
 def _source(get, names, build):

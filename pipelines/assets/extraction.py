@@ -11,6 +11,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days
+from pipelines.extract.errors import is_transient
 from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
 from pipelines.resources import JourneyResource
 
@@ -44,7 +45,7 @@ def _stream_metadata(result, window) -> dict:
     return metadata
 
 
-def _extraction_asset(source: str) -> dg.AssetsDefinition:
+def _extraction_asset(source: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             key=dg.AssetKey([source, stream]),
@@ -59,7 +60,7 @@ def _extraction_asset(source: str) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"extract_{source}",
         specs=specs,
-        retry_policy=EXTRACTION_RETRY,
+        retry_policy=retry_policy,
         op_tags={"journey/stage": "extract"},
     )
     def _extract(context: AssetExecutionContext, journey: JourneyResource):
@@ -83,14 +84,23 @@ def _extraction_asset(source: str) -> dg.AssetsDefinition:
                 last_logged[stream] = now
                 context.log.info(f"{source}/{stream}: {event}")
 
-        results = extract_source(
-            source,
-            settings,
-            window=window,
-            run_id=context.run_id,
-            load_date=datetime.now(UTC).date(),
-            progress=progress,
-        )
+        try:
+            results = extract_source(
+                source,
+                settings,
+                window=window,
+                run_id=context.run_id,
+                load_date=datetime.now(UTC).date(),
+                progress=progress,
+            )
+        except Exception as error:
+            if is_transient(error):
+                raise  # the retry policy tries again later
+            raise dg.Failure(
+                description=f"{type(error).__name__}: {error}",
+                metadata={"retried": "no: trying again would fail the same way"},
+                allow_retries=False,
+            ) from error
         for result in results:
             if result.status == "skipped":
                 context.log.info(f"{source}/{result.stream}: skipped ({result.skipped_reason})")
@@ -102,7 +112,10 @@ def _extraction_asset(source: str) -> dg.AssetsDefinition:
     return _extract
 
 
-def build_extraction_assets() -> list[dg.AssetsDefinition]:
+def build_extraction_assets(
+    retry_policy: dg.RetryPolicy = EXTRACTION_RETRY,
+) -> list[dg.AssetsDefinition]:
     """One multi-asset per source. Not partitioned: a run extracts the window of its data days
-    (`journey/first_day` .. `journey/last_day`, DECISIONS.md), however many days that is."""
-    return [_extraction_asset(source) for source in SOURCES]
+    (`journey/first_day` .. `journey/last_day`, DECISIONS.md), however many days that is.
+    `retry_policy` retries transient failures only."""
+    return [_extraction_asset(source, retry_policy) for source in SOURCES]

@@ -15,6 +15,13 @@ from dagster import AssetExecutionContext
 from pipelines.assets.common import is_full_refresh
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
+from pipelines.privacy.keys import (
+    FINGERPRINT_TABLE,
+    fingerprint_frame,
+    published_key,
+    verify_key,
+    write_fingerprint,
+)
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
 from pipelines.warehouse.published import read_published_table, with_history
@@ -62,6 +69,15 @@ def build_identity_assets() -> list:
             description=f"`{table}` from identity stitching (docs/contracts.md §5.3).",
         )
         for table in IDENTITY_TABLES
+    ] + [
+        dg.AssetSpec(
+            key=dg.AssetKey(["identity", FINGERPRINT_TABLE]),
+            group_name="identity",
+            deps=[dg.AssetKey(EVIDENCE_MODEL)],
+            kinds={"parquet"},
+            description="The fingerprint of the pseudonymisation key the identity tables were "
+            "built with (never the key; docs/operations.md, 'Key rotation').",
+        )
     ]
 
     @dg.multi_asset(
@@ -79,17 +95,24 @@ def build_identity_assets() -> list:
     )
     def identity_stitching(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
+        # a different key would silently re-key every pseudonymised value: refused unless a
+        # rotation was requested (python -m pipelines rotate-key)
+        context.log.info(
+            verify_key(published_key(settings), settings.pseudonymize_key, settings.state_dir)
+        )
         evidence = read_evidence(settings)
         full_refresh = is_full_refresh(context)
+        rules = load_rules()
 
         def previous(table: str) -> pl.DataFrame | None:
             return None if full_refresh else read_published_table(settings, "identity", table)
 
+        run_at = datetime.now(UTC).replace(tzinfo=None)
         result = stitch(
             evidence,
-            rules=load_rules(),
+            rules=rules,
             run_id=context.run_id,
-            run_at=datetime.now(UTC).replace(tzinfo=None),
+            run_at=run_at,
             previous_map=previous("identity_map"),
             erasures=read_erasures(settings),
             pseudonymize_key=settings.pseudonymize_key,
@@ -97,6 +120,8 @@ def build_identity_assets() -> list:
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
         paths = write_tables(result, settings.build_identity_dir)
+        fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
+        paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
         metrics = {key: value for key, value in result.metrics.items()}
         context.log.info(f"identity: {metrics}")
         for table in IDENTITY_TABLES:
@@ -107,6 +132,13 @@ def build_identity_assets() -> list:
             yield dg.MaterializeResult(
                 asset_key=dg.AssetKey(["identity", table]), metadata=metadata
             )
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["identity", FINGERPRINT_TABLE]),
+            metadata={
+                "key_fingerprint": str(fingerprint["key_fingerprint"][0]),
+                "path": dg.MetadataValue.path(str(paths[FINGERPRINT_TABLE])),
+            },
+        )
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(["identity", "identity_map"]),
             check_name="cluster_size_bounded",

@@ -101,6 +101,7 @@ def _group(group: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
         op_tags={"journey/stage": "quality"},
     )
     def _checks(context: dg.AssetCheckExecutionContext, journey: JourneyResource):
+        from pipelines.privacy.samples import SampleGuard
         from pipelines.quality.runner import QualityPaths, RunInfo, run_suites
 
         settings = journey.settings()
@@ -124,7 +125,9 @@ def _group(group: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
                     description=f"not checked: {skipped[suite.asset]}",
                 )
         checked = [suite for suite in suites if suite.asset not in skipped]
-        outcomes = run_suites(checked, QualityPaths.from_settings(settings), run) if checked else []
+        guard = SampleGuard.from_settings(settings)  # samples like the published tables
+        paths = QualityPaths.from_settings(settings)
+        outcomes = run_suites(checked, paths, run, guard=guard) if checked else []
         failed = [o for o in outcomes if not o.passed]
         for outcome in failed:
             log = context.log.error if outcome.blocking else context.log.warning

@@ -27,7 +27,8 @@ class Cursor:
     run_id: str
     written_at: datetime
     files: tuple[dict, ...] = field(default=())
-    """Landed drop files: `{"name", "size", "sha256"}` (file drops only)."""
+    """Drop files dealt with (file drops only): `{"name", "size", "sha256", "status"}`,
+    status `landed` (the default of older entries), `quarantined` or `refused` (+ `reason`)."""
 
     def as_json(self) -> dict:
         return {
@@ -101,6 +102,21 @@ def advance(
         source=source,
         stream=stream,
         value=max(kept, value) if kept else value,
+        run_id=run_id,
+        written_at=datetime.now(UTC),
+        files=(*(previous.files if previous else ()), *files),
+    )
+
+
+def remember_files(
+    previous: Cursor | None, source: str, stream: str, run_id: str, files: list[dict]
+) -> Cursor:
+    """`previous` with `files` added to its ledger and its window value unchanged (written
+    after each landed drop file, before the stream's window is complete)."""
+    return Cursor(
+        source=source,
+        stream=stream,
+        value=previous.value if previous else None,
         run_id=run_id,
         written_at=datetime.now(UTC),
         files=(*(previous.files if previous else ()), *files),

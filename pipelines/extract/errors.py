@@ -10,6 +10,9 @@ from __future__ import annotations
 class ExtractionError(RuntimeError):
     """Base class: extraction of `source`/`stream` failed."""
 
+    transient = False
+    """Whether trying again later may succeed (the step retry policy retries only those)."""
+
     def __init__(self, message: str, *, source: str, stream: str | None = None) -> None:
         super().__init__(message)
         self.source = source
@@ -23,6 +26,8 @@ class AuthenticationError(ExtractionError):
 class RetriesExhaustedError(ExtractionError):
     """Transient failures (connection, timeout, 429, 5xx) outlasted the retry budget."""
 
+    transient = True
+
     def __init__(
         self, message: str, *, source: str, stream: str | None, path: str, last_status: str
     ) -> None:
@@ -32,7 +37,10 @@ class RetriesExhaustedError(ExtractionError):
 
 
 class MalformedResponseError(RetriesExhaustedError):
-    """The vendor kept answering with a body that is not valid JSON."""
+    """The vendor kept answering with a body that is not valid JSON (a parse error: the
+    client's own retries did not help, a later step attempt will not either)."""
+
+    transient = False
 
 
 class VendorRequestError(ExtractionError):
@@ -49,3 +57,17 @@ class SchemaDriftError(ExtractionError):
 
 class StateError(ExtractionError):
     """A cursor or state file cannot be read."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed extraction step is worth retrying later.
+
+    Only failures of the network or the vendor's availability are (a connection that broke, a
+    timeout, 429/5xx past the client's budget). Refused credentials, a refused request, a body
+    that is not JSON, stuck pagination, schema drift, a file breaking the contract, an unreadable
+    cursor and every unexpected error fail at once: retrying would repeat them and delay the
+    morning report by the policy's waits.
+    """
+    if isinstance(error, ExtractionError):
+        return error.transient
+    return isinstance(error, (ConnectionError, TimeoutError))

@@ -33,6 +33,7 @@ from pipelines.extract.errors import (
     RetriesExhaustedError,
     VendorRequestError,
 )
+from pipelines.privacy.secrets import Scrubber, secret_forms
 from pipelines.settings import HttpSettings, Secret
 
 log = logging.getLogger("journey.extract")
@@ -90,7 +91,13 @@ class HttpClient:
         self.source = source
         self.settings = settings
         self.credential_hint = credential_hint
-        self._secrets = [secret.reveal() for secret in secrets if secret]
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret:
+                forms |= secret_forms(secret.reveal())
+        if auth is not None:
+            forms |= secret_forms(auth[1].reveal(), basic_auth_users=[auth[0]])
+        self._scrubber = Scrubber.of(forms)
         self._body_check = body_check
         self._sleep = sleep
         self._jitter = jitter
@@ -159,6 +166,16 @@ class HttpClient:
                 last = f"timeout after {self.settings.timeout_seconds:g} s"
             except requests.ConnectionError:
                 last = "connection error"
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as error:  # fmt: skip
+                raise VendorRequestError(
+                    f"{self.source}/{stream}: the request URL is not usable "
+                    f"({type(error).__name__}); check the base URL and {self.credential_hint}",
+                    source=self.source,
+                    stream=stream,
+                ) from None  # the library's message quotes the whole URL
+            except requests.RequestException as error:
+                last = f"{type(error).__name__} (the answer broke off)"
             else:
                 self.requests_made += 1
                 if response.status_code != 429:  # a 429 says when to come back itself
@@ -258,7 +275,7 @@ class HttpClient:
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            return self._scrub(response.text[:200]) or "(empty body)"
+            return self._scrub(response.text)[:200] or "(empty body)"
         if isinstance(data, dict):
             parts = [
                 str(data[key])
@@ -270,9 +287,7 @@ class HttpClient:
         return self._scrub(str(data))[:300]
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._scrubber.scrub(text)
 
     def pause(self, attempt: int) -> None:
         """Sleep the backoff of retry `attempt` (for connectors retrying a suspicious page)."""

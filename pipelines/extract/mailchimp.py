@@ -44,7 +44,7 @@ class MailchimpConnector:
             credential_hint="MAILCHIMP_API_KEY (and MAILCHIMP_BASE_URL: its data centre must "
             "match the key's suffix) and MAILCHIMP_LIST_ID",
             secrets=[settings.api_key],
-            auth=("journey-warehouse", settings.api_key),
+            auth=settings.basic_auth,
         )
         self._campaign_ids: list[str] | None = None
 

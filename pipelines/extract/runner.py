@@ -19,9 +19,9 @@ from datetime import time as day_time
 from pathlib import Path
 
 from pipelines.extract.connector import Connector, ExtractionWindow
-from pipelines.extract.cursors import advance, read_cursor, write_cursor
+from pipelines.extract.cursors import advance, read_cursor, remember_files, write_cursor
 from pipelines.extract.errors import SchemaDriftError
-from pipelines.extract.filedrop import land_drop_file, list_drop_files
+from pipelines.extract.filedrop import DropLedger, land_drop_file, list_drop_files
 from pipelines.extract.landing import (
     StreamWriter,
     ValidatedPage,
@@ -323,20 +323,22 @@ def _extract_drop_stream(
         return result
     spec = stream_spec(source, stream)
     before = read_cursor(settings.state_dir, source, stream)
-    landed = {
-        (item["name"], item["size"], item["sha256"]) for item in (before.files if before else ())
-    }
+    ledger = DropLedger(before.files if before else ())
     writer = _writer(settings, source, stream, run_id, load_date)
     tracker = _Tracker(source, stream, progress)
-    new_files = []
+    new_files: list[dict] = []
     for drop_file in list_drop_files(settings.drop_dir, stream):
-        if drop_file.identity in landed:
+        if ledger.knows(drop_file):
             continue
-        land_drop_file(
+        handled = land_drop_file(
             spec, drop_file, writer, extracted_at=datetime.now(UTC), on_page=tracker.page
         )
         writer.flush()
-        new_files.append(drop_file.as_json())
+        # remembered as soon as it is durably landed: a retried step or a re-run after a
+        # later file failed never lands it again
+        ledger.add(handled.entry)
+        new_files.append(handled.entry)
+        write_cursor(settings.state_dir, remember_files(before, source, stream, run_id, new_files))
     cursor = advance(
         before,
         source=source,

@@ -36,7 +36,7 @@ class ZendeskConnector:
             credential_hint="ZENDESK_EMAIL and ZENDESK_API_TOKEN (an API token of an agent "
             "or admin; basic auth as '{email}/token') and ZENDESK_BASE_URL",
             secrets=[settings.api_token],
-            auth=(f"{settings.email}/token", settings.api_token),
+            auth=settings.basic_auth,
         )
 
     def close(self) -> None:

@@ -100,6 +100,8 @@ class IdentityRules:
     degree_limits: tuple[DegreeLimit, ...]
     account_kinds: tuple[str, ...]
     pseudonymize_kinds: tuple[str, ...]
+    sample_masked_columns: tuple[str, ...] = ()
+    """Personal columns (not identifiers) masked in failed-check samples (pipelines.privacy)."""
 
     @property
     def anonymous_kinds(self) -> tuple[str, ...]:
@@ -193,6 +195,9 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
             raise fail("limits.one_account_per_person", f"names {kind!r}, missing from `kinds`")
 
     pseudonymize = strings(raw.get("pseudonymize_kinds"), "pseudonymize_kinds")
+    for kind in pseudonymize:
+        if kind not in kinds:
+            raise fail("pseudonymize_kinds", f"names {kind!r}, missing from `kinds`")
 
     return IdentityRules(
         kinds=kinds,
@@ -209,6 +214,7 @@ def rules_from_mapping(raw: dict, origin: str = "<rules>") -> IdentityRules:
         degree_limits=tuple(degree_limits),
         account_kinds=account_kinds,
         pseudonymize_kinds=pseudonymize,
+        sample_masked_columns=strings(raw.get("sample_masked_columns"), "sample_masked_columns"),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.privacy.samples import SampleGuard
 from pipelines.quality.frames import landing_frame, warehouse_frame
 from pipelines.quality.row_counts import (
     STATE_FILE_NAME,
@@ -194,7 +195,8 @@ class GxSession:
 
     SITE = "journey"
 
-    def __init__(self, site_dir: Path | None = None) -> None:
+    def __init__(self, site_dir: Path | None = None, guard: SampleGuard | None = None) -> None:
+        self.guard = guard or SampleGuard(None)
         gx = import_gx()
         from great_expectations.data_context.types.base import (
             DataContextConfig,
@@ -290,11 +292,21 @@ class GxSession:
             ExpectationSuiteIdentifier,
         )
 
-        added = [
-            key for key in self.context.validation_results_store.list_keys() if key not in known
-        ]
+        store = self.context.validation_results_store
+        added = [key for key in store.list_keys() if key not in known]
+        # GX keeps the unexpected values it saw; its Data Docs pages show them
+        self.protect(result)
+        for key in added:
+            store.set(key, result)
         self.validated.append((ExpectationSuiteIdentifier(name=suite.name), added))
         return result, aliases
+
+    def protect(self, validation: Any) -> None:
+        """Replace the personal values GX kept in a validation result (pipelines.privacy)."""
+        for item in validation.results:
+            if item.result:
+                column = item.expectation_config.kwargs.get("column")
+                item.result = self.guard.protect(jsonable(dict(item.result)), column=column)
 
     def _forget(self, name: str) -> None:
         """Drop an earlier validation of the same suite in this session (re-validation)."""
@@ -334,8 +346,11 @@ def summarise(
     validation: Any,
     row_count_bounds: dict[str, ResolvedBounds] | None = None,
     aliases: dict[str, str] | None = None,
+    guard: SampleGuard | None = None,
 ) -> list[CheckOutcome]:
-    """One outcome per expectation of `suite`, in suite order."""
+    """One outcome per expectation of `suite`, in suite order; samples and observed values
+    pass `guard` (masked when none is given)."""
+    guard = guard or SampleGuard(None)
     row_count_bounds = row_count_bounds or {}
     aliases = aliases or {}
     by_check = {
@@ -349,7 +364,9 @@ def summarise(
                 _failed(suite, spec, "GX returned no result for this expectation", len(frame))
             )
             continue
-        outcomes.append(_outcome(suite, spec, frame, result, row_count_bounds.get(spec.check)))
+        outcomes.append(
+            _outcome(suite, spec, frame, result, row_count_bounds.get(spec.check), guard)
+        )
     return outcomes
 
 
@@ -359,9 +376,11 @@ def _outcome(
     frame: pd.DataFrame,
     result: Any,
     resolved: ResolvedBounds | None,
+    guard: SampleGuard,
 ) -> CheckOutcome:
     details = result.result or {}
     kwargs = dict(result.expectation_config.kwargs)
+    column = kwargs.get("column")
     kwargs.pop("batch_id", None)
     bound = _bound(spec.type, kwargs)
     basis = resolved.explanation if resolved else None
@@ -370,7 +389,7 @@ def _outcome(
     if error:
         return _failed(suite, spec, f"could not be evaluated: {error}", len(frame), bound=bound)
     failed_rows = details.get("unexpected_count")
-    observed = jsonable(details.get("observed_value"))
+    observed = guard.protect(jsonable(details.get("observed_value")), column=column)
     unexpected_values = None
     sample: list[dict[str, Any]] = []
     if failed_rows is not None:
@@ -378,7 +397,8 @@ def _outcome(
         sample = sample_rows(frame, details.get("partial_unexpected_index_list") or [])
         if failed_rows and not sample:
             values = details.get("partial_unexpected_list") or []
-            sample = [{"value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
+            sample = [{column or "value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
+        sample = guard.protect_rows(sample)
         checked = details.get("element_count", len(frame))
         if failed_rows:
             unexpected_values = _unexpected_values(spec.type, kwargs, frame)
@@ -486,12 +506,13 @@ def validate_frame(
     previous: Baseline | None = None,
     session: GxSession | None = None,
 ) -> list[CheckOutcome]:
-    """Validate one frame against one suite (no Data Docs unless `session` has a site)."""
+    """Validate one frame against one suite (no Data Docs unless `session` has a site;
+    samples pass the session's guard)."""
     run = run or RunInfo(run_id="adhoc")
     session = session or GxSession()
     bounds = row_count_bounds_for(suite, previous, run)
     validation, aliases = session.validate(suite, frame, run=run, row_count_bounds=bounds)
-    return summarise(suite, frame, validation, bounds, aliases)
+    return summarise(suite, frame, validation, bounds, aliases, session.guard)
 
 
 def load_frame(suite: Suite, paths: QualityPaths, run: RunInfo) -> pd.DataFrame:
@@ -517,8 +538,12 @@ def run_suites(
     run: RunInfo,
     *,
     frame_loader: Callable[[Suite], pd.DataFrame] | None = None,
+    guard: SampleGuard | None = None,
 ) -> list[CheckOutcome]:
     """Validate every suite, keep row-count baselines, and write the Data Docs.
+
+    `guard` pseudonymises (or masks) the personal values of samples, everywhere they go:
+    outcomes, Dagster metadata, our index page and GX's own pages (default: masked).
 
     Never raises for bad data or a frame that cannot be built: those become failed outcomes
     (with the reason), so a run always reports every check. The Data Docs are written even
@@ -528,7 +553,7 @@ def run_suites(
 
     site = DocsSite(paths.docs_dir)
     site.begin(run.run_id)
-    session = GxSession(site.root)
+    session = GxSession(site.root, guard)
     baselines = read_baselines(paths.state_file)
     outcomes: list[CheckOutcome] = []
     try:

@@ -23,6 +23,7 @@ from devkit.vendor_dataset import land_vendor_dataset
 from pipelines.extract.runner import StreamResult, extract_source, plan_window
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
+from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse.dbt_runner import rules_environment
 
@@ -131,6 +132,8 @@ class Warehouse:
             erasures=erasures,
         )
         write_tables(result, self.identity_dir)
+        # as the identity asset does beside the stitched tables
+        write_fingerprint(self.identity_dir, fingerprint_frame(None, ()))
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
 
     def build(self, run_id: str, *extra: str, erasures: pl.DataFrame | None = None) -> None:

@@ -79,7 +79,14 @@ def test_docs_are_written_when_checks_fail_and_reference_only_local_files(tmp_pa
         False,
         2,
     )
-    assert unique["sample"] == [{"order_id": 2, "email": None}, {"order_id": 2, "email": "b@x.com"}]
+    # personal values are masked (no key) in our outcomes and in GX's own pages alike
+    assert unique["sample"] == [
+        {"order_id": 2, "email": None},
+        {"order_id": 2, "email": "b***@x.com"},
+    ]
+    for page in paths.docs_dir.rglob("*"):
+        if page.is_file():
+            assert b"b@x.com" not in page.read_bytes(), page
 
 
 def test_a_run_adds_to_its_own_docs_and_a_new_run_starts_afresh(tmp_path):

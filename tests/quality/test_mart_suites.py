@@ -258,7 +258,7 @@ CORRUPTIONS = {
         "marts.identity_map",
         "identifier_unique",
         2,
-        {"identifier_value": "bob@x.com"},
+        {"identifier_value": "b***@x.com"},  # masked: samples hold no raw e-mails
     ),
 }
 
