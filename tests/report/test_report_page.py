@@ -1,0 +1,157 @@
+"""The journey report of a real warehouse, opened in a real headless Chromium.
+
+The CLI writes the report of the published warehouse (400 generated persons); the page must
+load from disk with no console error and no network request, draw every chart, show one map
+column per configured phase, and every number in the map must equal what the marts say
+(computed independently in `oracle.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main as cli
+from tests.report.conftest import Published, open_page
+from tests.report.oracle import (
+    KPI_SQL,
+    default_period,
+    kpi_value,
+    phase_figures,
+    shown_value,
+)
+
+CHARTS = {
+    "transitions",
+    "funnels",
+    "time_to_first_order",
+    "paths",
+    "attribution",
+    "tickets",
+    "satisfaction",
+    "repurchase",
+}
+
+
+@pytest.fixture(scope="module")
+def report(published: Published, tmp_path_factory, monkeypatch_module) -> dict:
+    out = tmp_path_factory.mktemp("report") / "journey_report.html"
+    before = hashlib.sha256(published.path.read_bytes()).hexdigest()
+    code = cli(["report", "--warehouse", str(published.path), "--out", str(out)])
+    after = hashlib.sha256(published.path.read_bytes()).hexdigest()
+    return {"code": code, "out": out, "unchanged": before == after}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module(tmp_path_factory):
+    """Run reports are looked for in an empty folder: these pages have no run facts."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("JOURNEY_REPORT_DIR", str(tmp_path_factory.mktemp("no_run_reports")))
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def page(report, browser):
+    opened = open_page(browser, report["out"])
+    yield opened
+    opened.page.close()
+
+
+def test_the_cli_writes_one_self_contained_file_and_a_map_image(report):
+    assert report["code"] == 0
+    assert report["unchanged"], "the report must open the warehouse read-only"
+    html = report["out"].read_text()
+    # every script and style inlined: no tag loads anything (Plotly's bundle names a CDN for
+    # map tiles and icons, which no chart of the report uses; the browser test checks requests)
+    assert re.findall(r"<(?:script|link|img|iframe|object)\b[^>]*\b(?:src|href)\s*=", html) == []
+    image = report["out"].with_suffix(".map.png")
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.stat().st_size > 50_000
+
+
+def test_the_page_loads_offline_without_errors(page, report):
+    assert page.console_errors == [] and page.page_errors == []
+    assert page.requests == [Path(report["out"]).resolve().as_uri()]
+
+
+def test_every_chart_renders(page):
+    names = page.page.eval_on_selector_all(".chart", "charts => charts.map(c => c.dataset.chart)")
+    empty = page.page.eval_on_selector_all(
+        "[data-empty-chart]", "notes => notes.map(n => n.dataset.emptyChart)"
+    )
+    assert set(names) | set(empty) == CHARTS and not set(names) & set(empty)
+    # the default period of this dataset has data for every chart
+    assert sorted(names) == sorted(CHARTS), empty
+    svg_per_chart = page.page.eval_on_selector_all(
+        ".chart", "charts => charts.map(c => c.querySelectorAll('svg, canvas').length)"
+    )
+    assert all(count >= 1 for count in svg_per_chart), svg_per_chart
+    # a Sankey draws its links, a bar chart its bars
+    assert page.page.locator("[data-chart=transitions] .sankey-link").count() >= 3
+    assert page.page.locator("[data-chart=attribution] .point").count() >= 7
+
+
+def test_one_map_column_per_configured_phase_in_order(page, published: Published):
+    phases = published.query(
+        "select phase, label from marts.dim_journey_phases order by phase_rank"
+    )
+    columns = page.page.eval_on_selector_all(
+        "#journey-map .phase", "cols => cols.map(c => [c.dataset.phase, c.querySelector('header').firstChild.textContent])"
+    )  # fmt: skip
+    assert columns == [list(row) for row in phases.iter_rows()]
+
+
+def test_every_number_in_the_map_equals_the_warehouse(page, published: Published):
+    first, last = default_period(published)
+    expected = phase_figures(published, first, last)
+    cells = page.page.eval_on_selector_all(
+        "#journey-map .cell",
+        """cells => cells.map(c => ({phase: c.dataset.phase, metric: c.dataset.metric,
+            value: c.dataset.value, shown: c.querySelector('.value').textContent}))""",
+    )
+    checked = 0
+    for cell in cells:
+        phase, metric = cell["phase"], cell["metric"]
+        if metric in KPI_SQL:
+            truth = kpi_value(published, metric, first, last)
+        elif metric == "nps":
+            truth = expected.get(("*", "nps"))
+        else:
+            truth = expected.get((phase, metric))
+        shown, tolerance = shown_value(cell["shown"])
+        if truth is None:
+            assert shown is None and cell["value"] == "", cell
+            continue
+        assert shown is not None, (cell, truth)
+        assert abs(shown - truth) <= tolerance + 1e-9, (cell, truth)
+        assert abs(float(cell["value"]) - truth) <= 1e-9 * max(1.0, abs(truth)), (cell, truth)
+        checked += 1
+    metrics = {cell["metric"] for cell in cells}
+    assert {"reached", "moved_on_rate", "dropoff_rate", "median_days", "csat"} <= metrics
+    assert set(KPI_SQL) <= metrics  # every KPI of the registry has a home in the default model
+    assert checked >= 50, checked
+
+
+def test_cell_colours_follow_the_change_against_the_previous_period(page):
+    cells = page.page.eval_on_selector_all(
+        "#journey-map .cell[data-metric=reached]",
+        """cells => cells.map(c => ({value: +c.dataset.value, previous: +c.dataset.previous,
+            css: c.className, delta: c.querySelector('.delta').textContent}))""",
+    )
+    for cell in cells:
+        change = cell["value"] / cell["previous"] - 1 if cell["previous"] else None
+        if change is None:
+            continue
+        assert cell["delta"] == f"{100 * change:+.0f} %"
+        expected = "better" if change >= 0.02 else "worse" if change <= -0.02 else "flat"
+        assert expected in cell["css"].split(), cell
+
+
+def test_every_figure_names_its_source(page):
+    captions = page.page.eval_on_selector_all("figure figcaption", "f => f.map(x => x.textContent)")
+    assert len(captions) == len(CHARTS) and all("Source: marts." in c for c in captions)
+    titles = page.page.eval_on_selector_all("#journey-map .cell", "c => c.map(x => x.title)")
+    assert titles and all("Source: marts." in t for t in titles)
