@@ -18,12 +18,14 @@ FULL = [
     ("extraction through the sandbox", ["bench.extract_bench", "--persons", "100000"]),
     ("identity stitching vs baselines", ["bench.identity_bench"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "100000"]),
+    ("journey report", ["bench.report_bench", "--sizes", "2000", "100000"]),
 ]
 QUICK = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
     ("extraction through the sandbox", ["bench.extract_bench", "--persons", "5000"]),
     ("identity stitching vs baselines", ["bench.identity_bench", "--sizes", "1000000"]),
     ("warehouse build", ["bench.warehouse_bench", "--persons", "5000"]),
+    ("journey report", ["bench.report_bench", "--sizes", "2000"]),
 ]
 
 

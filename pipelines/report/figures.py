@@ -7,6 +7,8 @@ page says so instead of showing an empty chart.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
@@ -322,15 +324,18 @@ def person_timeline(
     if touchpoints.is_empty():
         return None
     figure = go.Figure()
+    last = touchpoints["occurred_at"].max()
+    span = (last - touchpoints["occurred_at"].min()) or timedelta(days=1)
     for spell in spells.iter_rows(named=True):  # one band per phase spell (a person has few)
-        end = spell["exited_at"] or touchpoints["occurred_at"].max()
+        end = spell["exited_at"] or last
+        wide_enough = (end - spell["entered_at"]) > 0.08 * span  # short ones: the colour says it
         figure.add_vrect(
             x0=spell["entered_at"],
             x1=end,
             fillcolor=phase_colour(phases, spell["phase"]),
             opacity=0.18,
             line_width=0,
-            annotation_text=phases.label(spell["phase"]),
+            annotation_text=phases.label(spell["phase"]) if wide_enough else None,
             annotation_position="top left",
         )
     for phase in touchpoints["phase"].unique(maintain_order=True).to_list():

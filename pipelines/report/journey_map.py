@@ -178,105 +178,128 @@ def _top(frame: pl.DataFrame, phase: str, dimension: str) -> list[Measure]:
     ]
 
 
+@dataclass
+class _Figures:
+    """The period figures of every phase, keyed (phase, 'current' | 'previous')."""
+
+    reached: dict
+    moved_on: dict
+    median_days: dict
+    rated: dict | None
+    good: dict | None
+    nps: dict
+
+
+def _pair(values: dict, phase: str, default=None) -> tuple:
+    return values.get((phase, "current"), default), values.get((phase, "previous"), default)
+
+
+def _spell_measures(figures: _Figures, phase: str, is_last: bool, phases: Phases) -> list[Measure]:
+    now, before = _pair(figures.reached, phase, 0)
+    measures = [
+        Measure("reached", "Reached", Change(now, before, "count", 1), (SPELLS,),
+                "Persons who entered the phase (a spell of it) in the period"),
+    ]  # fmt: skip
+    if is_last:
+        return measures
+    moved_now, moved_before = _pair(figures.moved_on, phase, 0)
+    return [
+        *measures,
+        Measure(
+            "moved_on_rate",
+            "→ later phase",
+            Change(_ratio(moved_now, now), _ratio(moved_before, before), "rate", 1),
+            (SPELLS, phases.source),
+            "Of the persons who reached the phase, those who entered a later phase before the "
+            "period ended (conversion to the next phase)",
+        ),
+        Measure(
+            "dropoff_rate",
+            "Drop-off",
+            Change(_ratio(now - moved_now, now), _ratio(before - moved_before, before), "rate", -1),
+            (SPELLS, phases.source),
+            "Of the persons who reached the phase, those who had not entered a later phase by "
+            "the period's end",
+        ),
+    ]
+
+
+def _time_in_phase(figures: _Figures, phase: str, faster_is_better: bool) -> Measure:
+    current, previous = _pair(figures.median_days, phase)
+    return Measure(
+        "median_days",
+        "Median time in phase",
+        Change(current, previous, "days", -1 if faster_is_better else 0),
+        (DURATIONS,),
+        "Median days from entering the phase to entering the next one, over the spells that "
+        "ended in the period"
+        + (" (shorter is better before the purchase)" if faster_is_better else ""),
+    )
+
+
+def _satisfaction(figures: _Figures, phase: str, has_nps: bool) -> list[Measure]:
+    measures = []
+    if figures.rated is not None and figures.good is not None:
+        good, rated = _pair(figures.good, phase), _pair(figures.rated, phase)
+        measures.append(
+            Measure(
+                "csat",
+                "CSAT",
+                Change(_ratio(good[0], rated[0]), _ratio(good[1], rated[1]), "rate", 1),
+                (TICKETS,),
+                "Rated tickets raised in the phase in the period that were rated good",
+            )
+        )
+    if has_nps:
+        measures.append(
+            Measure(
+                "nps",
+                "NPS",
+                Change(figures.nps.get("current"), figures.nps.get("previous"), "score", 1),
+                (NPS,),
+                "Net promoter score of the period's NPS answers (% 9-10 minus % 0-6)",
+            )
+        )
+    return measures
+
+
 def journey_map(warehouse: PublishedWarehouse, phases: Phases, period: Period) -> list[PhaseColumn]:
     """One column per configured phase (expects `report_windows`, `report_months` and
     `report_phases` to be registered; see `build.py`)."""
     spells = spell_figures(warehouse)
-    reached, moved_on = _by_phase(spells, "reached"), _by_phase(spells, "moved_on")
-    durations = _by_phase(duration_figures(warehouse), "median_days")
-    touchpoints = touchpoint_figures(warehouse)
     tickets = ticket_figures(warehouse) if not warehouse.missing([TICKETS]) else None
     nps = nps_figures(warehouse)
+    figures = _Figures(
+        reached=_by_phase(spells, "reached"),
+        moved_on=_by_phase(spells, "moved_on"),
+        median_days=_by_phase(duration_figures(warehouse), "median_days"),
+        rated=_by_phase(tickets, "rated") if tickets is not None else None,
+        good=_by_phase(tickets, "good") if tickets is not None else None,
+        nps=dict(zip(nps["period"], nps["net_promoter_score"], strict=True)),
+    )
+    touchpoints = touchpoint_figures(warehouse)
     kpis = kpi_measures(warehouse, period)
     last_rank = phases.frame["phase_rank"].max()
     conversion_home = phases.homes.get("conversion")
     conversion_rank = phases.rank(conversion_home) if conversion_home else None
 
     columns = []
-    for phase, rank, label in phases.frame.iter_rows():
-        column = PhaseColumn(phase=phase, label=label, rank=rank)
-        now, before = (reached.get((phase, name), 0) for name in ("current", "previous"))
-        column.measures.append(
-            Measure(
-                "reached",
-                "Reached",
-                Change(now, before, "count", 1),
-                (SPELLS,),
-                "Persons who entered the phase (a spell of it) in the period",
-            )
-        )
-        if rank != last_rank:
-            moved = [moved_on.get((phase, name), 0) for name in ("current", "previous")]
-            column.measures += [
-                Measure(
-                    "moved_on_rate",
-                    "→ later phase",
-                    Change(_ratio(moved[0], now), _ratio(moved[1], before), "rate", 1),
-                    (SPELLS, phases.source),
-                    "Of the persons who reached the phase, those who entered a later phase "
-                    "before the period ended (conversion to the next phase)",
-                ),
-                Measure(
-                    "dropoff_rate",
-                    "Drop-off",
-                    Change(
-                        _ratio(now - moved[0], now), _ratio(before - moved[1], before), "rate", -1
-                    ),
-                    (SPELLS, phases.source),
-                    "Of the persons who reached the phase, those who had not entered a later "
-                    "phase by the period's end",
-                ),
-            ]
+    for phase, rank, label in phases.frame.iter_rows():  # one column per configured phase
+        families = phases.families_of(phase)
         faster_is_better = conversion_rank is not None and rank < conversion_rank
-        column.measures.append(
-            Measure(
-                "median_days",
-                "Median time in phase",
-                Change(
-                    durations.get((phase, "current")),
-                    durations.get((phase, "previous")),
-                    "days",
-                    -1 if faster_is_better else 0,
-                ),
-                (DURATIONS,),
-                "Median days from entering the phase to entering the next one, over the "
-                "spells that ended in the period"
-                + (" (shorter is better before the purchase)" if faster_is_better else ""),
+        columns.append(
+            PhaseColumn(
+                phase=phase,
+                label=label,
+                rank=rank,
+                measures=[
+                    *_spell_measures(figures, phase, rank == last_rank, phases),
+                    _time_in_phase(figures, phase, faster_is_better),
+                    *_satisfaction(figures, phase, "nps" in families),
+                ],
+                touchpoints=_top(touchpoints, phase, "touchpoint_type"),
+                channels=_top(touchpoints, phase, "channel"),
+                kpis=[measure for family in families for measure in kpis.get(family, [])],
             )
         )
-        if tickets is not None:
-            rated, good = _by_phase(tickets, "rated"), _by_phase(tickets, "good")
-            column.measures.append(
-                Measure(
-                    "csat",
-                    "CSAT",
-                    Change(
-                        _ratio(good.get((phase, "current")), rated.get((phase, "current"))),
-                        _ratio(good.get((phase, "previous")), rated.get((phase, "previous"))),
-                        "rate",
-                        1,
-                    ),
-                    (TICKETS,),
-                    "Rated tickets raised in the phase in the period that were rated good",
-                )
-            )
-        if "nps" in phases.families_of(phase):
-            score = {
-                name: value
-                for name, value in zip(nps["period"], nps["net_promoter_score"], strict=True)
-            }
-            column.measures.append(
-                Measure(
-                    "nps",
-                    "NPS",
-                    Change(score.get("current"), score.get("previous"), "score", 1),
-                    (NPS,),
-                    "Net promoter score of the period's NPS answers (% 9-10 minus % 0-6)",
-                )
-            )
-        column.touchpoints = _top(touchpoints, phase, "touchpoint_type")
-        column.channels = _top(touchpoints, phase, "channel")
-        for family in phases.families_of(phase):
-            column.kpis += kpis.get(family, [])
-        columns.append(column)
     return columns
