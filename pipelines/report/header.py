@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import polars as pl
+
 from pipelines.report.page import esc, table_html
 from pipelines.report.period import Period
 from pipelines.report.trust import DATA_RANGE, DataRange, RunFacts
@@ -28,6 +32,13 @@ def freshness_html(data: DataRange) -> str:
     )
 
 
+def _started(text: str | None) -> str:
+    try:
+        return _when(datetime.fromisoformat(text)) if text else "–"
+    except ValueError:
+        return text or "–"
+
+
 def run_html(facts: RunFacts) -> str:
     origin = f'<div class="muted">run facts from: {esc(facts.origin)}</div>'
     notes = "".join(f'<div class="error">{esc(note)}</div>' for note in facts.notes)
@@ -36,18 +47,12 @@ def run_html(facts: RunFacts) -> str:
     run = facts.run
     checks = run.get("checks", {})
     status = run.get("status")
+    state = "running when this page was written" if status == "STARTED" else str(status).lower()
     published = "published" if run.get("published") else "NOT published"
-    warnings = facts.warnings()
+    partitions = run.get("partitions", {})
     warning_rows = [
-        (
-            f"{item.get('asset')} / {item.get('check')}",
-            str(
-                item.get("metadata", {}).get(
-                    "failed_rows", item.get("metadata", {}).get("observed", "")
-                )
-            ),
-        )
-        for item in warnings
+        (f"{item.get('asset')} / {item.get('check')}", _observed(item.get("metadata", {})))
+        for item in facts.warnings()
     ]
     warned = (
         table_html(["check that warned", "failed rows / observed"], warning_rows, {1})
@@ -56,12 +61,16 @@ def run_html(facts: RunFacts) -> str:
     )
     return (
         '<div class="fact" id="run"><h3>Run</h3>'
-        f"<div>run <code>{esc(run.get('run_id'))}</code> ({esc(status)}, {published}), "
-        f"started {esc(run.get('started_at'))}, data days {esc(run.get('partitions', {}).get('start'))}"
-        f" .. {esc(run.get('partitions', {}).get('end'))}</div>"
+        f"<div>run <code>{esc(run.get('run_id'))}</code>: {esc(state)}, {published}; started "
+        f"{esc(_started(run.get('started_at')))}, data days {esc(partitions.get('start'))} .. "
+        f"{esc(partitions.get('end'))}</div>"
         f"<div>checks: <b>{checks.get('passed', 0)}</b> passed, <b>{checks.get('warned', 0)}</b> "
         f"warned, <b>{checks.get('failed', 0)}</b> failed</div>{warned}{notes}{origin}</div>"
     )
+
+
+def _observed(metadata: dict) -> str:
+    return str(metadata.get("failed_rows", metadata.get("observed", "")))
 
 
 def quarantine_html(facts: RunFacts) -> str:
@@ -71,20 +80,24 @@ def quarantine_html(facts: RunFacts) -> str:
             '<div class="fact" id="quarantine"><h3>Quarantine</h3>'
             '<div class="muted">no landing figures in the run report</div></div>'
         )
+    received = frame.filter((pl.col("records") + pl.col("quarantined")) > 0)
     rows = [
-        (
-            f"{source}/{stream}",
-            f"{records:,}",
-            f"{quarantined:,}",
-            "–" if share is None else f"{100 * share:.2f} %",
-        )
-        for source, stream, records, quarantined, share in frame.select(
+        (f"{source}/{stream}", f"{records:,}", f"{quarantined:,}", f"{100 * share:.2f} %")
+        for source, stream, records, quarantined, share in received.select(
             "source", "stream", "records", "quarantined", "quarantined_share"
         ).iter_rows()
     ]
+    idle = frame.filter((pl.col("records") + pl.col("quarantined")) == 0)
+    nothing = (
+        f'<div class="muted">nothing landed this run: '
+        f"{esc(', '.join(idle['source'] + '/' + idle['stream']))}</div>"
+        if idle.height
+        else ""
+    )
     return (
         '<div class="fact" id="quarantine"><h3>Quarantined share per stream (this run)</h3>'
         + table_html(["stream", "landed", "quarantined", "share"], rows, {1, 2, 3})
+        + nothing
         + "</div>"
     )
 
