@@ -198,7 +198,8 @@ def support_section(
 
 def _journey_body(
     warehouse: PublishedWarehouse, period: Period, notes: list[str], repurchase_days: int
-) -> str:
+) -> tuple[str, str]:
+    """The page's body, and the map section alone (for the PNG)."""
     phases = load_phases(warehouse)
     if phases.source.table != "dim_journey_phases":
         notes.append(
@@ -215,13 +216,14 @@ def _journey_body(
         f"{period.label}, each figure against {period.previous.label}. One column per configured "
         "phase (seed journey_phases)."
     )
+    the_map = map_html(columns, colours, "The journey map", subtitle, Footnotes())
     parts = [
-        map_html(columns, colours, "The journey map", subtitle, Footnotes()),
+        the_map,
         section_html(flow_section(warehouse, phases, period, notes)),
         section_html(attribution_section(warehouse, notes)),
         section_html(support_section(warehouse, phases, notes, repurchase_days)),
     ]
-    return "".join(parts)
+    return "".join(parts), the_map
 
 
 def build_report(
@@ -240,6 +242,7 @@ def build_report(
     started = time.perf_counter()
     days = repurchase_days or project_var("repurchase_window_days", DEFAULT_REPURCHASE_DAYS)
     notes: list[str] = []
+    the_map = None
     with PublishedWarehouse(warehouse_path) as warehouse:
         warehouse.require((*MAP_REQUIRED, DATA_RANGE))
         data = data_range(warehouse)
@@ -253,14 +256,20 @@ def build_report(
             period = choose_period(
                 data.last_at.date() if data.last_at else None, first_day, last_day
             )
-            body = _journey_body(warehouse, period, notes, days)
+            body, the_map = _journey_body(warehouse, period, notes, days)
         title = "Journey report" + (f" · {period.label}" if period else "")
         text = page_html(title, header_html(title, period_text(period), data, facts, notes), body)
     _write(out, text)
     result = ReportResult(out, period, time.perf_counter() - started, notes=notes)
-    if image and period is not None:
+    if image and the_map is not None:
         image_started = time.perf_counter()
-        png = write_png(out, image_path_for(out), browser=browser)
+        # The map alone, without Plotly: the browser draws it in about a second.
+        map_page = out.with_name(f".{out.stem}.map.tmp.html")
+        _write(map_page, page_html(title, "", the_map, charts=False))
+        try:
+            png = write_png(map_page, image_path_for(out), browser=browser)
+        finally:
+            map_page.unlink(missing_ok=True)
         result.image_path, result.image_note = png.path, png.reason
         result.image_seconds = time.perf_counter() - image_started
     return result

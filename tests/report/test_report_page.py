@@ -155,3 +155,53 @@ def test_every_figure_names_its_source(page):
     assert len(captions) == len(CHARTS) and all("Source: marts." in c for c in captions)
     titles = page.page.eval_on_selector_all("#journey-map .cell", "c => c.map(x => x.title)")
     assert titles and all("Source: marts." in t for t in titles)
+
+
+def test_one_persons_journey(published: Published, browser, tmp_path, monkeypatch_module):
+    """`--person`: the timeline renders, and the page lists exactly the person's touchpoints,
+    phase spells, identifiers and the identity links between them."""
+    person = published.query(
+        """
+        select person_id from marts.fct_touchpoints where person_id is not null
+        group by person_id order by count(distinct source) desc, count(*), person_id limit 1
+        """
+    )["person_id"][0]
+    out = tmp_path / "person.html"
+    assert (
+        cli(["report", "--warehouse", str(published.path), "--out", str(out), "--person", person])
+        == 0
+    )
+    opened = open_page(browser, out)
+    assert opened.console_errors == [] and opened.page_errors == []
+    assert opened.requests == [out.resolve().as_uri()]
+    page = opened.page
+    assert page.locator("[data-chart=person_timeline] svg.main-svg").count() >= 1
+
+    def rows(section: str) -> int:
+        return page.locator(f"#{section} table tbody tr").count()
+
+    expected = published.query(
+        """
+        select
+            (select count(*) from marts.fct_touchpoints where person_id = $p) as touchpoints,
+            (select count(*) from marts.fct_journey_phases where person_id = $p) as spells,
+            (select count(*) from identity.identity_map where person_id = $p) as identifiers,
+            (select count(*) from identity.identity_edges as e join identity.identity_map as m
+                on e.left_kind = m.identifier_kind and e.left_value = m.identifier_value
+             where m.person_id = $p) as edges,
+            (select count(distinct source) from marts.fct_touchpoints where person_id = $p) as sources
+        """,
+        {"p": person},
+    ).row(0, named=True)
+    assert expected["sources"] >= 3 and expected["edges"] >= 1
+    assert rows("touchpoints") == expected["touchpoints"]
+    assert rows("spells") == expected["spells"]
+    identity_tables = page.locator("#identity table")
+    assert identity_tables.nth(0).locator("tbody tr").count() == expected["identifiers"]
+    assert identity_tables.nth(1).locator("tbody tr").count() == expected["edges"]
+    shown = set(identity_tables.nth(0).locator("tbody tr td:nth-child(2)").all_text_contents())
+    values = published.query(
+        "select identifier_value from identity.identity_map where person_id = $p", {"p": person}
+    )["identifier_value"]
+    assert shown == set(values)  # as published: pseudonyms when the run had a key
+    opened.page.close()
