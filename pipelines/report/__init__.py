@@ -12,7 +12,7 @@ journey_map  the map's figures per phase;  kpis  the KPI registry over the KPI m
 flows, attribution, support, person  the other sections' queries
 trust        data range and run facts;  compare  changes, formats and cell colours
 figures      Plotly charts;  page, header, person_page  HTML;  image  PNG via Chromium
-build        puts it together
+sections     the map, flows, attribution and support sections;  build  puts it together
 """
 
 from pipelines.report.build import ReportResult, build_person_report, build_report
