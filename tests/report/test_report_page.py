@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main as cli
+from pipelines.settings import Settings
 from tests.report.conftest import Published, open_page
 from tests.report.oracle import (
     KPI_SQL,
@@ -155,6 +156,19 @@ def test_every_figure_names_its_source(page):
     assert len(captions) == len(CHARTS) and all("Source: marts." in c for c in captions)
     titles = page.page.eval_on_selector_all("#journey-map .cell", "c => c.map(x => x.title)")
     assert titles and all("Source: marts." in t for t in titles)
+
+
+def test_a_chosen_period_is_written_beside_the_nightly_report(
+    published, capsys, monkeypatch_module
+):
+    arguments = ["--from", "2026-07-01", "--to", "2026-09-30", "--no-image"]
+    assert cli(["report", "--warehouse", str(published.path), *arguments]) == 0
+    out = Settings.from_env().report_dir / "journey_report_2026-07-01_2026-09-30.html"
+    assert f"journey report for 2026-07-01 – 2026-09-30: {out}" in capsys.readouterr().out
+    html = out.read_text()
+    assert "compared with the previous 92 days 2026-03-31 – 2026-06-30" in html
+    assert "first-touch cohort months Jul 2026 – Sep 2026 vs Apr 2026 – Jun 2026" in html
+    assert not out.with_suffix(".map.png").exists()
 
 
 def test_one_persons_journey(published: Published, browser, tmp_path, monkeypatch_module):
