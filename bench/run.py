@@ -21,6 +21,7 @@ FULL = [
     ("warehouse build", ["bench.warehouse_bench", "--persons", "100000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench"]),
     ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "100000"]),
+    ("journey report", ["bench.report_bench", "--sizes", "2000", "100000"]),
 ]
 QUICK = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
@@ -30,6 +31,7 @@ QUICK = [
     ("warehouse build", ["bench.warehouse_bench", "--persons", "5000"]),
     ("5-year backfill of the demo dataset", ["bench.backfill_bench", "--first-request-only"]),
     ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "5000"]),
+    ("journey report", ["bench.report_bench", "--sizes", "2000"]),
 ]
 
 

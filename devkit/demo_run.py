@@ -56,5 +56,21 @@ def run_demo(*, persons: int, seed: int, out: Path) -> int:
     if not outcome.success:
         print(outcome.report_path.with_suffix(".md").read_text())
         return 1
-    print(warehouse_summary(Settings.from_env().warehouse_path))
+    settings = Settings.from_env()
+    print(warehouse_summary(settings.warehouse_path))
+    return _journey_report(settings)
+
+
+def _journey_report(settings: Settings) -> int:
+    """The journey report the run wrote, and a screenshot of it next to the warehouse."""
+    from pipelines.report.build import REPORT_FILE
+    from pipelines.report.image import write_png
+
+    report = settings.report_dir / REPORT_FILE
+    if not report.exists():
+        print(f"\nNo journey report at {report}: the run did not write one")
+        return 1
+    shot = write_png(report, settings.warehouse_path.with_name("journey_report.png"), selector=None)
+    print(f"\nScreenshot of the report: {shot.path or shot.reason}")
+    print(f"Journey report (open it in a browser): {report}")
     return 0

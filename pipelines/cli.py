@@ -3,6 +3,7 @@
 run        run the nightly job for one date or a date range, against whatever the
            MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
 summary    print the summary of the published warehouse
+report     write the journey report (HTML + PNG of the map), or one person's journey
 rollback   make the previous published warehouse live again
 rotate-key allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)
 """
@@ -233,6 +234,54 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """One line on stderr and exit status 2 when the report cannot be written."""
+    import duckdb
+
+    from pipelines.report import build_person_report, build_report
+    from pipelines.report.build import default_output
+    from pipelines.report.reader import ReportError
+    from pipelines.report.trust import facts_from_disk
+
+    settings = Settings.from_env()
+    warehouse = args.warehouse or settings.warehouse_path
+    period_given = args.first_day is not None or args.last_day is not None
+    out = args.out or default_output(
+        settings.report_dir, args.first_day, args.last_day, args.person
+    )
+    facts = facts_from_disk(settings.report_dir)
+    try:
+        if args.person:
+            if period_given:
+                raise ReportError("--person shows the whole journey: leave out --from and --to")
+            result = build_person_report(warehouse, out, args.person, facts=facts)
+        else:
+            result = build_report(
+                warehouse,
+                out,
+                facts=facts,
+                first_day=args.first_day,
+                last_day=args.last_day,
+                image=not args.no_image,
+            )
+    except ReportError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        print(f"report: reading {warehouse} failed: {first_line}", file=sys.stderr)
+        return 2
+    period = f" for {result.period.label}" if result.period else ""
+    print(f"journey report{period}: {result.html_path} ({result.seconds:.1f} s)")
+    for note in result.notes:
+        print(f"  note: {note}")
+    if result.image_path:
+        print(f"map image: {result.image_path} ({result.image_seconds:.1f} s)")
+    elif result.image_note:
+        print(f"map image: {result.image_note}")
+    return 0
+
+
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from pipelines.warehouse.publish import rollback
 
@@ -282,6 +331,21 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=40)
     query.set_defaults(func=_cmd_query)
+
+    report = commands.add_parser(
+        "report",
+        help="write the journey report of the published warehouse (or one person's journey)",
+        description="Default period: the last 30 days of data, ending at the data's last day, "
+        "compared with the 30 days before; --from/--to choose another (compared with the "
+        "previous period of equal length).",
+    )
+    report.add_argument("--out", type=Path, help="HTML file (default: in JOURNEY_REPORT_DIR)")
+    report.add_argument("--from", dest="first_day", type=_parse_day, help="first day (YYYY-MM-DD)")
+    report.add_argument("--to", dest="last_day", type=_parse_day, help="last day (YYYY-MM-DD)")
+    report.add_argument("--person", help="write this person's journey instead (a person_id)")
+    report.add_argument("--warehouse", type=Path, help="default: JOURNEY_WAREHOUSE_PATH")
+    report.add_argument("--no-image", action="store_true", help="skip the PNG of the map")
+    report.set_defaults(func=_cmd_report)
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)

@@ -15,6 +15,7 @@ from pipelines.assets.gate import build_quarantine_gate
 from pipelines.assets.identity import build_identity_assets
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.quality import build_quality_checks
+from pipelines.assets.report import journey_report
 from pipelines.assets.warehouse import build_dbt_assets
 from pipelines.hooks import build_report_sensors
 from pipelines.jobs import build_nightly_job, build_nightly_schedule
@@ -34,7 +35,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     publish = build_publish_asset(upstream)
     nightly = build_nightly_job()
     return dg.Definitions(
-        assets=[*extraction, *dbt_models, *identity, publish],
+        assets=[*extraction, *dbt_models, *identity, publish, journey_report],
         asset_checks=[*build_quality_checks(landing, upstream), build_quarantine_gate(landing)],
         jobs=[nightly],
         schedules=[build_nightly_schedule(nightly, settings)],

@@ -21,6 +21,7 @@ from pipelines.settings import Settings
 
 LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
 PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
+JOURNEY_REPORT_KEY = dg.AssetKey(["reports", "journey_report"])
 DBT_FAILED_ROWS = "dagster_dbt/failed_row_count"
 SAMPLE_ROWS = 5
 UNEXPECTED_VALUES = 20
@@ -141,6 +142,7 @@ def collect_run_report(
     checks: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     published: dict[str, Any] | None = None
+    journey_report: dict[str, Any] | None = None
 
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
@@ -166,6 +168,8 @@ def collect_run_report(
                 identity = {k: v for k, v in metadata.items() if k != "path"}
             elif key == PUBLISH_KEY:
                 published = metadata
+            elif key == JOURNEY_REPORT_KEY:
+                journey_report = metadata
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             metadata = _metadata(evaluation.metadata)
@@ -213,6 +217,7 @@ def collect_run_report(
         "published": published is not None,
         "publish": published
         or {"reason": _not_published_reason(failed_checks, errors, run.status.value)},
+        "journey_report": journey_report,
         "landing": landing,
         "landing_totals": {
             "records": sum(int(item.get("records") or 0) for item in landing),
@@ -276,6 +281,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- why not published: {report['publish']['reason']}")
     else:
         lines.append(f"- warehouse: {report['publish'].get('path')}")
+    if report.get("journey_report"):
+        lines.append(f"- journey report: {report['journey_report'].get('path')}")
     lines += [
         "",
         "## Landing",

@@ -146,6 +146,25 @@ class Warehouse:
         with duckdb.connect(str(self.database), read_only=True) as con:
             return con.sql(sql).pl()
 
+    def published_copy(self, target: Path) -> Path:
+        """A new DuckDB file with only what the publish step exposes: the tables of schemas
+        marts and identity (the build's staging, seeds and test views left out)."""
+        target.unlink(missing_ok=True)
+        with duckdb.connect(str(target)) as con:
+            con.execute(f"attach '{self.database}' as build (read_only)")
+            tables = con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = 'build' and table_schema in ('marts', 'identity') "
+                "and table_type = 'BASE TABLE' order by 1, 2"
+            ).fetchall()
+            for schema, table in tables:
+                con.execute(f"create schema if not exists {schema}")
+                con.execute(
+                    f"create table {schema}.{table} as select * from build.{schema}.{table}"
+                )
+            con.execute("detach build")
+        return target
+
 
 def main(argv: list[str]) -> int:
     dataset_dir, root = Path(argv[0]), Path(argv[1])

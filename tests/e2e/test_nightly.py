@@ -4,7 +4,9 @@ with the generator's ground truth, publishes it atomically, and a re-run changes
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -67,6 +69,45 @@ def test_the_demo_command_publishes_with_every_check_passing(nightly):
     assert exported.height == run.query("select count(*) from marts.fct_orders").item()
     assert (settings.docs_dir / "dbt" / "index.html").stat().st_size > 10_000
     assert (settings.docs_dir / "gx" / "index.html").exists()
+
+
+def test_the_demo_writes_the_journey_report_of_the_published_warehouse(nightly):
+    """The report asset ran after publish: its page and map image are linked from the run
+    report, `make demo` screenshotted the page next to the warehouse, and the map's figures
+    are the published warehouse's."""
+    run, outcome = nightly
+    report = outcome.report
+    page = Path(report["journey_report"]["path"])
+    assert page == run.settings.report_dir / "journey_report.html"
+    assert f"- journey report: {page}" in outcome.report_path.with_suffix(".md").read_text()
+    html = page.read_text()
+    png = b"\x89PNG\r\n\x1a\n"
+    assert Path(report["journey_report"]["map_image"]).read_bytes()[:8] == png
+    assert run.settings.warehouse_path.with_name("journey_report.png").read_bytes()[:8] == png
+    # the header's run facts are the demo run's own, from its event log
+    assert report["run_id"] in html and "this run&#x27;s Dagster event log" in html
+    assert html.count('id="quarantine"') == 1 and "matomo/visits" in html
+    # every phase's "reached" is the persons entering it in the last 30 days of data
+    reached = dict(
+        re.findall(r'data-phase="(\w+)" data-metric="reached" data-value="([\d.]+)"', html)
+    )
+    expected = run.query(
+        """
+        with bounds as (
+            select max(occurred_at)::date + 1 as period_end from marts.fct_touchpoints
+        )
+        select phases.phase, count(distinct spells.person_id) as persons
+        from marts.dim_journey_phases as phases
+        cross join bounds
+        left join marts.fct_journey_phases as spells
+            on spells.phase = phases.phase
+            and spells.entered_at >= bounds.period_end - interval 30 day
+            and spells.entered_at < bounds.period_end
+        group by phases.phase
+        """
+    )
+    assert {phase: float(value) for phase, value in reached.items()} == dict(expected.iter_rows())
+    assert sum(expected["persons"]) > 0
 
 
 def test_touchpoints_equal_the_true_touchpoints(nightly):
