@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 from dagster import AssetExecutionContext
 
-from pipelines.assets.common import is_full_refresh
+from pipelines.assets.common import is_full_refresh, step_log
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.resources import JourneyResource
@@ -79,26 +79,28 @@ def build_identity_assets() -> list:
     )
     def identity_stitching(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
+        context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
         evidence = read_evidence(settings)
         full_refresh = is_full_refresh(context)
 
         def previous(table: str) -> pl.DataFrame | None:
             return None if full_refresh else read_published_table(settings, "identity", table)
 
-        result = stitch(
-            evidence,
-            rules=load_rules(),
-            run_id=context.run_id,
-            run_at=datetime.now(UTC).replace(tzinfo=None),
-            previous_map=previous("identity_map"),
-            erasures=read_erasures(settings),
-            pseudonymize_key=settings.pseudonymize_key,
-        )
+        with step_log(context):
+            result = stitch(
+                evidence,
+                rules=load_rules(),
+                run_id=context.run_id,
+                run_at=datetime.now(UTC).replace(tzinfo=None),
+                previous_map=previous("identity_map"),
+                erasures=read_erasures(settings),
+                pseudonymize_key=settings.pseudonymize_key,
+            )
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
+        context.log.info(f"identity: writing {len(IDENTITY_TABLES)} tables")
         paths = write_tables(result, settings.build_identity_dir)
         metrics = {key: value for key, value in result.metrics.items()}
-        context.log.info(f"identity: {metrics}")
         for table in IDENTITY_TABLES:
             metadata = {"rows": dg.MetadataValue.int(result.tables[table].height)}
             metadata["path"] = dg.MetadataValue.path(str(paths[table]))

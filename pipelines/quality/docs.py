@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from pipelines.console import announce
 from pipelines.quality.suites import Suite
 
 OFFLINE_MARK = "<!-- journey: offline page -->"
@@ -85,6 +86,7 @@ class DocsSite:
     def publish(self, session: Any) -> Path:
         """Render GX pages for the recorded validations, write outcomes and the index."""
         links: dict[str, dict[str, str]] = {}
+        announce(f"writing the Data Docs of {len(self._entries)} suite(s)")
         if session is not None and self._entries:
             resources = []
             for entry in self._entries:
