@@ -4,6 +4,7 @@ run        run the nightly job for one date or a date range, against whatever th
            MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
 summary    print the summary of the published warehouse
 rollback   make the previous published warehouse live again
+dev        the Dagster UI, daemon and code server (`make dev`), stopped within seconds
 """
 
 from __future__ import annotations
@@ -224,6 +225,13 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from pipelines.dev import run_dev
+
+    _prepare_process_environment()
+    return run_dev(args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
@@ -253,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)
+
+    dev = commands.add_parser("dev", help="the Dagster UI and daemon (what `make dev` runs)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=_cmd_dev)
 
     args = parser.parse_args(argv)
     return args.func(args)
