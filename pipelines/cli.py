@@ -5,6 +5,8 @@ run        run the nightly job for one date or a date range, against whatever th
 summary    print the summary of the published warehouse
 rollback   make the previous published warehouse live again
 dev        the Dagster UI, daemon and code server (`make dev`), stopped within seconds
+check-connections
+           one cheap authenticated request per configured vendor: ok, or the exact problem
 """
 
 from __future__ import annotations
@@ -225,6 +227,14 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_connections(args: argparse.Namespace) -> int:
+    from pipelines.extract.connections import check_connections, exit_code, render
+
+    results = check_connections()
+    print(render(results))
+    return exit_code(results)
+
+
 def _cmd_dev(args: argparse.Namespace) -> int:
     from pipelines.dev import run_dev
 
@@ -261,6 +271,13 @@ def main(argv: list[str] | None = None) -> int:
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)
+
+    check = commands.add_parser(
+        "check-connections",
+        help="test each configured vendor with one cheap authenticated request",
+        description="Exit status 1 if a configured source fails (or none is configured).",
+    )
+    check.set_defaults(func=_cmd_check_connections)
 
     dev = commands.add_parser("dev", help="the Dagster UI and daemon (what `make dev` runs)")
     dev.add_argument("--host", default="127.0.0.1")

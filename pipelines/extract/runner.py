@@ -31,7 +31,7 @@ from pipelines.extract.landing import (
     validate_records,
 )
 from pipelines.extract.streams import SOURCES, stream_spec, streams_of
-from pipelines.settings import Settings
+from pipelines.settings import SOURCE_VARIABLES, Settings
 
 __all__ = [
     "SOURCES",
@@ -117,12 +117,7 @@ def extract_source(
         ]
     connector = make_connector(source, settings)
     if connector is None:
-        variables = {
-            "matomo": "MATOMO_BASE_URL, MATOMO_TOKEN, MATOMO_SITE_ID",
-            "mailchimp": "MAILCHIMP_BASE_URL, MAILCHIMP_API_KEY, MAILCHIMP_LIST_ID",
-            "shopify": "SHOPIFY_BASE_URL, SHOPIFY_ACCESS_TOKEN",
-            "zendesk": "ZENDESK_BASE_URL, ZENDESK_EMAIL, ZENDESK_API_TOKEN",
-        }[source]
+        variables = ", ".join(SOURCE_VARIABLES[source])
         return _skipped(source, streams, f"{source} is not configured (set {variables})")
     results: list[StreamResult] = []
     try:
