@@ -44,6 +44,7 @@ SAMPLE_ROWS = 5
 SAMPLE_TEXT_LIMIT = 200
 GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 DATASOURCE = "journey"
+OFFLINE_VIEW = {"module_name": "pipelines.quality.docs_view", "class_name": "OfflinePageView"}
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,12 @@ class GxSession:
                 "site_index_builder": {
                     "class_name": "DefaultSiteIndexBuilder",
                     "show_cta_footer": False,
+                },
+                # GX's pages through our offline view (pipelines/quality/docs_view.py)
+                "site_section_builders": {
+                    "expectations": {"view": OFFLINE_VIEW},
+                    "validations": {"view": OFFLINE_VIEW},
+                    "profiling": "None",  # GX's own way of saying: no such section
                 },
             }
         config = DataContextConfig(
