@@ -47,7 +47,7 @@ system: ## install chromium and PostgreSQL from Debian's packages when missing (
 	fi
 
 demo: install system ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
-	$(PY) -m devkit demo
+	$(PY) -m devkit demo $(DEMO_ARGS)
 
 test: install system ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadscope

@@ -5,8 +5,6 @@ list id, unreachable host, misconfigured, not configured — with a non-zero exi
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from devkit.sandbox import SandboxServer
 from pipelines.cli import main as cli
 from pipelines.extract.connections import check_connections, exit_code
-from pipelines.settings import PROJECT_ROOT
+from tests.readme import project_like_folder, readme_command, run_as_printed
 
 
 def outcomes(env: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -141,13 +139,12 @@ def test_the_command_prints_one_line_per_source_and_exits_1_on_a_failure(
     assert "shpat_wrong" not in "\n".join(lines)
 
 
-def test_the_command_as_typed_exits_0_when_every_configured_source_answers(server):
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines", "check-connections"],
-        cwd=PROJECT_ROOT,
-        env={"PATH": "/usr/bin:/bin", **server.env()},
-        capture_output=True,
-        text=True,
+def test_the_readme_command_exits_0_when_every_configured_source_answers(server, tmp_path):
+    folder = project_like_folder(tmp_path, tmp_path / "warehouse")
+    done = run_as_printed(
+        readme_command(".venv/bin/python -m pipelines check-connections"),
+        folder,
+        {**server.env(), "JOURNEY_DROP_DIR": ""},
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
