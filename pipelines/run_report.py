@@ -294,13 +294,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Landing",
         "",
-        "| source | stream | status | records | quarantined | records/s |",
-        "|---|---|---|---:|---:|---:|",
+        "| source | stream | status | records | quarantined | records/s | retries |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for item in report["landing"]:
         lines.append(
             f"| {item['source']} | {item['stream']} | {item.get('status')} | {item.get('records')} "
-            f"| {item.get('quarantined')} | {item.get('records_per_second')} |"
+            f"| {item.get('quarantined')} | {item.get('records_per_second')} "
+            f"| {item.get('retries', '')} |"
         )
     checks = report["checks"]
     lines += [
