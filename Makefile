@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
+DEV_PORT ?= 3000
 
 # Telemetry off everywhere; Dagster's instance lives in the repo (gitignored storage).
 export DO_NOT_TRACK := 1
@@ -46,7 +47,7 @@ system: ## install chromium and PostgreSQL from Debian's packages when missing (
 	fi
 
 demo: install system ## generate demo data, serve it as the four vendor APIs, run the nightly job, print a summary
-	$(PY) -m devkit demo
+	$(PY) -m devkit demo $(DEMO_ARGS)
 
 test: install system ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadscope
@@ -54,8 +55,8 @@ test: install system ## run the whole test suite (what CI runs)
 test-fast: install system ## unit tests only (no end-to-end job runs)
 	$(PY) -m pytest -n 2 --dist loadscope -m "not e2e"
 
-dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127.0.0.1:3000
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127.0.0.1:3000 (DEV_PORT)
+	$(PY) -m pipelines dev --port $(DEV_PORT)
 
 bench: install ## print extraction, identity and warehouse benchmark figures
 	$(PY) -m bench.run $(BENCH_ARGS)

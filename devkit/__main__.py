@@ -11,13 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
+DEMO_PERSONS = 2000
+DEMO_SEED = 7
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devkit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="build a complete warehouse from generated sample data")
-    demo.add_argument("--persons", type=int, default=2000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--persons", type=int, default=DEMO_PERSONS)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.add_argument("--out", type=Path, default=Path("demo_data"))
     args = parser.parse_args(argv)
 

@@ -6,19 +6,24 @@ summary    print the summary of the published warehouse
 report     write the journey report (HTML + PNG of the map), or one person's journey
 rollback   make the previous published warehouse live again
 rotate-key allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)
+dev        the Dagster UI, daemon and code server (`make dev`), stopped within seconds
+check-connections
+           one cheap authenticated request per configured vendor: ok, or the exact problem
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.console import Console, active_console, current_console, format_seconds
 from pipelines.errors import JourneyError
 from pipelines.settings import PROJECT_ROOT, Settings
 from pipelines.warehouse.build import BuildLock
@@ -36,6 +41,10 @@ class RunOutcome:
     success: bool
     report_path: Path
 
+    @property
+    def report(self) -> dict:
+        return json.loads(self.report_path.read_text())
+
 
 def _prepare_process_environment() -> None:
     for name, value in TELEMETRY_OFF.items():
@@ -44,50 +53,83 @@ def _prepare_process_environment() -> None:
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
+@contextlib.contextmanager
+def command_console() -> Iterator[Console]:
+    """The console of the command running now (the demo's), or a new one for this command."""
+    existing = current_console()
+    if existing is not None:
+        yield existing
+        return
+    with active_console(Console()) as console:
+        yield console
+
+
 def run_nightly(
     first_day: date, last_day: date, *, full_refresh: bool = False, log_level: str = "INFO"
 ) -> RunOutcome:
     """Execute the nightly job in this process for [first_day, last_day] and write its report.
 
-    The run is recorded in the Dagster instance at DAGSTER_HOME, so it shows in the UI.
+    The run is recorded in the Dagster instance at DAGSTER_HOME, so it shows in the UI. Its
+    progress goes to the terminal as it happens (standard error; `pipelines.console`).
     """
-    _prepare_process_environment()
     if last_day < first_day:
         raise JourneyError(f"--end {last_day} is before --start {first_day}")
-    settings = Settings.from_env()
-    _refuse_a_changed_key(settings)
+    _prepare_process_environment()
+    with command_console() as console:
+        console.line("loading the pipeline (Dagster definitions, dbt manifest, quality suites)")
+        console.activity("loading the pipeline definitions")
+        settings = Settings.from_env()
+        _refuse_a_changed_key(settings)
 
-    import dagster as dg
+        import dagster as dg
 
-    from pipelines.assets.common import day_range_tags
-    from pipelines.definitions import build_definitions
-    from pipelines.jobs import NIGHTLY_JOB
-    from pipelines.run_monitor import fail_dead_runs, process_tags
-    from pipelines.run_report import write_run_report
+        from pipelines.assets.common import day_range_tags
+        from pipelines.console_logger import console_logger
+        from pipelines.definitions import build_definitions
+        from pipelines.jobs import NIGHTLY_JOB
+        from pipelines.run_monitor import fail_dead_runs, process_tags
+        from pipelines.run_report import report_of_run, write_run_report
 
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(NIGHTLY_JOB)
-    # One run over the whole range, whatever its length (DECISIONS.md "a run is one window")
-    tags = day_range_tags(first_day, last_day, full_refresh=full_refresh)
-    instance = dg.DagsterInstance.get()
-    # a run whose process was killed would stay STARTED and hold the one-run-at-a-time queue
-    for run_id in fail_dead_runs(instance):
-        print(f"run {run_id}: its process is gone; marked failed", file=sys.stderr)
-    tags.update(process_tags())  # so a later run can tell whether this one's process died
-    # dbt's own console output (a line per model and test) goes to a file beside the run
-    # report; the terminal keeps Dagster's log lines (stderr) and the summary.
-    settings.report_dir.mkdir(parents=True, exist_ok=True)
-    dbt_output = settings.report_dir / f".dbt-output-{os.getpid()}.log"
-    with dbt_output.open("w") as sink, contextlib.redirect_stdout(sink):
-        result = job.execute_in_process(
-            instance=instance,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            raise_on_error=False,
+        defs = build_definitions(settings)
+        instance = dg.DagsterInstance.get()
+        job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs(
+            {"console": console_logger(instance)}
         )
-    BuildLock(settings.build_dir / ".lock", result.run_id).release()  # no-op after a publish
-    report = write_run_report(instance, result.run_id, settings)
-    dbt_output.replace(report.with_suffix(".dbt.log"))
+        # One run over the whole range, whatever its length (DECISIONS.md "a run is one window")
+        tags = day_range_tags(first_day, last_day, full_refresh=full_refresh)
+        # a run whose process was killed would stay STARTED and hold the one-run-at-a-time queue
+        for run_id in fail_dead_runs(instance):
+            console.line(f"run {run_id}: its process is gone; marked failed")
+        tags.update(process_tags())  # so a later run can tell whether this one's process died
+        days = str(first_day) if first_day == last_day else f"{first_day} .. {last_day}"
+        console.line(
+            f"running the nightly job for {days}"
+            + (" as a full refresh" if full_refresh else "")
+            + f" (Dagster instance {os.environ['DAGSTER_HOME']})"
+        )
+        graph = defs.resolve_asset_graph()
+        planned = len(graph.get_all_asset_keys()) + len(graph.asset_check_keys)
+        # Dagster writes one "planned" event per asset and check before the first step starts
+        # (a SQLite commit each: seconds to a minute on a slow disk)
+        console.activity(
+            f"starting the run (Dagster records the {planned} assets and checks it plans)"
+        )
+        # dbt's own console output (a line per model and test) goes to a file beside the run
+        # report; the terminal keeps the run's progress lines (standard error).
+        settings.report_dir.mkdir(parents=True, exist_ok=True)
+        dbt_output = settings.report_dir / f".dbt-output-{os.getpid()}.log"
+        with dbt_output.open("w") as sink, contextlib.redirect_stdout(sink):
+            result = job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                raise_on_error=False,
+            )
+        BuildLock(settings.build_dir / ".lock", result.run_id).release()  # no-op after a publish
+        report = report_of_run(instance, result.run_id) or write_run_report(
+            instance, result.run_id, settings
+        )
+        dbt_output.replace(report.with_suffix(".dbt.log"))
     return RunOutcome(run_id=result.run_id, success=result.success, report_path=report)
 
 
@@ -194,13 +236,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         first, last = args.start, args.end
     else:
         first = last = date.today() - timedelta(days=1)
-    started = time.monotonic()
     outcome = run_nightly(first, last, full_refresh=args.full_refresh)
+    report = outcome.report
+    print(outcome.report_path.with_suffix(".md").read_text())
     print(
         f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED'} "
-        f"in {time.monotonic() - started:.0f} s; report: {outcome.report_path}"
+        f"in {format_seconds(report['seconds'])}; report: {outcome.report_path.with_suffix('.md')}",
+        flush=True,
     )
-    print(outcome.report_path.with_suffix(".md").read_text())
     return 0 if outcome.success else 1
 
 
@@ -305,6 +348,21 @@ def _cmd_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_connections(args: argparse.Namespace) -> int:
+    from pipelines.extract.connections import check_connections, exit_code, render
+
+    results = check_connections()
+    print(render(results))
+    return exit_code(results)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from pipelines.dev import run_dev
+
+    _prepare_process_environment()
+    return run_dev(args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
@@ -355,6 +413,18 @@ def main(argv: list[str] | None = None) -> int:
         help="allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)",
     )
     rotate.set_defaults(func=_cmd_rotate_key)
+
+    check = commands.add_parser(
+        "check-connections",
+        help="test each configured vendor with one cheap authenticated request",
+        description="Exit status 1 if a configured source fails (or none is configured).",
+    )
+    check.set_defaults(func=_cmd_check_connections)
+
+    dev = commands.add_parser("dev", help="the Dagster UI and daemon (what `make dev` runs)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=_cmd_dev)
 
     args = parser.parse_args(argv)
     try:

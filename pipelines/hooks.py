@@ -1,4 +1,5 @@
-"""What happens when a run fails or ends: log it, post it to a webhook, write the report."""
+"""What happens when a run fails or ends: log it, post it to a webhook, write the report if
+the run could not write it itself."""
 
 import logging
 
@@ -7,7 +8,7 @@ import requests
 
 from pipelines.privacy.samples import SampleGuard
 from pipelines.privacy.secrets import Scrubber, public_location, scrubbed_logs, url_secret_forms
-from pipelines.run_report import write_run_report
+from pipelines.run_report import REPORT_STATUS_TAG, REPORT_TAG, write_run_report
 from pipelines.settings import Secret, Settings
 
 log = logging.getLogger("journey.hooks")
@@ -61,22 +62,38 @@ def notify_on_failure(context: dg.HookContext) -> None:
 
 
 def _write_report(context: dg.RunStatusSensorContext) -> None:
+    """A run writes its own report when its last step ends; this catches the runs that ended
+    otherwise (process killed, run terminated from the UI, marked failed by run monitoring)
+    or whose final status differs from the one their report states."""
+    run = context.dagster_run
+    if run.tags.get(REPORT_STATUS_TAG) == run.status.value and run.tags.get(REPORT_TAG):
+        return
     settings = Settings.from_env()
-    path = write_run_report(context.instance, context.dagster_run.run_id, settings)
+    path = write_run_report(context.instance, run.run_id, settings)
     context.log.info(f"run report written to {path}")
 
 
 def build_report_sensors(job) -> list:
-    @dg.run_status_sensor(
-        name="run_report_on_success", run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[job]
-    )
-    def run_report_on_success(context: dg.RunStatusSensorContext):
-        _write_report(context)
+    """One sensor per way a run ends, running by default: the daemon `make dev` starts
+    evaluates them (every 30 s)."""
 
-    @dg.run_status_sensor(
-        name="run_report_on_failure", run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[job]
-    )
-    def run_report_on_failure(context: dg.RunStatusSensorContext):
-        _write_report(context)
+    def sensor(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
+        @dg.run_status_sensor(
+            name=f"run_report_on_{status.value.lower()}",
+            run_status=status,
+            monitored_jobs=[job],
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        )
+        def _report(context: dg.RunStatusSensorContext):
+            _write_report(context)
 
-    return [run_report_on_success, run_report_on_failure]
+        return _report
+
+    return [
+        sensor(status)
+        for status in (
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED,
+        )
+    ]

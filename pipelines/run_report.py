@@ -1,9 +1,16 @@
 """The nightly run report: what landed, what was checked, what was published — and if not, why.
 
 Built from the Dagster event log of one run, so it reports what actually happened, whether
-the run was started by the schedule, the UI or the CLI. Written as JSON (for machines) and
-Markdown (for the morning reader) to `{report_dir}/<run date>/<run id>.{json,md}`, with
-`latest.json` / `latest.md` beside them.
+the run was started by the schedule, the UI, a backfill or the CLI. Written as JSON (for
+machines) and Markdown (for the morning reader) to `{report_dir}/<run date>/<run id>.{json,md}`,
+with `latest.json` / `latest.md` beside them, and linked from the run in the Dagster UI by the
+run tag `journey/run_report`.
+
+Every run writes its own report when its last step has ended (`JourneyResource`'s teardown);
+the run-report sensor writes or corrects it for a run that ended otherwise (killed, terminated).
+Durations come from the event log's timestamps only (`stage_timings`), the same numbers the
+console prints: one clock, one source. A failed run's report names the failing step, the
+error our code raised, its innermost cause and what to do (`pipelines.failures`).
 """
 
 from __future__ import annotations
@@ -17,8 +24,12 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.failures import Failure, explain_failure
 from pipelines.settings import Settings
 
+REPORT_TAG = "journey/run_report"
+REPORT_STATUS_TAG = "journey/run_report_status"
+STEP_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"}
 LANDING_SOURCES = {"matomo", "mailchimp", "shopify", "zendesk", "filedrop"}
 PUBLISH_KEY = dg.AssetKey(["warehouse", "published"])
 JOURNEY_REPORT_KEY = dg.AssetKey(["reports", "journey_report"])
@@ -129,6 +140,36 @@ def _removed_records(settings: Settings, published: bool) -> list[dict[str, Any]
     ]
 
 
+def stage_timings(entries) -> dict[str, dict[str, Any]]:
+    """Per step: start and end (event-log timestamps), status, seconds — from the event log's
+    STEP_* entries, for the report and the console alike."""
+    steps: dict[str, dict[str, Any]] = defaultdict(dict)
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or not event.step_key or event.event_type_value not in STEP_EVENTS:
+            continue
+        info = steps[event.step_key]
+        if event.event_type_value == "STEP_START":
+            info.setdefault("started", entry.timestamp)
+        else:
+            info["ended"] = entry.timestamp
+            info["status"] = event.event_type_value.removeprefix("STEP_").lower()
+    for info in steps.values():
+        started, ended = info.get("started"), info.get("ended")
+        info["seconds"] = round(ended - started, 2) if started and ended else None
+    return dict(steps)
+
+
+def step_seconds(instance: dg.DagsterInstance, run_id: str, step: str) -> float | None:
+    """How long `step` of `run_id` took, by the event log (what the report will say)."""
+    entries = instance.all_logs(
+        run_id,
+        of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+                 dg.DagsterEventType.STEP_FAILURE},
+    )  # fmt: skip
+    return stage_timings(entries).get(step, {}).get("seconds")
+
+
 def collect_run_report(
     instance: dg.DagsterInstance, run_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
@@ -136,7 +177,8 @@ def collect_run_report(
     if run is None:
         raise ValueError(f"no run {run_id} in the Dagster instance at {instance.root_directory}")
     stats = instance.get_run_stats(run_id)
-    steps: dict[str, dict[str, Any]] = defaultdict(dict)
+    entries = instance.all_logs(run_id)
+    steps = stage_timings(entries)
     landing: list[dict[str, Any]] = []
     identity: dict[str, Any] = {}
     checks: list[dict[str, Any]] = []
@@ -144,20 +186,37 @@ def collect_run_report(
     published: dict[str, Any] | None = None
     journey_report: dict[str, Any] | None = None
 
-    for entry in instance.all_logs(run_id):
+    failures: list[Failure] = []
+    docs = str(settings.docs_dir) if settings is not None else "<docs dir>"
+    for entry in entries:
         event = entry.dagster_event
         if event is None:
             continue
         kind = event.event_type_value
         step = event.step_key
-        if kind == "STEP_START" and step:
-            steps[step]["started"] = entry.timestamp
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED") and step:
-            steps[step]["ended"] = entry.timestamp
-            steps[step]["status"] = kind.removeprefix("STEP_").lower()
-            if kind == "STEP_FAILURE":
-                error = event.event_specific_data.error
-                errors.append({"step": step, "message": error.message.strip() if error else ""})
+        if kind == "STEP_FAILURE" and step:
+            error = event.event_specific_data.error
+            failure = explain_failure(step, error, docs)
+            failures.append(failure)
+            errors.append(
+                {
+                    "step": step,
+                    "message": error.message.strip() if error else "",
+                    **failure.as_dict(),
+                }
+            )
+        elif kind == dg.DagsterEventType.RUN_FAILURE.value and not failures and event.message:
+            # the run died outside any step (its process was killed, or it failed to start)
+            failure = Failure(
+                step="(run)",
+                kind="other",
+                error=event.message,
+                cause=event.message,
+                action="The run's process stopped before its steps ended (killed, out of "
+                "memory, or the machine restarted): re-run the night; nothing was published.",
+            )
+            failures.append(failure)
+            errors.append({"step": "(run)", "message": event.message, **failure.as_dict()})
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key
@@ -186,17 +245,20 @@ def collect_run_report(
                 }
             )
 
-    stages = []
-    for step, info in steps.items():
-        started, ended = info.get("started"), info.get("ended")
-        stages.append(
-            {
-                "step": step,
-                "status": info.get("status", "running"),
-                "seconds": round(ended - started, 2) if started and ended else None,
-            }
-        )
+    stages = [
+        {"step": step, "status": info.get("status", "running"), "seconds": info["seconds"]}
+        for step, info in steps.items()
+    ]
     failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
+    failure = failures[0] if failures else None
+    if failure is not None and failure.kind == "checks" and failed_checks:
+        failure = _checks_failure(failure, failed_checks)
+        errors[0].update(failure.as_dict())
+    ends = [info["ended"] for info in steps.values() if info.get("ended")]
+    ended = max(ends) if ends else stats.end_time
+    status = run.status.value
+    if not run.is_finished:  # written by the run itself, as its last step has ended
+        status = "FAILURE" if failures else "SUCCESS"
     if settings is not None:
         _add_dbt_failure_samples(
             settings, [c for c in checks if not c["passed"]], published is not None
@@ -206,18 +268,16 @@ def collect_run_report(
     return {
         "run_id": run_id,
         "job": run.job_name,
-        "status": run.status.value,
+        "status": status,
         "started_at": _iso(stats.start_time),
-        "ended_at": _iso(stats.end_time),
-        "seconds": round(stats.end_time - stats.start_time, 2)
-        if stats.start_time and stats.end_time
-        else None,
+        "ended_at": _iso(ended),
+        "seconds": round(ended - stats.start_time, 2) if stats.start_time and ended else None,
         "partitions": _data_days(tags),
         "full_refresh": tags.get("journey/full_refresh", "false") == "true",
         "published": published is not None,
-        "publish": published
-        or {"reason": _not_published_reason(failed_checks, errors, run.status.value)},
+        "publish": published or {"reason": _not_published_reason(failed_checks, failure, status)},
         "journey_report": journey_report,
+        "failure": failure.as_dict() if failure else None,
         "landing": landing,
         "landing_totals": {
             "records": sum(int(item.get("records") or 0) for item in landing),
@@ -252,7 +312,26 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
-def _not_published_reason(failed_checks: list, errors: list, status: str) -> str:
+def _checks_failure(failure: Failure, failed_checks: list[dict[str, Any]]) -> Failure:
+    """A blocking-check failure's cause is the checks themselves: which, on how many rows."""
+
+    def line(check: dict[str, Any]) -> str:
+        metadata = check["metadata"]
+        if metadata.get("message"):
+            return str(metadata["message"])
+        rows = metadata.get("failed_rows")
+        return f"{check['asset']}:{check['check']} failed" + (f" on {rows} rows" if rows else "")
+
+    return Failure(
+        step=failure.step,
+        kind="checks",
+        error=failure.error,
+        cause="\n".join(line(check) for check in failed_checks),
+        action=failure.action,
+    )
+
+
+def _not_published_reason(failed_checks: list, failure: Failure | None, status: str) -> str:
     from pipelines.quality.gate import GATE_CHECK
 
     gate = [c["metadata"].get("message") for c in failed_checks if c["check"] == GATE_CHECK]
@@ -263,8 +342,8 @@ def _not_published_reason(failed_checks: list, errors: list, status: str) -> str
     if failed_checks:
         names = ", ".join(f"{c['asset']}:{c['check']}" for c in failed_checks)
         return f"blocking checks failed: {names}; the previous warehouse stays live"
-    if errors:
-        return f"step {errors[0]['step']} failed; the previous warehouse stays live"
+    if failure is not None:
+        return f"{failure.summary()}; the previous warehouse stays live"
     return f"run ended with status {status} before publishing"
 
 
@@ -283,17 +362,30 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- warehouse: {report['publish'].get('path')}")
     if report.get("journey_report"):
         lines.append(f"- journey report: {report['journey_report'].get('path')}")
+    failure = report.get("failure")
+    if failure:
+        lines += [
+            "",
+            "## Why the run failed",
+            "",
+            f"- failing step: `{failure['step']}` ({failure['kind']})",
+            f"- error: {_quoted(failure['error'])}",
+        ]
+        if failure["cause"] != failure["error"]:
+            lines.append(f"- root cause: {_quoted(failure['cause'])}")
+        lines.append(f"- what to do: {failure['action']}")
     lines += [
         "",
         "## Landing",
         "",
-        "| source | stream | status | records | quarantined | records/s |",
-        "|---|---|---|---:|---:|---:|",
+        "| source | stream | status | records | quarantined | records/s | retries |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for item in report["landing"]:
         lines.append(
             f"| {item['source']} | {item['stream']} | {item.get('status')} | {item.get('records')} "
-            f"| {item.get('quarantined')} | {item.get('records_per_second')} |"
+            f"| {item.get('quarantined')} | {item.get('records_per_second')} "
+            f"| {item.get('retries', '')} |"
         )
     checks = report["checks"]
     lines += [
@@ -343,13 +435,23 @@ def protect_report(report: dict[str, Any], settings: Settings) -> dict[str, Any]
 
     guard = SampleGuard.from_settings(settings)
     protected = {
-        part: guard.protect(value) if part in ("checks", "errors") else value
+        part: guard.protect(value) if part in ("checks", "errors", "failure") else value
         for part, value in report.items()
     }
     return settings.scrubber().scrub_data(protected)
 
 
+def _quoted(text: str) -> str:
+    """A possibly multi-line error as one Markdown list item (a fenced block when long)."""
+    text = text.strip()
+    if "\n" not in text:
+        return text
+    return "\n\n  ```text\n" + "\n".join(f"  {line}" for line in text.splitlines()) + "\n  ```"
+
+
 def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settings) -> Path:
+    """Write the report of `run_id` (JSON + Markdown, and `latest.*`) and link it from the run
+    (tags `journey/run_report` and `journey/run_report_status`). Returns the JSON path."""
     report = protect_report(collect_run_report(instance, run_id, settings), settings)
     day = (report["started_at"] or datetime.now(UTC).isoformat())[:10]
     folder = settings.report_dir / day
@@ -365,4 +467,17 @@ def write_run_report(instance: dg.DagsterInstance, run_id: str, settings: Settin
         tmp = name.with_name(name.name + ".tmp")
         tmp.write_text(text)
         os.replace(tmp, name)
+    instance.add_run_tags(
+        run_id, {REPORT_TAG: str(folder / f"{run_id}.md"), REPORT_STATUS_TAG: report["status"]}
+    )
     return folder / f"{run_id}.json"
+
+
+def report_of_run(instance: dg.DagsterInstance, run_id: str) -> Path | None:
+    """The JSON report the run links to (its `journey/run_report` tag), if it was written."""
+    run = instance.get_run_by_id(run_id)
+    linked = run.tags.get(REPORT_TAG) if run is not None else None
+    if not linked:
+        return None
+    path = Path(linked).with_suffix(".json")
+    return path if path.exists() else None

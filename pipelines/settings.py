@@ -26,6 +26,15 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 
+# The variables that configure each vendor source (all set: pulled; none set: skipped).
+SOURCE_VARIABLES = {
+    "matomo": ("MATOMO_BASE_URL", "MATOMO_TOKEN", "MATOMO_SITE_ID"),
+    "mailchimp": ("MAILCHIMP_BASE_URL", "MAILCHIMP_API_KEY", "MAILCHIMP_LIST_ID"),
+    "shopify": ("SHOPIFY_BASE_URL", "SHOPIFY_ACCESS_TOKEN"),
+    "zendesk": ("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
+}
+
+
 class SettingsError(JourneyError, ValueError):
     """A setting is present but unusable (the message names the variable)."""
 

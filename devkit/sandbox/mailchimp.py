@@ -19,6 +19,7 @@ from devkit.sandbox.store import VendorStore, join_records, page_rows, since
 
 MAX_COUNT = 1000
 _MEMBERS = re.compile(r"^/3\.0/lists/([^/]+)/members/?$")
+_LIST = re.compile(r"^/3\.0/lists/([^/]+)/?$")
 _REPORTS = re.compile(r"^/3\.0/reports/?$")
 _REPORT = re.compile(r"^/3\.0/reports/([^/]+)/(sent-to|email-activity|unsubscribed)/?$")
 _REPORT_STREAMS = {
@@ -39,6 +40,8 @@ class MailchimpApi(VendorApi):
     def route(self, request: Request) -> str | None:
         if _MEMBERS.match(request.path):
             return "members"
+        if _LIST.match(request.path):
+            return "list"
         if _REPORTS.match(request.path):
             return "campaigns"
         match = _REPORT.match(request.path)
@@ -73,6 +76,21 @@ class MailchimpApi(VendorApi):
 
     def serve(self, request: Request, stream: str, mode: PageMode, duplicates: int) -> Reply:
         params = request.params
+        if stream == "list":  # GET /lists/{list_id}: the audience itself
+            list_id = _LIST.match(request.path).group(1)  # type: ignore[union-attr]
+            if list_id != self.list_id:
+                return self._problem(
+                    404, "Resource Not Found", "The requested resource could not be found."
+                )
+            members = self.store.served(self.source, "members").height
+            return json_reply(
+                200,
+                {
+                    "id": self.list_id,
+                    "name": "Sandbox newsletter",
+                    "stats": {"member_count": members},
+                },
+            )
         count = integer(params, "count", 10, MAX_COUNT)
         offset = integer(params, "offset", 0)
         envelope: dict[str, str] = {}

@@ -1,4 +1,11 @@
-"""Sandboxed Matomo: `Live.getLastVisitsDetails` with `period=range` (contracts §1.1)."""
+"""Sandboxed Matomo: `Live.getLastVisitsDetails` with `period=range` (contracts §1.1), and
+`SitesManager.getSiteFromId` (what `check-connections` asks).
+
+Errors as Matomo 4/5 words them (HTTP 200, `{"result": "error", "message": …}`): a token it
+does not know is "Unable to authenticate with the provided token. It is either invalid or
+expired."; a known token whose user cannot view the site asked for is "You can't access this
+resource as it requires 'view' access for the website id = N.".
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,9 @@ from devkit.sandbox.api import (
 )
 from devkit.sandbox.store import VendorStore, join_records, page_rows, since
 
+# Reporting API method → the stream (or check) it reads
+METHODS = {"Live.getLastVisitsDetails": "visits", "SitesManager.getSiteFromId": "site"}
+
 
 class MatomoApi(VendorApi):
     source = "matomo"
@@ -26,28 +36,22 @@ class MatomoApi(VendorApi):
 
     def route(self, request: Request) -> str | None:
         params = request.params
-        if (
-            request.path == "/index.php"
-            and params.get("module") == "API"
-            and params.get("method") == "Live.getLastVisitsDetails"
-        ):
-            return "visits"
-        return None
+        if request.path != "/index.php" or params.get("module") != "API":
+            return None
+        return METHODS.get(params.get("method", ""))
 
     def authorized(self, request: Request) -> bool:
-        return (
-            request.params.get("token_auth") == self.token
-            and request.params.get("idSite") == self.site_id
-        )
+        return request.params.get("token_auth") == self.token
 
     def auth_failure(self) -> Reply:
-        return json_reply(
+        return self.failure(
+            200, "Unable to authenticate with the provided token. It is either invalid or expired."
+        )
+
+    def _no_view_access(self, site: str) -> Reply:
+        return self.failure(
             200,
-            {
-                "result": "error",
-                "message": "You can't access this resource as it requires 'view' access "
-                f"for the website id = {self.site_id}.",
-            },
+            f"You can't access this resource as it requires 'view' access for the website id = {site}.",
         )
 
     def failure(self, status: int, message: str) -> Reply:
@@ -55,6 +59,19 @@ class MatomoApi(VendorApi):
 
     def serve(self, request: Request, stream: str, mode: PageMode, duplicates: int) -> Reply:
         params = request.params
+        if params.get("idSite") != self.site_id:
+            return self._no_view_access(params.get("idSite", ""))
+        if stream == "site":
+            return json_reply(
+                200,
+                {
+                    "idsite": self.site_id,
+                    "name": "Sandbox shop",
+                    "main_url": "https://shop.example.com",
+                    "timezone": "UTC",
+                    "currency": "EUR",
+                },
+            )
         if params.get("period") != "range" or params.get("format", "").upper() != "JSON":
             raise BadRequest("the sandbox serves period=range&format=JSON only")
         first, last = _date_range(params.get("date", ""))

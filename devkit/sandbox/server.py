@@ -3,6 +3,8 @@
 `SandboxServer(dataset_dir, faults=..., clock=...)` binds 127.0.0.1 (port 0 = a free port),
 serves `/matomo`, `/mailchimp/3.0`, `/shopify/admin` and `/zendesk` with each vendor's auth,
 pagination, incremental filters, call-limit and Retry-After headers, and the faults asked for.
+`shopify_scopes` are the access token's scopes, `zendesk_role` the API user's role (a
+resource they do not cover is refused with 403, as the vendors do).
 `env()` gives the MATOMO_*/MAILCHIMP_*/SHOPIFY_*/ZENDESK_* variables pointing at it.
 """
 
@@ -24,7 +26,7 @@ from devkit.sandbox.api import BadRequest, PageMode, Reply, Request, VendorApi
 from devkit.sandbox.faults import Fault, FaultPlan
 from devkit.sandbox.mailchimp import MailchimpApi
 from devkit.sandbox.matomo import MatomoApi
-from devkit.sandbox.shopify import ShopifyApi
+from devkit.sandbox.shopify import DEFAULT_SCOPES, ShopifyApi
 from devkit.sandbox.store import VendorStore
 from devkit.sandbox.zendesk import ZendeskApi
 
@@ -71,6 +73,8 @@ class SandboxServer:
         clock: datetime | None = None,
         port: int = 0,
         call_limit: tuple[int, float] = (40, 2.0),
+        shopify_scopes: tuple[str, ...] = DEFAULT_SCOPES,
+        zendesk_role: str = "admin",
     ) -> None:
         self.store = VendorStore(Path(dataset_dir), clock)
         self.faults = FaultPlan(faults)
@@ -89,9 +93,14 @@ class SandboxServer:
             "mailchimp": MailchimpApi(
                 self.store, self.credentials["mailchimp_api_key"], self.list_id
             ),
-            "shopify": ShopifyApi(self.store, self.credentials["shopify_access_token"]),
+            "shopify": ShopifyApi(
+                self.store, self.credentials["shopify_access_token"], shopify_scopes
+            ),
             "zendesk": ZendeskApi(
-                self.store, self.credentials["zendesk_email"], self.credentials["zendesk_api_token"]
+                self.store,
+                self.credentials["zendesk_email"],
+                self.credentials["zendesk_api_token"],
+                zendesk_role,
             ),
         }
         self._log: list[dict] = []

@@ -3,6 +3,9 @@
 Filters go on the first request only; further pages are `Link: <…page_info=…>; rel="next"`
 URLs carrying only `limit` and `page_info` (a request mixing `page_info` with filters is
 refused with 400, as Shopify does). The call-limit header is added by the server.
+
+The token carries access scopes (`/admin/oauth/access_scopes.json` lists them): a resource
+whose scope is missing is refused with 403, as Shopify does.
 """
 
 from __future__ import annotations
@@ -26,16 +29,25 @@ from devkit.sandbox.store import VendorStore, join_records, keyset_page, since
 
 MAX_LIMIT = 250
 _RESOURCE = re.compile(r"^/api/([^/]+)/(orders|customers|checkouts)\.json$")
+ACCESS_SCOPES = "/oauth/access_scopes.json"
+# the scope each resource needs (abandoned checkouts are read with the orders scope)
+SCOPE_OF = {"orders": "read_orders", "customers": "read_customers", "checkouts": "read_orders"}
+DEFAULT_SCOPES = ("read_orders", "read_all_orders", "read_customers")
 
 
 class ShopifyApi(VendorApi):
     source = "shopify"
 
-    def __init__(self, store: VendorStore, access_token: str) -> None:
+    def __init__(
+        self, store: VendorStore, access_token: str, scopes: tuple[str, ...] = DEFAULT_SCOPES
+    ) -> None:
         super().__init__(store)
         self.access_token = access_token
+        self.scopes = tuple(scopes)
 
     def route(self, request: Request) -> str | None:
+        if request.path == ACCESS_SCOPES:
+            return "access_scopes"
         match = _RESOURCE.match(request.path)
         return match.group(2) if match else None
 
@@ -54,6 +66,12 @@ class ShopifyApi(VendorApi):
         return json_reply(status, {"errors": message})
 
     def serve(self, request: Request, stream: str, mode: PageMode, duplicates: int) -> Reply:
+        if stream == "access_scopes":
+            return json_reply(200, {"access_scopes": [{"handle": scope} for scope in self.scopes]})
+        if SCOPE_OF[stream] not in self.scopes:
+            return self.failure(
+                403, f"[API] This action requires merchant approval for {SCOPE_OF[stream]} scope."
+            )
         params = request.params
         limit = integer(params, "limit", 50, MAX_LIMIT)
         token = params.get("page_info")

@@ -1,8 +1,11 @@
-"""Sandboxed Zendesk Support: cursor-based incremental exports and satisfaction ratings.
+"""Sandboxed Zendesk Support: cursor-based incremental exports and satisfaction ratings, and
+`/api/v2/users/me.json` (what `check-connections` asks).
 
 Deleted tickets stay in the ticket export with status `deleted`, as Zendesk serves them unless
 the request says `exclude_deleted=true` (kept in the cursor); their metric sets are gone, so
-none is side-loaded for them."""
+none is side-loaded for them. The incremental exports are for admins only, as Zendesk's are:
+with `role="agent"` they are refused with 403.
+"""
 
 from __future__ import annotations
 
@@ -34,16 +37,20 @@ _PATHS = {
     "/api/v2/incremental/users/cursor.json": "users",
     "/api/v2/satisfaction_ratings": "satisfaction_ratings",
     "/api/v2/satisfaction_ratings.json": "satisfaction_ratings",
+    "/api/v2/users/me.json": "me",
 }
+ADMIN_ONLY = {"tickets", "users"}
 
 
 class ZendeskApi(VendorApi):
     source = "zendesk"
 
-    def __init__(self, store: VendorStore, email: str, api_token: str) -> None:
+    def __init__(self, store: VendorStore, email: str, api_token: str, role: str = "admin") -> None:
         super().__init__(store)
+        self.email = email
         self.user = f"{email}/token"
         self.api_token = api_token
+        self.role = role
 
     def route(self, request: Request) -> str | None:
         return _PATHS.get(request.path)
@@ -58,6 +65,16 @@ class ZendeskApi(VendorApi):
         return json_reply(status, {"error": message, "description": message})
 
     def serve(self, request: Request, stream: str, mode: PageMode, duplicates: int) -> Reply:
+        if stream == "me":
+            user = {"id": 1, "name": "Sandbox user", "email": self.email, "role": self.role}
+            return json_reply(200, {"user": user})
+        if stream in ADMIN_ONLY and self.role != "admin":
+            forbidden = {
+                "title": "Forbidden",
+                "message": "You do not have access to this page. Please contact the account "
+                "owner of this help desk for further help.",
+            }
+            return json_reply(403, {"error": forbidden})
         params = request.params
         if stream == "satisfaction_ratings":
             token, size_name, maximum = params.get("page[after]"), "page[size]", RATINGS_MAX

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -99,3 +101,33 @@ def skipped_this_run(
             reason = getattr(metadata.get("skipped_reason"), "value", "source not configured")
             skipped[key] = f"the stream was skipped this run ({reason})"
     return skipped
+
+
+class _ToStepLog(logging.Handler):
+    def __init__(self, context: dg.OpExecutionContext | dg.AssetExecutionContext) -> None:
+        super().__init__(level=logging.INFO)
+        self.context = context
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.context.log.log(record.levelno, record.getMessage())
+
+
+@contextmanager
+def step_log(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext, logger: str = "journey"
+) -> Iterator[None]:
+    """The pure modules' own log lines (`journey.*`, INFO and up: extraction progress, HTTP
+    retries and Retry-After waits, identity phases, check progress) become the step's log
+    lines while the block runs, so the Dagster UI and the console show them as they happen."""
+    target = logging.getLogger(logger)
+    handler = _ToStepLog(context)
+    level, propagate = target.level, target.propagate
+    target.addHandler(handler)
+    target.setLevel(logging.INFO)
+    target.propagate = False  # shown once, through the step's log
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(level)
+        target.propagate = propagate

@@ -4,13 +4,12 @@ Each source is one multi-asset (its streams share a client and, for Zendesk, res
 the work is `pipelines.extract.runner.extract_source`, this module only wires it to Dagster.
 """
 
-import time
 from datetime import UTC, datetime
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days
+from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days, step_log
 from pipelines.extract.errors import is_transient
 from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
 from pipelines.resources import JourneyResource
@@ -35,6 +34,7 @@ def _stream_metadata(result, window) -> dict:
         "duplicates_in_batch": result.duplicates_in_batch,
         "seconds": round(result.seconds, 3),
         "records_per_second": round(result.records_per_second, 1),
+        "retries": result.retries,
         "cursor_before": str(result.cursor_before),
         "cursor_after": str(result.cursor_after),
     }
@@ -73,26 +73,15 @@ def _extraction_asset(source: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDef
             last_day=last_day,
             full_refresh=is_full_refresh(context),
         )
-        context.log.info(f"{source}: extracting {window.start} .. {window.end}")
-
-        last_logged: dict[str, float] = {}
-
-        def progress(event: dict) -> None:
-            """Progress in the run log at most every 10 s per stream (each event is a DB write)."""
-            stream, now = str(event.get("stream")), time.monotonic()
-            if now - last_logged.get(stream, 0.0) >= 10.0:
-                last_logged[stream] = now
-                context.log.info(f"{source}/{stream}: {event}")
-
         try:
-            results = extract_source(
-                source,
-                settings,
-                window=window,
-                run_id=context.run_id,
-                load_date=datetime.now(UTC).date(),
-                progress=progress,
-            )
+            with step_log(context):
+                results = extract_source(
+                    source,
+                    settings,
+                    window=window,
+                    run_id=context.run_id,
+                    load_date=datetime.now(UTC).date(),
+                )
         except Exception as error:
             if is_transient(error):
                 raise  # the retry policy tries again later
@@ -102,8 +91,6 @@ def _extraction_asset(source: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDef
                 allow_retries=False,
             ) from error
         for result in results:
-            if result.status == "skipped":
-                context.log.info(f"{source}/{result.stream}: skipped ({result.skipped_reason})")
             yield dg.MaterializeResult(
                 asset_key=dg.AssetKey([source, result.stream]),
                 metadata=_stream_metadata(result, window),

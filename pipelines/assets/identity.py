@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 from dagster import AssetExecutionContext
 
-from pipelines.assets.common import is_full_refresh
+from pipelines.assets.common import is_full_refresh, step_log
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.privacy.keys import (
@@ -100,6 +100,7 @@ def build_identity_assets() -> list:
         context.log.info(
             verify_key(published_key(settings), settings.pseudonymize_key, settings.state_dir)
         )
+        context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
         evidence = read_evidence(settings)
         full_refresh = is_full_refresh(context)
         rules = load_rules()
@@ -107,23 +108,23 @@ def build_identity_assets() -> list:
         def previous(table: str) -> pl.DataFrame | None:
             return None if full_refresh else read_published_table(settings, "identity", table)
 
-        run_at = datetime.now(UTC).replace(tzinfo=None)
-        result = stitch(
-            evidence,
-            rules=rules,
-            run_id=context.run_id,
-            run_at=run_at,
-            previous_map=previous("identity_map"),
-            erasures=read_erasures(settings),
-            pseudonymize_key=settings.pseudonymize_key,
-        )
+        with step_log(context):
+            result = stitch(
+                evidence,
+                rules=rules,
+                run_id=context.run_id,
+                run_at=datetime.now(UTC).replace(tzinfo=None),
+                previous_map=previous("identity_map"),
+                erasures=read_erasures(settings),
+                pseudonymize_key=settings.pseudonymize_key,
+            )
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
+        context.log.info(f"identity: writing {len(IDENTITY_TABLES)} tables")
         paths = write_tables(result, settings.build_identity_dir)
         fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
         metrics = {key: value for key, value in result.metrics.items()}
-        context.log.info(f"identity: {metrics}")
         for table in IDENTITY_TABLES:
             metadata = {"rows": dg.MetadataValue.int(result.tables[table].height)}
             metadata["path"] = dg.MetadataValue.path(str(paths[table]))

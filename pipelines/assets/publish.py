@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines.assets.common import WAREHOUSE_GROUP
+from pipelines.assets.common import WAREHOUSE_GROUP, step_log
+from pipelines.console import announce, format_seconds
 from pipelines.resources import JourneyResource
 from pipelines.warehouse.dbt_runner import generate_docs
 from pipelines.warehouse.publish import publish
@@ -33,9 +34,17 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def published_warehouse(context: AssetExecutionContext, journey: JourneyResource):
         settings = journey.settings()
+        context.log.info("publish: writing the dbt docs (`dbt docs generate`)")
+        announce("publish: dbt docs generate is reading the warehouse's catalog")
         docs = generate_docs(settings, settings.docs_dir / "dbt")
-        result = publish(settings, run_id=context.run_id)
-        context.log.info(f"published {result.warehouse_path} ({len(result.tables)} tables)")
+        context.log.info(f"publish: dbt docs written to {docs}")
+        context.log.info("publish: exporting the published tables to Parquet and swapping in")
+        with step_log(context):
+            result = publish(settings, run_id=context.run_id)
+        context.log.info(
+            f"publish: {result.warehouse_path} is live ({len(result.tables)} tables, exports in "
+            f"{result.export_dir}, {format_seconds(result.seconds)})"
+        )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.warehouse_path)),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.assets.common import FULL_REFRESH_TAG, run_day_range, skipped_this_run
+from pipelines.assets.common import FULL_REFRESH_TAG, run_day_range, skipped_this_run, step_log
 from pipelines.quality.suites import LandingFrame, Suite, list_checks, load_suites
 from pipelines.resources import JourneyResource
 from pipelines.settings import EXPECTATIONS_DIR
@@ -113,8 +113,13 @@ def _group(group: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
             full_refresh=tags.get(FULL_REFRESH_TAG, "false").lower() == "true",
         )
         skipped = _skipped_streams(context, suites) if landing else {}
-        for suite in (suite for suite in suites if suite.asset in skipped):
-            context.log.info(f"{suite.name}: not checked, {skipped[suite.asset]}")
+        not_checked = [suite for suite in suites if suite.asset in skipped]
+        if not_checked:
+            context.log.info(
+                f"not checked, their streams were skipped this run: "
+                f"{', '.join(suite.name for suite in not_checked)}"
+            )
+        for suite in not_checked:
             for spec in suite.expectations:
                 yield dg.AssetCheckResult(
                     asset_key=dg.AssetKey(list(suite.asset)),
@@ -127,7 +132,8 @@ def _group(group: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
         checked = [suite for suite in suites if suite.asset not in skipped]
         guard = SampleGuard.from_settings(settings)  # samples like the published tables
         paths = QualityPaths.from_settings(settings)
-        outcomes = run_suites(checked, paths, run, guard=guard) if checked else []
+        with step_log(context):
+            outcomes = run_suites(checked, paths, run, guard=guard) if checked else []
         failed = [o for o in outcomes if not o.passed]
         for outcome in failed:
             log = context.log.error if outcome.blocking else context.log.warning

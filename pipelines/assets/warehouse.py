@@ -4,6 +4,11 @@
 staging warehouse (write-audit-publish: never the published file). The identity assets read
 `int_identity_evidence` and write the identity tables that `dbt_after_identity` reads as dbt
 sources. dbt tests become asset checks; tests with severity `error` are blocking.
+
+Each invocation streams dbt's structured events as they come: Dagster events for every model
+and test (dagster-dbt's translation), and a progress line per model in the run's log
+(`pipelines.warehouse.dbt_progress`). A failed model fails the step with the model's name, file
+and database error, not dbt's exit code alone.
 """
 
 import json
@@ -21,9 +26,11 @@ from dagster_dbt import (
 )
 
 from pipelines.assets.common import is_full_refresh, run_last_day
+from pipelines.console import announce
 from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
 from pipelines.warehouse.build import prepare_build
+from pipelines.warehouse.dbt_progress import DbtProgress
 from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
     dbt_environment,
@@ -59,6 +66,7 @@ def _run_dbt(
     settings = journey.settings()
     full_refresh = is_full_refresh(context)
     if first:
+        context.log.info("preparing the build warehouse (a copy of the published one)")
         prepare_build(settings, run_id=context.run_id, full_refresh=full_refresh)
     last_day = run_last_day(context)
     # dbt unit tests check the SQL logic against fixed inputs: they run in the test suite
@@ -72,10 +80,28 @@ def _run_dbt(
     ]
     if full_refresh:
         args.append("--full-refresh")
+    progress = DbtProgress("dbt 1/2" if first else "dbt 2/2")
+    context.log.info(f"{progress.label}: starting `dbt build` (dbt parses the project first)")
+    announce(f"{progress.label}: dbt is starting and parsing the project")
     with temporary_environment(dbt_environment(settings)):
         # One target folder per build folder: every invocation after the first reuses dbt's
         # partial parse (the profile and sources' variables are the same), saving a full parse.
-        yield from dbt.cli(args, context=context, target_path=dbt_target_path(settings)).stream()
+        invocation = dbt.cli(
+            args, context=context, target_path=dbt_target_path(settings), raise_on_error=False
+        )
+        for event in invocation.stream_raw_events():
+            for level, message in progress.feed(event.raw_event):
+                context.log.log(level, message)
+            yield from event.to_default_asset_events(
+                manifest=invocation.manifest,
+                dagster_dbt_translator=invocation.dagster_dbt_translator,
+                context=context,
+                target_path=invocation.target_path,
+                project=invocation.project,
+            )
+        error = progress.error(invocation.process.wait())
+    if error is not None:
+        raise error
 
 
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:

@@ -40,6 +40,7 @@ log = logging.getLogger("journey.extract")
 
 MAX_RETRY_AFTER_SECONDS = 600.0
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
+BUCKET_WAIT_LOG_SECONDS = 2.0  # shorter call-limit pauses are routine and not worth a line
 
 
 @dataclass(frozen=True)
@@ -188,16 +189,20 @@ class HttpClient:
                 break
             self.retries += 1
             delay = wait if wait is not None else self._backoff(attempt)
+            if wait is not None:
+                pause = f"waiting {delay:.1f} s for {self.source}'s Retry-After"
+            else:
+                pause = f"backing off {delay:.2f} s"
             log.warning(
-                "%s/%s: %s on %s %s; retry %d of %d in %.2f s",
+                "%s/%s: %s on %s %s; %s (retry %d of %d)",
                 self.source,
                 stream,
                 last,
                 method,
                 path,
+                pause,
                 attempt,
                 attempts - 1,
-                delay,
             )
             self._sleep(delay)
         error = (
@@ -329,4 +334,6 @@ class HttpClient:
         with self._lock:
             delay = self._not_before - time.monotonic()
         if delay > 0:
+            if delay >= BUCKET_WAIT_LOG_SECONDS:
+                log.info("%s: waiting %.1f s for the API call limit to drain", self.source, delay)
             self._sleep(delay)

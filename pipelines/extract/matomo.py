@@ -25,7 +25,10 @@ def matomo_body_check(data: Any) -> tuple[str, str] | None:
     if isinstance(data, dict) and data.get("result") == "error":
         message = str(data.get("message", ""))
         lowered = message.lower()
-        kind = "auth" if "token_auth" in lowered or "access" in lowered else "error"
+        # Matomo 4/5: "Unable to authenticate with the provided token…" (unknown token) and
+        # "You can't access this resource as it requires 'view' access…" (no access to the site)
+        auth_words = ("token_auth", "access", "authenticate")
+        kind = "auth" if any(word in lowered for word in auth_words) else "error"
         return kind, message
     return None
 

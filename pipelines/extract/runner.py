@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
 
+from pipelines.console import announce, format_seconds
 from pipelines.extract.connector import Connector, ExtractionWindow
 from pipelines.extract.cursors import advance, read_cursor, remember_files, write_cursor
 from pipelines.extract.errors import SchemaDriftError
@@ -30,7 +31,7 @@ from pipelines.extract.landing import (
     validate_records,
 )
 from pipelines.extract.streams import SOURCES, stream_spec, streams_of
-from pipelines.settings import Settings
+from pipelines.settings import SOURCE_VARIABLES, Settings
 
 __all__ = [
     "SOURCES",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("journey.extract")
-PROGRESS_LOG_SECONDS = 10.0
+PROGRESS_LOG_SECONDS = 5.0
 
 Progress = Callable[[dict], None]
 
@@ -60,6 +61,8 @@ class StreamResult:
     unknown_fields: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     records_per_second: float = 0.0
+    retries: int = 0
+    """HTTP retries (429, 5xx, timeouts, connection errors) while the stream was extracted."""
     cursor_before: str | None = None
     cursor_after: str | None = None
     files: list[str] = field(default_factory=list)
@@ -114,12 +117,7 @@ def extract_source(
         ]
     connector = make_connector(source, settings)
     if connector is None:
-        variables = {
-            "matomo": "MATOMO_BASE_URL, MATOMO_TOKEN, MATOMO_SITE_ID",
-            "mailchimp": "MAILCHIMP_BASE_URL, MAILCHIMP_API_KEY, MAILCHIMP_LIST_ID",
-            "shopify": "SHOPIFY_BASE_URL, SHOPIFY_ACCESS_TOKEN",
-            "zendesk": "ZENDESK_BASE_URL, ZENDESK_EMAIL, ZENDESK_API_TOKEN",
-        }[source]
+        variables = ", ".join(SOURCE_VARIABLES[source])
         return _skipped(source, streams, f"{source} is not configured (set {variables})")
     results: list[StreamResult] = []
     try:
@@ -162,14 +160,27 @@ def _skipped(source: str, streams: tuple[str, ...], reason: str) -> list[StreamR
 
 
 class _Tracker:
-    """Counts pages and records of one stream; reports progress to the callback and the log."""
+    """Counts pages, records and retries of one stream; reports progress to the callback and,
+    at most every PROGRESS_LOG_SECONDS, to the log (which the run's log and console show)."""
 
-    def __init__(self, source: str, stream: str, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        source: str,
+        stream: str,
+        progress: Progress | None,
+        retries: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.result = StreamResult(source, stream, "landed")
         self.progress = progress
         self.started = time.perf_counter()
         self.last_log = self.started
         self.unknown: Counter[str] = Counter()
+        self._retries = retries
+        self._retries_before = retries()
+
+    @property
+    def retries(self) -> int:
+        return self._retries() - self._retries_before
 
     def page(self, page: ValidatedPage) -> None:
         result = self.result
@@ -186,17 +197,25 @@ class _Tracker:
             "pages": result.pages,
             "records": result.records,
             "quarantined": result.quarantined,
+            "retries": self.retries,
         }
         now = time.perf_counter()
         if now - self.last_log >= PROGRESS_LOG_SECONDS:
             self.last_log = now
             log.info(
-                "%s/%s: %d pages, %d records so far",
+                "%s/%s: %s pages, %s records so far (%s records/s, %d quarantined, %d retries)",
                 result.source,
                 result.stream,
-                result.pages,
-                result.records,
+                f"{result.pages:,}",
+                f"{result.records:,}",
+                f"{result.records / (now - self.started):,.0f}",
+                result.quarantined,
+                self.retries,
             )
+        announce(
+            f"extracting {result.source}/{result.stream}: {result.pages:,} pages, "
+            f"{result.records:,} records so far"
+        )
         if self.progress is not None:
             self.progress(event)
 
@@ -206,20 +225,22 @@ class _Tracker:
         result.records_per_second = (
             round(result.records / result.seconds, 1) if result.seconds else 0.0
         )
+        result.retries = self.retries
         result.duplicates_in_batch = writer.duplicates()
         result.unknown_fields = dict(sorted(self.unknown.items()))
         result.files = list(writer.files)
         log.info(
-            "%s/%s: landed %d records (%d quarantined, %d duplicates in batch) in %d pages, "
-            "%.1f s, %.0f records/s%s",
+            "%s/%s: landed %s records (%d quarantined, %d duplicates in batch) in %d pages, "
+            "%s, %s records/s, %d retries%s",
             result.source,
             result.stream,
-            result.records,
+            f"{result.records:,}",
             result.quarantined,
             result.duplicates_in_batch,
             result.pages,
-            result.seconds,
-            result.records_per_second,
+            format_seconds(result.seconds),
+            f"{result.records_per_second:,.0f}",
+            result.retries,
             f"; unknown fields {result.unknown_fields}" if result.unknown_fields else "",
         )
         if self.progress is not None:
@@ -235,6 +256,7 @@ def _summary(result: StreamResult) -> dict:
         "records": result.records,
         "quarantined": result.quarantined,
         "records_per_second": result.records_per_second,
+        "retries": result.retries,
     }
 
 
@@ -263,15 +285,21 @@ def _extract_group(
     source = connector.source
     before = {stream: read_cursor(settings.state_dir, source, stream) for stream in group}
     writers = {stream: _writer(settings, source, stream, run_id, load_date) for stream in group}
-    trackers = {stream: _Tracker(source, stream, progress) for stream in group}
+    client = getattr(connector, "client", None)  # every HTTP connector keeps its HttpClient here
+
+    def retries() -> int:
+        return int(getattr(client, "retries", 0))
+
+    trackers = {stream: _Tracker(source, stream, progress, retries) for stream in group}
     log.info(
-        "%s/%s: extracting %s .. %s%s",
+        "%s/%s: extracting %s .. %s UTC%s",
         source,
         "+".join(group),
-        window.start.isoformat(),
-        window.end.isoformat(),
+        f"{window.start:%Y-%m-%d %H:%M}",
+        f"{window.end:%Y-%m-%d %H:%M}",
         " (full refresh)" if window.full_refresh else "",
     )
+    announce(f"extracting {source}/{'+'.join(group)}: waiting for the first page")
     for page in connector.pages(group, window):
         for stream in group:
             texts = page.records.get(stream)

@@ -13,6 +13,7 @@ Steps, all columnar (Polars and numpy; scipy for the graph):
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.console import format_seconds
 from pipelines.identity.columnar import MISSING, index_or_null, small_pages
 from pipelines.identity.erasure import erased_persons
 from pipelines.identity.evidence import (
@@ -65,6 +67,8 @@ __all__ = [
     "write_tables",
 ]
 
+log = logging.getLogger("journey.identity")
+
 TABLES = (
     "identity_map",
     "identity_record_persons",
@@ -85,16 +89,27 @@ class StitchResult:
 
 
 class _Timer:
-    """Wall time per step, reported in the run metrics as `seconds[step]`."""
+    """Wall time per step, reported in the run metrics as `seconds[step]`; each phase (a step
+    without `:`) is also logged with what it found, as progress for the run's log."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self._last = time.perf_counter()
+        self._phase_started = self._last
 
-    def lap(self, step: str) -> None:
+    def lap(self, step: str, found: str | None = None) -> None:
         now = time.perf_counter()
         self.seconds[f"seconds[{step}]"] = round(now - self._last, 3)
         self._last = now
+        if ":" not in step:
+            self.phase(step, found)
+
+    def phase(self, name: str, found: str | None = None) -> None:
+        """Log the phase that ends now, with what it found and how long it took."""
+        now = time.perf_counter()
+        took = format_seconds(now - self._phase_started)
+        self._phase_started = now
+        log.info("identity: %s%s (%s)", name.replace("_", " "), f": {found}" if found else "", took)
 
 
 @small_pages()
@@ -131,7 +146,10 @@ def stitch(
     previous = prepare_previous(previous_map)
     if run_at.tzinfo is not None:
         run_at = run_at.astimezone(UTC).replace(tzinfo=None)
-    timer.lap("read_and_check")
+    timer.lap(
+        "read_and_check",
+        f"{prepared.rows.height:,} evidence rows" if prepared.rows is not None else None,
+    )
 
     for attempt in range(len(SEEDS)):  # a fixed number of retries, after a 64-bit hash collision
         try:
@@ -148,6 +166,11 @@ def stitch(
             if attempt == len(SEEDS) - 1:
                 raise
 
+    timer.phase(
+        "encode",
+        f"{encoded.nodes.height:,} identifiers, {encoded.edges.height:,} links drawn, "
+        f"{encoded.blocked.height:,} links to blocked identifiers refused",
+    )
     node_info = _node_info(encoded.nodes, previous)
     edges, pairs = rank_pairs(encoded.edges)
     encoded.edges = encoded.edges.clear()
@@ -158,7 +181,10 @@ def stitch(
     reasons.add(degree_limit_rejections(pairs, node_info, rules, prior))
     del prior
     pairs = pairs.with_columns(reason=reasons.series())
-    timer.lap("rank_and_degree_limits")
+    timer.lap(
+        "rank_and_degree_limits",
+        f"{pairs.height:,} identifier pairs, {int((reasons.codes > 0).sum()):,} refused by the limits",
+    )
 
     cut, labels = account_rejections(pairs, node_info, rules, incremental)
     reasons.add(cut)
@@ -175,7 +201,10 @@ def stitch(
         reasons.series().gather(edges["pair_index"]),
     )
     del pairs
-    timer.lap("account_limit_and_components")
+    timer.lap(
+        "account_limit_and_components",
+        f"{int(labels.max(initial=-1)) + 1:,} clusters, {cut.height:,} links cut (one account per person)",
+    )
 
     erased_nodes, erased_keys = erased_persons(node_info, erasures, rules, pseudonymize_key)
     kept_nodes = (
@@ -185,7 +214,11 @@ def stitch(
     )
     cluster_ids, merges, splits = assign_person_ids(kept_nodes, previous, pseudonymize_key)
     del kept_nodes
-    timer.lap("erasure_and_person_ids")
+    timer.lap(
+        "erasure_and_person_ids",
+        f"{cluster_ids.height:,} persons, {merges.height:,} merges, {splits.height:,} splits, "
+        f"{erased_nodes.height:,} erased identifiers",
+    )
 
     outcome = Outcome(
         encoded=encoded,

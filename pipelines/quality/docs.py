@@ -5,9 +5,9 @@
   and warned check with failed rows, message and sample, every suite with links to the GX
   pages, and the dbt docs (`../dbt/index.html`) when they exist.
 * `validations/…`, `expectations/…` — GX's own Data Docs pages for each validation and
-  suite. GX's templates pull Bootstrap, jQuery and a tracking image from CDNs; every page is
-  rewritten to reference local files only (scripts and remote styles removed, a small
-  inline stylesheet added, outside links turned into text).
+  suite, rendered by GX through our offline view (`pipelines.quality.docs_view`): styled by
+  GX's stylesheet and ours, scripted by ours, all in `static/` beside this page — no CDN, no
+  vendor footer, helper columns labelled.
 * `outcomes/<suite>.json` — every check's outcome, machine-readable.
 * `run.json` — which run the folder belongs to. The first check step of a new run empties the
   folder, so it always shows one run; each later step of the same run adds its suites.
@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,9 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pipelines.quality.suites import Suite
+from pipelines.console import announce
+from pipelines.quality.suites import TEXT_SUFFIX, Suite
 
-OFFLINE_MARK = "<!-- journey: offline page -->"
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
        color: #1d232a; line-height: 1.4; }
@@ -85,6 +84,7 @@ class DocsSite:
     def publish(self, session: Any) -> Path:
         """Render GX pages for the recorded validations, write outcomes and the index."""
         links: dict[str, dict[str, str]] = {}
+        announce(f"writing the Data Docs of {len(self._entries)} suite(s)")
         if session is not None and self._entries:
             resources = []
             for entry in self._entries:
@@ -115,7 +115,7 @@ class DocsSite:
                 json.dumps(document, indent=2, default=str) + "\n",
             )
         self._entries.clear()
-        make_offline(self.root)
+        copy_static_assets(self.root)
         return self.render_index()
 
     def _links(self, session: Any, identifiers: Any) -> dict[str, str]:
@@ -160,7 +160,6 @@ class DocsSite:
             '<html lang="en"><head><meta charset="utf-8">',
             "<title>Journey Warehouse — data quality</title>",
             f"<style>{_STYLE}</style></head><body>",
-            OFFLINE_MARK,
             "<h1>Journey Warehouse — data quality</h1>",
             f"<p>Run <code>{esc(str(run.get('run_id', '?')))}</code>, checks started "
             f"{esc(str(run.get('started_at', '?')))}, page written {esc(_now())}.</p>",
@@ -194,7 +193,9 @@ class DocsSite:
                 "<th>message</th><th>sample</th></tr>"
             )
             for doc, item in rows:
-                sample = json.dumps(item.get("sample") or [], indent=1, default=str)
+                sample = json.dumps(
+                    [_labelled(row) for row in item.get("sample") or []], indent=1, default=str
+                )
                 parts.append(
                     f"<tr><td><code>{esc('/'.join(doc['asset']))}</code></td>"
                     f"<td><code>{esc(item['check'])}</code></td>"
@@ -237,52 +238,25 @@ class DocsSite:
         return index
 
 
-# ---- offline pages -------------------------------------------------------------------------
+# ---- static assets -------------------------------------------------------------------------
 
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
-_LINK = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_EXTERNAL_ANCHOR = re.compile(
-    r"<a\b[^>]*\bhref\s*=\s*[\"'](?:[a-z][a-z0-9+.-]*:|//)[^\"']*[\"'][^>]*>(.*?)</a\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_REMOTE_URL = re.compile(r"url\(\s*['\"]?(?:https?:)?//[^)]*\)", re.IGNORECASE)
+STATIC = Path(__file__).with_name("docs_static")
 
 
-def offline_html(text: str, index_href: str | None = None) -> str:
-    """A GX page rewritten to load nothing from outside the folder."""
-    if OFFLINE_MARK in text:
-        return text
-    text = _SCRIPT.sub("", text)
-    text = _LINK.sub("", text)
-    text = _IMG.sub("", text)
-    text = _EXTERNAL_ANCHOR.sub(r"\1", text)
-    text = _REMOTE_URL.sub("none", text)
-    banner = OFFLINE_MARK
-    if index_href:
-        banner += f'<nav class="journey"><a href="{index_href}">← quality overview</a></nav>'
-    text = re.sub(r"</head\s*>", f"<style>{_STYLE}</style></head>", text, count=1, flags=re.I)
-    return re.sub(
-        r"(<body\b[^>]*>)", r"\1" + banner.replace("\\", "\\\\"), text, count=1, flags=re.I
-    )
+def copy_static_assets(root: Path) -> None:
+    """Our stylesheet and script for GX's pages, into `<site>/static/journey/`."""
+    target = Path(root) / "static" / "journey"
+    target.mkdir(parents=True, exist_ok=True)
+    for asset in STATIC.iterdir():
+        shutil.copyfile(asset, target / asset.name)
 
 
-def make_offline(root: Path) -> None:
-    root = Path(root)
-    index = root / "index.html"
-    for page in root.rglob("*.html"):
-        if page == index:
-            continue
-        text = page.read_text(encoding="utf-8")
-        if OFFLINE_MARK in text:
-            continue
-        href = os.path.relpath(index, page.parent)
-        page.write_text(offline_html(text, href), encoding="utf-8")
-    for sheet in root.rglob("*.css"):
-        text = sheet.read_text(encoding="utf-8")
-        cleaned = _REMOTE_URL.sub("none", text)
-        if cleaned != text:
-            sheet.write_text(cleaned, encoding="utf-8")
+def _labelled(row: dict[str, Any]) -> dict[str, Any]:
+    """A sample row with its helper columns (`<field>__text`, check-only) labelled as such."""
+    return {
+        (f"{key} (helper: raw text, check only)" if key.endswith(TEXT_SUFFIX) else key): value
+        for key, value in row.items()
+    }
 
 
 def _now() -> str:

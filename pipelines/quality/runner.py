@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
+import sys
+import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.console import format_seconds
 from pipelines.privacy.samples import SampleGuard
 from pipelines.quality.frames import landing_frame, warehouse_frame
 from pipelines.quality.row_counts import (
@@ -35,11 +40,14 @@ from pipelines.quality.row_counts import (
 from pipelines.quality.suites import ExpectationSpec, LandingFrame, Suite
 from pipelines.settings import Settings
 
+log = logging.getLogger("journey.quality")
+
 SAMPLE_ROWS = 5
 UNEXPECTED_VALUES = 20
 SAMPLE_TEXT_LIMIT = 200
 GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 DATASOURCE = "journey"
+OFFLINE_VIEW = {"module_name": "pipelines.quality.docs_view", "class_name": "OfflinePageView"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,12 @@ def sample_rows(frame: pd.DataFrame, index: Iterable[Any]) -> list[dict[str, Any
 def import_gx():
     """Import Great Expectations with analytics off (seconds, once per process)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations
+    if "great_expectations" not in sys.modules:
+        log.info("checks: loading Great Expectations (once per process, about 10 s)")
+    with warnings.catch_warnings():
+        # GX imports pyspark when it is installed, which warns about pandas 3 on every import
+        warnings.filterwarnings("ignore", message="PySpark does not yet", category=FutureWarning)
+        import great_expectations
 
     return great_expectations
 
@@ -216,6 +229,12 @@ class GxSession:
                 "site_index_builder": {
                     "class_name": "DefaultSiteIndexBuilder",
                     "show_cta_footer": False,
+                },
+                # GX's pages through our offline view (pipelines/quality/docs_view.py)
+                "site_section_builders": {
+                    "expectations": {"view": OFFLINE_VIEW},
+                    "validations": {"view": OFFLINE_VIEW},
+                    "profiling": "None",  # GX's own way of saying: no such section
                 },
             }
         config = DataContextConfig(
@@ -556,14 +575,19 @@ def run_suites(
     session = GxSession(site.root, guard)
     baselines = read_baselines(paths.state_file)
     outcomes: list[CheckOutcome] = []
+    total = sum(len(suite.expectations) for suite in suites)
     try:
-        for suite in suites:
+        for number, suite in enumerate(suites, start=1):
+            started = time.perf_counter()
             try:
                 frame = frame_loader(suite) if frame_loader else load_frame(suite, paths, run)
             except Exception as error:  # reported as failed checks, with the reason
                 suite_outcomes = frame_failed(suite, error)
                 site.record(suite, suite_outcomes, identifiers=None)
                 outcomes.extend(suite_outcomes)
+                _log_suite(
+                    number, len(suites), suite, suite_outcomes, len(outcomes), total, started
+                )
                 continue
             previous = baselines.get(suite.name)
             suite_outcomes = validate_frame(suite, frame, run, previous=previous, session=session)
@@ -578,6 +602,34 @@ def run_suites(
                 )
             site.record(suite, suite_outcomes, identifiers=session.validated[-1])
             outcomes.extend(suite_outcomes)
+            _log_suite(number, len(suites), suite, suite_outcomes, len(outcomes), total, started)
     finally:
         site.publish(session)
     return outcomes
+
+
+def _log_suite(
+    number: int,
+    suites: int,
+    suite: Suite,
+    outcomes: Sequence[CheckOutcome],
+    done: int,
+    total: int,
+    started: float,
+) -> None:
+    """One progress line per suite: checks n of N, and this suite's verdicts."""
+    failed = sum(1 for o in outcomes if not o.passed and o.blocking)
+    warned = sum(1 for o in outcomes if not o.passed and not o.blocking)
+    log.info(
+        "checks %d of %d (suite %d of %d) %s: %d passed, %d warned, %d failed on %s rows (%s)",
+        done,
+        total,
+        number,
+        suites,
+        suite.name,
+        len(outcomes) - failed - warned,
+        warned,
+        failed,
+        next((f"{o.rows:,}" for o in outcomes if o.rows is not None), "no"),
+        format_seconds(time.perf_counter() - started),
+    )

@@ -15,6 +15,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from pipelines.console import announce
 from pipelines.identity.rules import NORMALISATION_ENV, load_rules, normalisation_declaration
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 
@@ -110,6 +111,7 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     manifest = project_dir / "target" / "manifest.json"
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
         return manifest
+    announce("parsing the dbt project (after a change to it, or the first time)")
     with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
         env = {
             **os.environ,

@@ -4,12 +4,18 @@ publish step, executed by Dagster in a temporary instance and folders.
 
 Each test module gets its own dataset, folders, Dagster instance and sandbox server (see
 `Pipeline`); the environment variables a run reads are set for the module and restored after.
+The first warehouse is built by the README's `make demo`, run as a user runs it (a process
+whose every output line is timed); later nights run the README's commands as printed
+(`Pipeline.readme`) or the CLI in process (`Pipeline.run`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,9 +25,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from devkit.__main__ import main as demo_cli
 from pipelines.cli import main as cli
 from pipelines.settings import PROJECT_ROOT, Settings, temporary_environment
+from tests.readme import project_like_folder, readme_command, run_as_printed
 
 PERSONS = 300
 SEED = 23
@@ -44,15 +50,29 @@ class Pipeline:
     dataset: Path
     sandbox: object
     demo_exit_code: int
+    demo_output: list[tuple[float, str]]
+    """`make demo`'s output lines (standard output and error), each with the seconds since the
+    command started."""
 
     @property
     def settings(self) -> Settings:
         return Settings.from_env()
 
     def run(self, *arguments: str) -> Outcome:
-        """`python -m pipelines run ...` (default: the last demo day), as a user types it."""
+        """`python -m pipelines run ...` (default: the last demo day), in this process."""
         code = cli(["run", *(arguments or ("--date", LAST_DAY.isoformat()))])
         return Outcome(code == 0, self.settings.report_dir / "latest.json")
+
+    def readme(self, prefix: str, **env: str) -> subprocess.CompletedProcess:
+        """The README command starting with `prefix`, run as printed in a folder laid out like
+        the project after `make demo` (its `warehouse/` is this pipeline's)."""
+        folder = project_like_folder(self.root, self.settings.warehouse_path.parent)
+        return run_as_printed(readme_command(prefix), folder, env)
+
+    def readme_run(self, prefix: str, **env: str) -> Outcome:
+        done = self.readme(prefix, **env)
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        return Outcome(done.returncode == 0, self.settings.report_dir / "latest.json")
 
     def query(self, sql: str, path: Path | None = None) -> pl.DataFrame:
         con = duckdb.connect(str(path or self.settings.warehouse_path), read_only=True)
@@ -80,9 +100,27 @@ class Pipeline:
         return frames
 
 
+def make_demo(dataset: Path, persons: int, seed: int) -> tuple[int, list[tuple[float, str]]]:
+    """`make demo` (the README's first command) for a dataset of this size, every output line
+    timed as it arrives."""
+    arguments = f"--persons {persons} --seed {seed} --out {dataset}"
+    started = time.monotonic()
+    process = subprocess.Popen(
+        ["make", "demo", f"DEMO_ARGS={arguments}"],
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = [(time.monotonic() - started, line.rstrip("\n")) for line in process.stdout]
+    return process.wait(), lines
+
+
 @contextmanager
 def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterator[Pipeline]:
-    """Folders and a Dagster instance under `root`; the README's demo command builds the first
+    """Folders and a Dagster instance under `root`; the README's `make demo` builds the first
     warehouse (it generates the dataset, serves it, runs the job, stops its server); then a
     sandbox on the same dataset serves the nights the tests run."""
     from devkit.sandbox import SandboxServer
@@ -102,15 +140,17 @@ def pipeline(root: Path, *, persons: int = PERSONS, seed: int = SEED) -> Iterato
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     with temporary_environment(folders):
-        demo_exit_code = demo_cli(
-            ["demo", "--persons", str(persons), "--seed", str(seed), "--out", str(dataset)]
-        )
+        demo_exit_code, demo_output = make_demo(dataset, persons, seed)
         with (
             SandboxServer(dataset) as sandbox,
             temporary_environment({**sandbox.env(), "JOURNEY_DROP_DIR": str(dataset / "drop")}),
         ):
             yield Pipeline(
-                root=root, dataset=dataset, sandbox=sandbox, demo_exit_code=demo_exit_code
+                root=root,
+                dataset=dataset,
+                sandbox=sandbox,
+                demo_exit_code=demo_exit_code,
+                demo_output=demo_output,
             )
 
 

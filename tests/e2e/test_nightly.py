@@ -1,10 +1,15 @@
-"""The README's promise, end to end: a nightly run over HTTP builds a warehouse that agrees
-with the generator's ground truth, publishes it atomically, and a re-run changes nothing."""
+"""The README's promise, end to end: `make demo` says what it does as it goes and ends with
+where everything is; a nightly run over HTTP builds a warehouse that agrees with the
+generator's ground truth, publishes it atomically, and a re-run changes nothing; the README's
+commands work as printed."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import shlex
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +19,7 @@ import pytest
 from devkit.identity.evaluate import pairwise_scores
 from devkit.vendor_dataset import dataset_end
 from pipelines.cli import main as cli
+from pipelines.console import format_seconds
 from pipelines.identity.__main__ import main as explain
 from pipelines.identity.normalise import normalise_identifiers
 from pipelines.identity.rules import load_rules
@@ -110,6 +116,54 @@ def test_the_demo_writes_the_journey_report_of_the_published_warehouse(nightly):
     assert sum(expected["persons"]) > 0
 
 
+def test_make_demo_is_never_silent_for_10_s_and_ends_with_where_things_are(nightly):
+    run, outcome = nightly
+    output = run.demo_output
+    times = [0.0] + [seconds for seconds, _ in output]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    longest = max(range(len(gaps)), key=gaps.__getitem__)
+    assert gaps[longest] < 10.0, (gaps[longest], output[max(0, longest - 3) : longest + 1])
+    text = [line for _, line in output]
+    # progress of every kind of step, as it happened
+    assert any(
+        re.search(r"extract_shopify +shopify/orders: landed \d[\d,]* records", t) for t in text
+    )
+    assert any(
+        re.search(r"dbt_after_identity +\[ *\d+/\d+\] model marts\.dim_persons OK", t) for t in text
+    )
+    assert any(
+        re.search(r"identity_stitching +identity: erasure and person ids: \d", t) for t in text
+    )
+    assert any(
+        re.search(r"quality_warehouse +checks \d+ of \d+ \(suite \d+ of \d+\)", t) for t in text
+    )
+    assert any(re.search(r"warehouse__published +publish: .* is live", t) for t in text)
+    # one clock: each step's duration and the total, as the run report has them
+    report = outcome.report
+    for stage in report["stages"]:
+        done = f"{stage['step']:<24} done in {format_seconds(stage['seconds'])}"
+        assert any(done in line for line in text), done
+    assert (
+        f"The nightly job published the warehouse in {format_seconds(report['seconds'])} "
+        f"(run {report['run_id']})." in text
+    )
+    # where the warehouse, the report and the docs are, and what to try next
+    tail = "\n".join(text[text.index("Where things are:") :])
+    settings = run.settings
+    [report_md] = settings.report_dir.glob(f"*/{report['run_id']}.md")
+    for path in (
+        settings.warehouse_path,
+        report_md,
+        settings.docs_dir / "dbt" / "index.html",
+        settings.docs_dir / "gx" / "index.html",
+    ):
+        assert str(path) in tail and path.exists(), path
+    assert "Try next:" in tail and "-m pipelines query" in tail and "make dev" in tail
+    explain_line = next(line for line in text if "-m pipelines.identity explain" in line)
+    pair = shlex.split(explain_line)[-2:]
+    assert explain(["explain", "--warehouse", str(settings.warehouse_path), *pair]) == 0
+
+
 def test_touchpoints_equal_the_true_touchpoints(nightly):
     run, _ = nightly
     truth = f"""
@@ -177,7 +231,8 @@ def test_revenue_and_buyers_reconcile_with_the_true_orders(nightly):
 def test_rerunning_the_same_night_leaves_the_warehouse_identical(nightly, demo_digest):
     run, _ = nightly
     before = run.contents()
-    outcome = run.run()  # same date, incremental this time
+    outcome = run.readme_run(".venv/bin/python -m pipelines run --date")  # incremental this time
+    assert outcome.report["partitions"] == {"start": "2026-09-30", "end": "2026-09-30"}
     assert outcome.success, outcome.report_path.with_suffix(".md").read_text()
     after = run.contents()
     served = {entry["source"] for entry in run.sandbox.request_log if entry["status"] == 200}
@@ -197,14 +252,33 @@ def test_rollback_swaps_the_previous_warehouse_back_and_forth(nightly, demo_dige
     assert run.digest() == newest
 
 
+def assert_rows_shown(done, rows: pl.DataFrame) -> None:
+    """Each (label, count) row appears in DuckDB's box table printed by the command."""
+    assert done.returncode == 0, done.stderr
+    for label, count in rows.iter_rows():
+        row = rf"│ {re.escape(label or 'NULL')} +│ +{count} +│"
+        assert re.search(row, done.stdout), (label, count, done.stdout)
+
+
 def test_the_query_summary_and_explain_commands(nightly, capsys):
     run, _ = nightly
     assert cli(["query", "select count(*) as persons from marts.dim_persons"]) == 0
     persons = run.query("select count(*) from marts.dim_persons").item()
     assert f"{persons}" in capsys.readouterr().out
-    assert cli(["summary"]) == 0
-    summary = capsys.readouterr().out
-    assert "Phase funnel" in summary and f"Persons: {persons:,}" in summary
+    # the README's querying commands, as printed
+    query = run.readme(".venv/bin/python -m pipelines query")
+    assert_rows_shown(
+        query, run.query("select phase, count(*) from marts.fct_journey_phases group by 1")
+    )
+    summary = run.readme(".venv/bin/python -m pipelines summary")
+    assert summary.returncode == 0 and f"Persons: {persons:,}" in summary.stdout
+    assert "Phase funnel" in summary.stdout
+    python = run.readme("import duckdb")
+    assert_rows_shown(
+        python, run.query("select acquisition_channel, count(*) from marts.dim_persons group by 1")
+    )
+    if shutil.which("duckdb"):  # the DuckDB CLI is optional ("if installed")
+        assert run.readme("duckdb -readonly").returncode == 0
     # two identifiers of one person, explained hop by hop
     pair = run.query(
         """
@@ -678,8 +752,11 @@ def test_revenue_not_reconciling_blocks_the_publish(nightly):
     order = latest_version(run, "shopify", "orders", financial_status="paid", test=False)
     wrong = {**order, "total_price": "99999.00", "updated_at": "2026-09-30T20:40:00+02:00"}
     serve_version(run, "shopify", "orders", wrong, 40)
+    # the README's nightly command (yesterday: its window reaches back to the stored cursor,
+    # 2026-10-01, minus the lookback, so it pulls the version served at 2026-09-30 20:40)
+    outcome = run.readme_run(".venv/bin/python -m pipelines run ")
     failure = assert_blocked(
-        run, run.run(), "fct_orders", "total_price_reconciles_with_shopify_arithmetic"
+        run, outcome, "fct_orders", "total_price_reconciles_with_shopify_arithmetic"
     )
     assert failure["metadata"]["sample"][0]["order_id"] == str(order["id"])
     assert run.digest() == before
@@ -701,6 +778,8 @@ def test_duplicated_order_ids_block_the_publish(nightly):
         f"{order['id']},,reimport@shop.example,2026-09-30T10:00:00Z,2026-09-30T10:00:00Z,,paid,false,"
         "EUR,10.00,0.00,0.00,,,\n"
     )
-    failure = assert_blocked(run, run.run(), "fct_orders", "unique_fct_orders_order_id")
+    outcome = run.readme_run(".venv/bin/python -m pipelines run --full-refresh")
+    assert outcome.report["full_refresh"] is True
+    failure = assert_blocked(run, outcome, "fct_orders", "unique_fct_orders_order_id")
     assert failure["metadata"]["sample"][0]["unique_field"] == str(order["id"])
     assert run.digest() == before

@@ -1,6 +1,8 @@
 """Quality gates end to end: a corrupted input blocks the publish, the last good warehouse
 stays live byte for byte, and the run report says which check failed, on how many rows, with a
-sample; a warning publishes and is reported.
+sample; a warning publishes and is reported. One night is started by the nightly schedule's
+own definition (as the daemon would) and writes its report itself; the backfill is the
+README's command, as printed.
 
 Each scenario corrupts one input through the real path (a new record version served by the
 sandbox, a file drop, or the previous run's row counts), runs the night with the CLI, and
@@ -12,14 +14,26 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from devkit.vendor_dataset import dataset_end
+from pipelines.assets.common import FIRST_DAY_TAG, LAST_DAY_TAG
+from pipelines.definitions import build_definitions
+from pipelines.run_report import REPORT_TAG
 from pipelines.settings import temporary_environment
-from tests.e2e.conftest import CORRUPT_AT, assert_blocked, latest_version, pipeline, serve_version
+from pipelines.warehouse.build import BuildLock
+from tests.e2e.conftest import (
+    CORRUPT_AT,
+    Outcome,
+    assert_blocked,
+    latest_version,
+    pipeline,
+    serve_version,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +63,47 @@ def test_a_future_timestamp_blocks_the_publish(nightly, published_digest):
     serve_version(run, "zendesk", "tickets", {**ticket, "updated_at": "2026-09-30T18:01:00Z"}, 1)
 
 
-def test_a_null_id_blocks_the_publish(nightly, published_digest):
+def test_a_scheduled_night_writes_its_report_and_a_null_id_blocks_the_publish(
+    nightly, published_digest
+):
+    """The night the schedule starts at 02:00 on 2026-10-01: evaluated through the schedule's
+    own definition, its run request launched (in this process), no CLI involved."""
     run, _ = nightly
     ticket = latest_version(run, "zendesk", "tickets", status="closed")
     corrupt = {**ticket, "requester_id": None, "updated_at": "2026-09-30T18:10:00Z"}
     serve_version(run, "zendesk", "tickets", corrupt, 10)
-    assert_blocked(run, run.run(), "zendesk/tickets", "requester_id_not_null")
+
+    defs = build_definitions(run.settings)
+    instance = dg.DagsterInstance.get()
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    tick = schedule.evaluate_tick(
+        dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 10, 1, 2, 0, tzinfo=UTC),
+            repository_def=defs.get_repository_def(),
+        )
+    )
+    [request] = tick.run_requests
+    assert (request.tags[FIRST_DAY_TAG], request.tags[LAST_DAY_TAG]) == ("2026-09-30", "2026-09-30")
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        instance=instance,
+        tags=request.tags,
+        raise_on_error=False,
+    )
+    BuildLock(run.settings.build_dir / ".lock", result.run_id).release()  # as its process would
+
+    linked = Path(instance.get_run_by_id(result.run_id).tags[REPORT_TAG])
+    assert linked.exists() and linked.with_suffix(".json").exists()
+    assert (run.settings.report_dir / "latest.json").read_text() == linked.with_suffix(
+        ".json"
+    ).read_text()
+    outcome = Outcome(result.success, linked.with_suffix(".json"))
+    failure = assert_blocked(run, outcome, "zendesk/tickets", "requester_id_not_null")
+    why = outcome.report["failure"]
+    assert why["step"] == "quality_landing_zendesk" and why["kind"] == "checks"
+    assert "requester_id_not_null" in why["cause"] and "failed on 1 of" in why["cause"]
+    assert "## Why the run failed" in linked.read_text()
+    assert failure["metadata"]["failed_rows"] == 1
     assert run.digest() == published_digest
     serve_version(run, "zendesk", "tickets", {**ticket, "updated_at": "2026-09-30T18:11:00Z"}, 11)
 
@@ -149,8 +198,8 @@ def test_a_warning_publishes_and_is_reported(nightly, published_digest):
     # and Zendesk is not configured tonight: its streams are skipped, so their suites (the
     # row-count bounds above all, which would see nothing landed) do not judge them
     unconfigured = dict.fromkeys(("ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"), "")
-    with temporary_environment(unconfigured):
-        outcome = run.run("--start", "2026-09-29", "--end", "2026-09-30")  # a two-day backfill
+    with temporary_environment(unconfigured):  # the README's backfill, as printed
+        outcome = run.readme_run(".venv/bin/python -m pipelines run --start")
     report = outcome.report
     assert outcome.success, outcome.report_path.with_suffix(".md").read_text()
     assert report["published"] is True

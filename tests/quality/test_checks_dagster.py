@@ -155,6 +155,17 @@ def test_blocking_failure_keeps_the_published_warehouse_and_fails_the_run(env):
     assert "fct_orders:order_id_unique" in report["publish"]["reason"]
     [reported] = report["checks"]["failures"]
     assert reported["metadata"]["failed_rows"] == 2
+    # the run wrote its own report, linked from the run, naming the step, the cause and what to do
+    linked = Path(instance.get_run_by_id(bad.run_id).tags["journey/run_report"])
+    assert linked.with_suffix(".json").exists()
+    failure = json.loads(linked.with_suffix(".json").read_text())["failure"]
+    assert failure["step"] == "quality_warehouse" and failure["kind"] == "checks"
+    assert failure["cause"] == (
+        "fct_orders: order_id_unique [blocking] failed on 2 of 4 rows: "
+        "expect_column_values_to_be_unique(column='order_id')"
+    )
+    assert "Data Docs in" in failure["action"] and str(settings.docs_dir) in failure["action"]
+    assert "## Why the run failed" in linked.read_text()
 
     index = (settings.docs_dir / "gx" / "index.html").read_text()
     assert "order_id_unique" in index and bad.run_id in index

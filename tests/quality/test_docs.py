@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.quality.docs import offline_html
 from pipelines.quality.runner import QualityPaths, RunInfo, run_suites
 from tests.quality.conftest import expectation, make_suite
 
@@ -68,9 +67,9 @@ def test_docs_are_written_when_checks_fail_and_reference_only_local_files(tmp_pa
     assert any(t.startswith("validations/") for t in pages)
     assert any(t.startswith("expectations/") for t in pages)
     for page in paths.docs_dir.rglob("*.html"):
-        local_references(page)
-    for sheet in paths.docs_dir.rglob("*.css"):
-        local_references(sheet)
+        for target in local_references(page):  # and what the stylesheets they load load
+            if target.split("#")[0].endswith(".css"):
+                local_references((page.parent / target).resolve())
 
     outcome = json.loads((paths.docs_dir / "outcomes" / "marts.fct_orders.json").read_text())
     unique = outcome["outcomes"][0]
@@ -118,16 +117,81 @@ def test_a_frame_that_cannot_be_built_is_reported(tmp_path):
     assert "could not build the frame" in (paths.docs_dir / "index.html").read_text()
 
 
-def test_offline_html_strips_remote_resources():
-    page = (
-        '<html><head><link rel="stylesheet" href="https://cdn.example/b.css">'
-        '<script src="https://code.jquery.com/jquery.js"></script>'
-        "<style>.x{background:url('https://x.example/logo.png')}</style></head>"
-        '<body><img src="https://tracker.example/p.png?id=1">'
-        '<a href="https://greatexpectations.io">Great Expectations</a>'
-        '<a href="../index.html">home</a><script>$(1)</script></body></html>'
+LANDING = make_suite(
+    [
+        expectation(
+            "expect_column_values_to_not_be_null",
+            "created_at_parseable",
+            column="created_at",
+            row_condition="created_at__text.notnull()",
+            condition_parser="pandas",
+        ),
+    ],
+    name="landing.shop.orders",
+    asset=("shop", "orders"),
+    frame={"kind": "landing", "fields": {"created_at": "timestamp_iso"}},
+)
+
+
+def _gx_pages(root: Path) -> list[Path]:
+    return sorted(root.glob("validations/**/*.html")) + sorted(root.glob("expectations/**/*.html"))
+
+
+def test_gx_pages_come_from_the_offline_view_with_local_styles_and_no_vendor_footer(tmp_path):
+    paths = _paths(tmp_path)
+    frame = pd.DataFrame(
+        {"created_at": [pd.Timestamp("2026-01-01"), None], "created_at__text": ["2026-01-01", "x"]}
     )
-    cleaned = offline_html(page, "../index.html")
-    assert "https://" not in cleaned and "<script" not in cleaned and "<img" not in cleaned
-    assert "Great Expectations" in cleaned and 'href="../index.html"' in cleaned
-    assert offline_html(cleaned) == cleaned
+    run_suites([LANDING], paths, RunInfo(run_id="run-1"), frame_loader=lambda _: frame)
+    pages = _gx_pages(paths.docs_dir)
+    assert len(pages) == 2  # the suite and its validation
+    for page in pages:
+        text = page.read_text()
+        targets = local_references(page)  # nothing outside the folder, every file exists
+        assert any(t.endswith("static/journey/journey-docs.css") for t in targets), page
+        assert any(t.endswith("static/journey/journey-docs.js") for t in targets), page
+        assert any(t.endswith("index.html") for t in targets), page  # back to the overview
+        assert "newsletter" not in text.lower() and "greatexpectations.io" not in text
+        assert "<script>" not in text.replace(" ", "")  # no inline jQuery left over
+        # the helper column is labelled as such on the pages that show it
+        assert "Helper columns." in text and "created_at__text" in text
+    index = (paths.docs_dir / "index.html").read_text()
+    assert "created_at__text (helper: raw text, check only)" in index
+
+
+def test_a_validation_page_renders_styled_in_a_browser_without_network(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    paths = _paths(tmp_path)
+    frame = pd.DataFrame({"order_id": [1, 2, 2], "email": ["a@x.com", "c@x.com", "b@x.com"]})
+    run_suites([ORDERS], paths, RunInfo(run_id="run-1"), frame_loader=lambda _: frame)
+    [validation] = sorted(paths.docs_dir.glob("validations/**/*.html"))  # 1 failed, 1 passed
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(validation.as_uri())
+            page.wait_for_load_state("load")
+            table = page.locator("table.table").first
+            styles = table.evaluate(
+                "t => { const s = getComputedStyle(t); "
+                "return [s.borderCollapse, getComputedStyle(t.querySelector('td')).borderTopStyle]; }"
+            )
+            sidebar_width = page.locator(".col-md-2").first.evaluate(
+                "e => e.getBoundingClientRect().width"
+            )
+            # the "Failed only" filter works without jQuery
+            page.get_by_text("Failed Only").click()
+            hidden = page.locator(".hide-succeeded-validation-target-child").first.evaluate(
+                "e => getComputedStyle(e.parentElement).display"
+            )
+        finally:
+            browser.close()
+    assert requested and all(url.startswith("file://") for url in requested), requested
+    assert styles == ["collapse", "solid"]  # our stylesheet applied: bordered tables
+    assert 150 < sidebar_width < 300  # the two-column layout: sidebar beside the results
+    assert hidden == "none"

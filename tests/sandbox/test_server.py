@@ -86,11 +86,43 @@ def test_matomo_filters_the_date_range_and_pages_by_offset(server: SandboxServer
     assert matomo(server, filter_limit=5, filter_offset=40).json() == []
 
 
-def test_matomo_rejects_a_wrong_token_with_an_access_error(server: SandboxServer):
+def test_matomo_answers_a_wrong_token_and_a_site_without_access_as_matomo_does(
+    server: SandboxServer,
+):
     response = matomo(server, token="nope")
     assert response.status_code == 200
-    body = response.json()
-    assert body["result"] == "error" and "access" in body["message"]
+    assert response.json() == {
+        "result": "error",
+        "message": "Unable to authenticate with the provided token. It is either invalid or "
+        "expired.",
+    }
+    assert matomo(server, idSite="99").json() == {
+        "result": "error",
+        "message": "You can't access this resource as it requires 'view' access for the "
+        "website id = 99.",
+    }
+    site = matomo(server, method="SitesManager.getSiteFromId").json()
+    assert site["idsite"] == server.env()["MATOMO_SITE_ID"]
+
+
+def test_the_check_endpoints_of_mailchimp_shopify_and_zendesk(dataset: Path):
+    with SandboxServer(dataset, shopify_scopes=("read_orders",), zendesk_role="agent") as server:
+        env = server.env()
+        audience = mailchimp(server, f"/lists/{env['MAILCHIMP_LIST_ID']}").json()
+        assert (audience["id"], audience["stats"]["member_count"]) == (env["MAILCHIMP_LIST_ID"], 12)
+        missing = mailchimp(server, "/lists/nolist")
+        assert missing.status_code == 404 and missing.json()["title"] == "Resource Not Found"
+        scopes = shopify(server, env["SHOPIFY_BASE_URL"] + "/oauth/access_scopes.json").json()
+        assert scopes == {"access_scopes": [{"handle": "read_orders"}]}
+        customers = shopify(server, env["SHOPIFY_BASE_URL"] + "/api/2024-10/customers.json")
+        assert customers.status_code == 403
+        assert customers.json() == {
+            "errors": "[API] This action requires merchant approval for read_customers scope."
+        }
+        me = zendesk(server, "/api/v2/users/me.json").json()["user"]
+        assert (me["email"], me["role"]) == (env["ZENDESK_EMAIL"], "agent")
+        tickets = zendesk(server, "/api/v2/incremental/tickets/cursor.json", start_time=0)
+        assert tickets.status_code == 403 and tickets.json()["error"]["title"] == "Forbidden"
 
 
 def test_mailchimp_members_since_last_changed_and_total_items(server: SandboxServer):
