@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,11 +107,52 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 
     Dagster needs the manifest to build the asset graph when the code location loads.
     Parsing needs the profile's variables; placeholders are enough because parsing
-    neither connects nor reads data.
+    neither connects nor reads data. Processes loading the code location at the same time
+    (test workers, `dagster dev`'s code server and a CLI run) parse once: the first takes a
+    file lock, parses into its own folder and renames the manifest into place, so nobody ever
+    reads a half-written one.
     """
+    from filelock import FileLock
+
     manifest = project_dir / "target" / "manifest.json"
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+
+    def fresh() -> bool:
+        return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
+
+    if fresh():
         return manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(manifest.parent / ".parse.lock")):
+        if fresh():  # another process parsed while this one waited
+            return manifest
+        announce("parsing the dbt project (after a change to it, or the first time)")
+        with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
+            env = {
+                **os.environ,
+                "JOURNEY_DBT_DUCKDB_PATH": str(Path(tmp) / "parse.duckdb"),
+                "JOURNEY_LANDING_DIR": str(Path(tmp) / "landing"),
+                "JOURNEY_QUARANTINE_DIR": str(Path(tmp) / "quarantine"),
+                "JOURNEY_IDENTITY_DIR": str(Path(tmp) / "identity"),
+                **rules_environment(),
+            }
+            target = Path(tmp) / "target"
+            completed = subprocess.run(
+                [dbt_executable(), "parse", "--project-dir", str(project_dir),
+                 "--profiles-dir", str(project_dir), "--target-path", str(target)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # fmt: skip
+            if completed.returncode != 0:
+                raise RuntimeError(
+                    "dbt parse failed; fix the dbt project before loading the pipeline:\n"
+                    + (completed.stdout[-4000:] or completed.stderr[-4000:])
+                )
+            staged = manifest.with_name(f".manifest.{os.getpid()}.json")
+            shutil.copyfile(target / "manifest.json", staged)
+            os.replace(staged, manifest)
+    return manifest
     announce("parsing the dbt project (after a change to it, or the first time)")
     with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
         env = {
