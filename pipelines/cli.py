@@ -268,7 +268,15 @@ def _cmd_query(args: argparse.Namespace) -> int:
     try:
         con = duckdb.connect(str(path), read_only=True)
         try:
-            con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
+            if (
+                args.value
+            ):  # one bare value, for scripts: `$(python -m pipelines query --value ...)`
+                rows = con.sql(args.sql).fetchmany(2)
+                if len(rows) != 1 or len(rows[0]) != 1:
+                    raise JourneyError("--value needs a query returning one row of one column")
+                print("" if rows[0][0] is None else rows[0][0])
+            else:
+                con.sql(args.sql).show(max_rows=args.max_rows, max_width=200)
         finally:
             con.close()
     except duckdb.Error as error:
@@ -388,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     query = commands.add_parser("query", help="run SQL on the published warehouse (read-only)")
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=40)
+    query.add_argument(
+        "--value", action="store_true", help="print the single value the query returns, bare"
+    )
     query.set_defaults(func=_cmd_query)
 
     report = commands.add_parser(

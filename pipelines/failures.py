@@ -44,6 +44,13 @@ class Failure:
         return f"step {self.step} failed: {first}"
 
 
+def _is_wrapper(error: Any) -> bool:
+    """Dagster's step wrappers, and a `dagster.Failure` raised around one of our errors (the
+    extraction step marks what a retry cannot fix that way, `from` the error itself)."""
+    name = getattr(error, "cls_name", None)
+    return name in WRAPPERS or (name == "Failure" and getattr(error, "cause", None) is not None)
+
+
 def _chain(error: Any) -> list[Any]:
     chain = []
     while error is not None and len(chain) < 20:
@@ -124,7 +131,7 @@ KIND_ACTIONS = {
 def explain_failure(step: str, error: Any, docs_dir: str = "<docs dir>") -> Failure:
     """The failing step, our error, the innermost cause and what to do, from an error chain."""
     chain = _chain(error)
-    ours = [item for item in chain if getattr(item, "cls_name", None) not in WRAPPERS]
+    ours = [item for item in chain if not _is_wrapper(item)]
     first = ours[0] if ours else (chain[0] if chain else None)
     innermost = chain[-1] if chain else None
     name = getattr(first, "cls_name", "") or ""

@@ -84,7 +84,13 @@ def _add_dbt_failure_samples(
     import duckdb
 
     try:
-        con = duckdb.connect(str(build), read_only=True)
+        # dbt's views name the catalog they were built in (the build file's name); a published
+        # night's build is kept under another name, so it is attached under the original one
+        con = duckdb.connect()
+        catalog = settings.build_warehouse_path.stem
+        path = str(build).replace("'", "''")
+        con.execute(f"attach '{path}' as \"{catalog}\" (read_only)")
+        con.execute(f'use "{catalog}"')
     except duckdb.Error:
         return  # the build is open elsewhere; the report still has the failed row count
     try:

@@ -34,7 +34,13 @@ TESTED_BY = {
     ".venv/bin/python -m pipelines query": "tests/e2e/test_nightly.py",
     ".venv/bin/python -m pipelines summary": "tests/e2e/test_nightly.py",
     "duckdb -readonly": "tests/e2e/test_nightly.py (when the DuckDB CLI is installed)",
-    "import duckdb": "tests/e2e/test_nightly.py",
+    "import duckdb\n\ncon = duckdb.connect": "tests/e2e/test_nightly.py",
+    "import duckdb\n\nduckdb.sql(": "tests/e2e/test_nightly.py",
+    "import sqlalchemy as sa": "tests/e2e/test_nightly.py",
+    ".venv/bin/python -m pipelines report ": "tests/e2e/test_nightly.py",
+    ".venv/bin/python -m pipelines report --from": "tests/e2e/test_nightly.py",
+    ".venv/bin/python -m pipelines report --out": "tests/e2e/test_nightly.py",
+    ".venv/bin/python -m pipelines report --person": "tests/e2e/test_nightly.py",
     ".venv/bin/python -m pipelines.identity explain": "tests/identity/test_demo_accuracy.py",
 }
 

@@ -26,10 +26,11 @@ def test_each_registered_test_runs_the_readme_command_it_is_registered_for():
         if prefix.startswith("make "):
             assert f'"{prefix.split()[1]}"' in source or prefix in source, (prefix, path)
         else:
+            literal = prefix.replace("\n", "\\n")  # as a Python string literal spells it
             calls = (
-                f'readme_command("{prefix}")',
-                f'.readme("{prefix}"',
-                f'.readme_run("{prefix}"',
+                f'readme_command("{literal}")',
+                f'.readme("{literal}"',
+                f'.readme_run("{literal}"',
             )
             assert any(call in source for call in calls), (prefix, path)
 

@@ -273,9 +273,22 @@ def test_the_query_summary_and_explain_commands(nightly, capsys):
     summary = run.readme(".venv/bin/python -m pipelines summary")
     assert summary.returncode == 0 and f"Persons: {persons:,}" in summary.stdout
     assert "Phase funnel" in summary.stdout
-    python = run.readme("import duckdb")
+    python = run.readme("import duckdb\n\ncon = duckdb.connect")
     assert_rows_shown(
         python, run.query("select acquisition_channel, count(*) from marts.dim_persons group by 1")
+    )
+    # "Connect your BI tool": SQLAlchemy (duckdb-engine) and the month-partitioned exports
+    bi = run.readme("import sqlalchemy as sa")
+    assert bi.returncode == 0, bi.stderr[-3000:]
+    channels = run.query("select channel, count(*) from marts.fct_orders group by 1")
+    for channel, count in channels.iter_rows():
+        assert f"('{channel}', {count})" in bi.stdout, (channel, count, bi.stdout)
+    months = run.readme("import duckdb\n\nduckdb.sql(")
+    assert_rows_shown(
+        months,
+        run.query(
+            "select strftime(occurred_at, '%Y-%m'), count(*) from marts.fct_touchpoints group by 1"
+        ),
     )
     if shutil.which("duckdb"):  # the DuckDB CLI is optional ("if installed")
         assert run.readme("duckdb -readonly").returncode == 0
@@ -292,6 +305,27 @@ def test_the_query_summary_and_explain_commands(nightly, capsys):
     ).row(0)
     assert explain(["explain", "--warehouse", str(run.settings.warehouse_path), *pair]) == 0
     assert "web_visitor_id" in capsys.readouterr().out
+
+
+def test_the_readme_report_commands(nightly):
+    """The journey report commands of the README, as printed, on the demo's warehouse."""
+    run, _ = nightly
+    reports = run.settings.report_dir
+    done = run.readme(".venv/bin/python -m pipelines report ")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (reports / "journey_report.html").exists()
+    done = run.readme(".venv/bin/python -m pipelines report --from")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (reports / "journey_report_2026-07-01_2026-09-30.html").exists()
+    done = run.readme(".venv/bin/python -m pipelines report --out")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "<html" in (run.settings.warehouse_path.parent / "q3.html").read_text()[:2000].lower()
+    done = run.readme(".venv/bin/python -m pipelines report --person")
+    assert done.returncode == 0, done.stderr[-3000:]
+    person = run.query(
+        "select person_id from marts.dim_persons order by revenue desc nulls last, person_id limit 1"
+    ).item()
+    assert (reports / f"person_{person}.html").exists()
 
 
 def test_sessions_equal_the_true_sessions(nightly):

@@ -3,6 +3,8 @@ type for type (used by the unit tests and the end-to-end test)."""
 
 from __future__ import annotations
 
+import re
+
 import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 
@@ -40,6 +42,14 @@ EXPECTED_POSTGRES_TYPES = {
 }
 
 
+def expected_postgres_type(duckdb_type: str) -> str:
+    """The table above, and DECIMAL(p,s) as numeric(p,s) at any precision and scale."""
+    decimal = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)(\[\])?", duckdb_type)
+    if decimal:
+        return f"numeric({decimal.group(1)},{decimal.group(2)}){decimal.group(3) or ''}"
+    return EXPECTED_POSTGRES_TYPES.get(duckdb_type, f"?{duckdb_type}")
+
+
 def postgres_columns(url: str, schema: str, table: str) -> list[tuple[str, str]]:
     with adbc.connect(url) as connection, connection.cursor() as cursor:
         cursor.execute(
@@ -66,10 +76,7 @@ def differences(
         "where schema_name = ? and table_name = ? order by column_index",
         [schema, table],
     ).fetchall()
-    expected = [
-        (name, EXPECTED_POSTGRES_TYPES.get(data_type, f"?{data_type}"))
-        for name, data_type in columns
-    ]
+    expected = [(name, expected_postgres_type(data_type)) for name, data_type in columns]
     actual = postgres_columns(url, postgres_schema, table)
     with adbc.connect(url) as connection, connection.cursor() as cursor:
         cursor.execute(f"select * from {quote(postgres_schema)}.{quote(table)}")
