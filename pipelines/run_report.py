@@ -200,8 +200,10 @@ def collect_run_report(
             continue
         kind = event.event_type_value
         step = event.step_key
+        # one payload type per event kind, told apart by `kind` below
+        data: Any = event.event_specific_data
         if kind == "STEP_FAILURE" and step:
-            error = event.event_specific_data.error
+            error = data.error
             failure = explain_failure(step, error, docs)
             failures.append(failure)
             errors.append(
@@ -224,7 +226,7 @@ def collect_run_report(
             failures.append(failure)
             errors.append({"step": "(run)", "message": event.message, **failure.as_dict()})
         elif kind == "ASSET_MATERIALIZATION":
-            materialization = event.event_specific_data.materialization
+            materialization = data.materialization
             key = materialization.asset_key
             metadata = _metadata(materialization.metadata)
             if key.path[0] in LANDING_SOURCES and len(key.path) == 2:
@@ -236,7 +238,7 @@ def collect_run_report(
             elif key == JOURNEY_REPORT_KEY:
                 journey_report = metadata
         elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
+            evaluation = data
             metadata = _metadata(evaluation.metadata)
             if DBT_FAILED_ROWS in metadata:  # a dbt test: same keys as the GX checks
                 metadata.setdefault("failed_rows", metadata[DBT_FAILED_ROWS])

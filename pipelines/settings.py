@@ -167,9 +167,9 @@ class Settings:
             if source is not None:
                 token = source.token if isinstance(source, MatomoSettings) else source.access_token
                 forms |= secret_forms(token.reveal())
-        for source in (self.mailchimp, self.zendesk):
-            if source is not None:
-                user, secret = source.basic_auth
+        for basic in (self.mailchimp, self.zendesk):
+            if basic is not None:
+                user, secret = basic.basic_auth
                 forms |= secret_forms(secret.reveal(), basic_auth_users=[user])
         if self.pseudonymize_key:
             forms |= secret_forms(self.pseudonymize_key.reveal())
@@ -187,12 +187,18 @@ class Settings:
                 return default
             return value.strip()
 
-        def path(name: str, default: Path | None) -> Path | None:
+        def text(name: str, default: str) -> str:
+            return get(name) or default
+
+        def optional_path(name: str) -> Path | None:
             value = get(name)
             if value is None:
-                return default
+                return None
             candidate = Path(value).expanduser()
             return candidate if candidate.is_absolute() else (Path.cwd() / candidate)
+
+        def path(name: str, default: Path) -> Path:
+            return optional_path(name) or default
 
         def integer(name: str, default: int) -> int:
             value = get(name)
@@ -214,10 +220,9 @@ class Settings:
 
         data_dir = path("JOURNEY_DATA_DIR", Path.cwd() / "data")
         warehouse_path = path("JOURNEY_WAREHOUSE_PATH", Path.cwd() / "warehouse" / "journey.duckdb")
-        assert data_dir is not None and warehouse_path is not None
         warehouse_dir = warehouse_path.parent
 
-        start = get("JOURNEY_PARTITIONS_START", "2025-01-01")
+        start = text("JOURNEY_PARTITIONS_START", "2025-01-01")
         try:
             partitions_start = date.fromisoformat(start)
         except ValueError as error:
@@ -252,13 +257,13 @@ class Settings:
             export_dir=path("JOURNEY_EXPORT_DIR", warehouse_dir / "exports"),
             docs_dir=path("JOURNEY_DOCS_DIR", warehouse_dir / "docs"),
             report_dir=path("JOURNEY_REPORT_DIR", warehouse_dir / "reports"),
-            drop_dir=path("JOURNEY_DROP_DIR", None),
-            erasure_file=path("JOURNEY_ERASURE_FILE", None),
+            drop_dir=optional_path("JOURNEY_DROP_DIR"),
+            erasure_file=optional_path("JOURNEY_ERASURE_FILE"),
             lookback_days=lookback_days,
             quarantine_max_share=quarantine_max_share,
             partitions_start=partitions_start,
-            schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
-            schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
+            schedule_cron=text("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
+            schedule_timezone=text("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
             failure_webhook_url=_secret(get("JOURNEY_FAILURE_WEBHOOK_URL")),
             pseudonymize_key=Secret(key) if key else None,
             http=HttpSettings(

@@ -205,10 +205,10 @@ class HttpClient:
                 attempts - 1,
             )
             self._sleep(delay)
-        error = (
+        failure = (
             MalformedResponseError if last.startswith("malformed JSON") else RetriesExhaustedError
         )
-        raise error(
+        raise failure(
             f"{self.source}/{stream}: {method} {path} failed {attempts} times; last: {last}. "
             f"The vendor may be down or throttling; re-run later, or raise "
             f"JOURNEY_HTTP_MAX_RETRIES / JOURNEY_HTTP_TIMEOUT_SECONDS",
@@ -303,7 +303,7 @@ class HttpClient:
             self.settings.backoff_max_seconds,
             self.settings.backoff_base_seconds * 2 ** (attempt - 1),
         )
-        return self._jitter() * ceiling
+        return float(self._jitter() * ceiling)
 
     def _retry_after(self, response: requests.Response) -> float | None:
         value = response.headers.get("Retry-After")
