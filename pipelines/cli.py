@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from pipelines.console import Console, active_console, current_console, format_seconds
@@ -225,7 +225,7 @@ def _parse_day(text: str) -> date:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    Settings.from_env()  # a bad setting fails here, in one line, before anything is loaded
+    settings = Settings.from_env()  # a bad setting fails here, in one line, before anything loads
     if args.date and (args.start or args.end):
         raise JourneyError("give either --date or --start/--end")
     if args.date:
@@ -235,7 +235,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise JourneyError("--start and --end go together")
         first, last = args.start, args.end
     else:
-        first = last = date.today() - timedelta(days=1)
+        first = last = settings.yesterday()  # the schedule's time zone, like the nightly run
     outcome = run_nightly(first, last, full_refresh=args.full_refresh)
     report = outcome.report
     print(outcome.report_path.with_suffix(".md").read_text())

@@ -280,7 +280,9 @@ def collect_run_report(
         "started_at": _iso(stats.start_time),
         "ended_at": _iso(ended),
         "seconds": round(ended - stats.start_time, 2) if stats.start_time and ended else None,
-        "partitions": _data_days(tags),
+        "partitions": _data_days(
+            tags, settings.schedule_timezone if settings else "UTC", stats.start_time
+        ),
         "full_refresh": tags.get("journey/full_refresh", "false") == "true",
         "published": published is not None,
         "publish": published or {"reason": _not_published_reason(failed_checks, failure, status)},
@@ -305,12 +307,14 @@ def collect_run_report(
     }
 
 
-def _data_days(tags) -> dict[str, str | None]:
-    """The run's data days (`journey/first_day` .. `journey/last_day`)."""
+def _data_days(tags, timezone: str, started: float | None) -> dict[str, str | None]:
+    """The run's data days (`journey/first_day` .. `journey/last_day`; a run without them
+    covered the day before its start, in the schedule's time zone)."""
     from pipelines.assets.common import RunRangeError, run_day_range
 
+    now = datetime.fromtimestamp(started, UTC) if started else None
     try:
-        first, last = run_day_range(tags)
+        first, last = run_day_range(tags, timezone=timezone, now=now)
     except RunRangeError:
         return {"start": None, "end": None}
     return {"start": first.isoformat(), "end": last.isoformat()}

@@ -14,8 +14,9 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.errors import JourneyError
 from pipelines.privacy.secrets import Scrubber, secret_forms, url_secret_forms
@@ -134,6 +135,10 @@ class Settings:
     postgres_url: Secret | None = None
     """PostgreSQL target of the analyst surface (libpq URL; off when None)."""
 
+    def yesterday(self, now: datetime | None = None) -> date:
+        """The data day a night covers by default: yesterday in the schedule's time zone."""
+        return yesterday_in(self.schedule_timezone, now)
+
     @property
     def landing_dir(self) -> Path:
         return self.data_dir / "landing"
@@ -230,6 +235,15 @@ class Settings:
                 f"JOURNEY_PARTITIONS_START must be a date (YYYY-MM-DD), got {start!r}"
             ) from error
 
+        schedule_timezone = text("JOURNEY_SCHEDULE_TIMEZONE", "UTC")
+        try:
+            ZoneInfo(schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(
+                "JOURNEY_SCHEDULE_TIMEZONE must be an IANA time zone like Europe/Berlin or UTC, "
+                f"got {schedule_timezone!r}"
+            ) from error
+
         lookback_days = integer("JOURNEY_LOOKBACK_DAYS", 3)
         if lookback_days < 0:
             raise SettingsError(f"JOURNEY_LOOKBACK_DAYS must be >= 0, got {lookback_days}")
@@ -263,7 +277,7 @@ class Settings:
             quarantine_max_share=quarantine_max_share,
             partitions_start=partitions_start,
             schedule_cron=text("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
-            schedule_timezone=text("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
+            schedule_timezone=schedule_timezone,
             failure_webhook_url=_secret(get("JOURNEY_FAILURE_WEBHOOK_URL")),
             pseudonymize_key=Secret(key) if key else None,
             http=HttpSettings(
@@ -297,6 +311,19 @@ class Settings:
             ),
             postgres_url=Secret(postgres_url) if postgres_url else None,
         )
+
+
+def yesterday_in(timezone: str, now: datetime | None = None) -> date:
+    """Yesterday's date on the wall clock of `timezone` at `now` (default: this instant).
+
+    One rule for "the night's data day" everywhere (the schedule, a run without day tags, the
+    CLI's default): at 00:30 in Berlin it is already the next day there, while UTC is still on
+    the previous one. A naive `now` is taken as UTC.
+    """
+    instant = datetime.now(UTC) if now is None else now
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
 def _share(text: str) -> float:
