@@ -82,3 +82,26 @@ def test_each_tick_runs_the_previous_local_day_across_dst(cron, first_tick, days
     first = run_keys[0]
     assert run_keys == [first + timedelta(days=n) for n in range(days)]
     assert first == first_tick.date() - timedelta(days=1) or first == first_tick.date()
+
+
+def test_a_step_of_an_untagged_run_covers_yesterday_in_the_schedules_zone():
+    """What a step sees when the run was launched with "Materialize" (no day tags)."""
+    from pipelines.assets.common import run_days
+    from pipelines.settings import temporary_environment
+
+    seen: list[tuple[date, date]] = []
+
+    @dg.asset
+    def probe(context) -> None:  # no annotation: a string one (future import) is refused
+        seen.append(run_days(context))
+
+    zone = "Pacific/Kiritimati"  # UTC+14: its date is ahead of UTC's for 14 hours a day
+    with temporary_environment({"JOURNEY_SCHEDULE_TIMEZONE": zone}):
+        before = yesterday_in(zone)
+        assert dg.materialize([probe], instance=dg.DagsterInstance.ephemeral()).success
+    assert seen[0][0] == seen[0][1] and seen[0][0] in {before, yesterday_in(zone)}
+    # a tagged run is its tags
+    tagged = dg.materialize(
+        [probe], instance=dg.DagsterInstance.ephemeral(), tags={FIRST_DAY_TAG: "2026-09-01"}
+    )
+    assert tagged.success and seen[1] == (date(2026, 9, 1), date(2026, 9, 1))
