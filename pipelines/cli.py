@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipelines.console import Console, active_console, current_console, format_seconds
 from pipelines.errors import JourneyError
@@ -191,11 +192,11 @@ def warehouse_summary(warehouse: Path) -> str:
         ).fetchall()
         lines = [f"Warehouse: {warehouse}", "", "Rows per table:"]
         for schema, table in tables:
-            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            rows = _count(con, f'select count(*) from "{schema}"."{table}"')
             lines.append(f"  {schema + '.' + table:<42} {rows:>10,}")
         names = {table for _, table in tables}
         if "dim_persons" in names:
-            persons = con.execute("select count(*) from marts.dim_persons").fetchone()[0]
+            persons = _count(con, "select count(*) from marts.dim_persons")
             lines += ["", f"Persons: {persons:,}"]
         if "fct_journey_phases" in names:
             funnel = con.execute(
@@ -218,6 +219,12 @@ def warehouse_summary(warehouse: Path) -> str:
         return "\n".join(lines)
     finally:
         con.close()
+
+
+def _count(con: Any, sql: str) -> int:
+    """The one number a `count(*)` query returns."""
+    [(count,)] = con.execute(sql).fetchall()
+    return int(count)
 
 
 def _parse_day(text: str) -> date:
