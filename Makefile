@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export UV_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help install system demo test test-fast dev bench lint format clean
+.PHONY: help install system demo test test-fast dev bench lint lint-sql format clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,9 +61,13 @@ dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127
 bench: install ## print extraction, identity and warehouse benchmark figures
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-lint: install ## ruff + sqlfluff
+lint: install ## ruff + mypy + sqlfluff (what pre-commit runs)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@$(MAKE) --no-print-directory lint-sql
+
+lint-sql: install ## sqlfluff on the dbt models (part of lint; pre-commit runs it on SQL changes)
 	@# sqlfluff's dbt templater compiles the project: the profile's variables need values, and
 	@# placeholders in a scratch folder are enough (compiling reads no data).
 	@scratch=$$(mktemp -d) && DO_NOT_TRACK=1 JOURNEY_DBT_DUCKDB_PATH=$$scratch/lint.duckdb \

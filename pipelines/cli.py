@@ -20,8 +20,9 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipelines.console import Console, active_console, current_console, format_seconds
 from pipelines.errors import JourneyError
@@ -191,11 +192,11 @@ def warehouse_summary(warehouse: Path) -> str:
         ).fetchall()
         lines = [f"Warehouse: {warehouse}", "", "Rows per table:"]
         for schema, table in tables:
-            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            rows = _count(con, f'select count(*) from "{schema}"."{table}"')
             lines.append(f"  {schema + '.' + table:<42} {rows:>10,}")
         names = {table for _, table in tables}
         if "dim_persons" in names:
-            persons = con.execute("select count(*) from marts.dim_persons").fetchone()[0]
+            persons = _count(con, "select count(*) from marts.dim_persons")
             lines += ["", f"Persons: {persons:,}"]
         if "fct_journey_phases" in names:
             funnel = con.execute(
@@ -220,12 +221,18 @@ def warehouse_summary(warehouse: Path) -> str:
         con.close()
 
 
+def _count(con: Any, sql: str) -> int:
+    """The one number a `count(*)` query returns."""
+    [(count,)] = con.execute(sql).fetchall()
+    return int(count)
+
+
 def _parse_day(text: str) -> date:
     return date.fromisoformat(text)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    Settings.from_env()  # a bad setting fails here, in one line, before anything is loaded
+    settings = Settings.from_env()  # a bad setting fails here, in one line, before anything loads
     if args.date and (args.start or args.end):
         raise JourneyError("give either --date or --start/--end")
     if args.date:
@@ -235,7 +242,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise JourneyError("--start and --end go together")
         first, last = args.start, args.end
     else:
-        first = last = date.today() - timedelta(days=1)
+        first = last = settings.yesterday()  # the schedule's time zone, like the nightly run
     outcome = run_nightly(first, last, full_refresh=args.full_refresh)
     report = outcome.report
     print(outcome.report_path.with_suffix(".md").read_text())

@@ -69,7 +69,7 @@ class _ConsoleHandler(logging.Handler):
             self.console.line(f"done in {format_seconds(self._seconds(step))}", label=step)
         elif kind == "STEP_FAILURE":
             self.console.activity("between steps")
-            failure = explain_failure(step, event.event_specific_data.error)
+            failure = explain_failure(str(step), event.event_specific_data.error)
             lines = [f"FAILED after {format_seconds(self._seconds(step))}: {failure.error}"]
             if failure.cause != failure.error:
                 lines.append(f"root cause: {failure.cause}")

@@ -52,7 +52,7 @@ def _is_wrapper(error: Any) -> bool:
 
 
 def _chain(error: Any) -> list[Any]:
-    chain = []
+    chain: list[Any] = []
     while error is not None and len(chain) < 20:
         chain.append(error)
         error = getattr(error, "cause", None) or getattr(error, "context", None)

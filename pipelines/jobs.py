@@ -1,12 +1,10 @@
 """The nightly job and its schedule."""
 
-from datetime import datetime, timedelta
-
 import dagster as dg
 
 from pipelines.assets.common import day_range_tags
 from pipelines.hooks import notify_on_failure
-from pipelines.settings import Settings
+from pipelines.settings import Settings, yesterday_in
 
 NIGHTLY_JOB = "nightly"
 
@@ -30,7 +28,12 @@ def build_nightly_job():
 
 
 def build_nightly_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
-    """Runs yesterday's data (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON."""
+    """Runs yesterday's data (in the schedule's time zone) at JOURNEY_SCHEDULE_CRON.
+
+    Dagster evaluates the cron in `execution_timezone`, across daylight-saving changes; the
+    data day is the calendar day before the tick on that zone's wall clock (`yesterday_in`),
+    the same rule the CLI and an untagged run use.
+    """
 
     @dg.schedule(
         name="nightly_schedule",
@@ -42,8 +45,7 @@ def build_nightly_schedule(job, settings: Settings) -> dg.ScheduleDefinition:
         "yesterday's data.",
     )
     def nightly_schedule(context: dg.ScheduleEvaluationContext):
-        scheduled = context.scheduled_execution_time or datetime.now()
-        day = (scheduled - timedelta(days=1)).date()
+        day = yesterday_in(settings.schedule_timezone, context.scheduled_execution_time)
         return dg.RunRequest(run_key=day.isoformat(), tags=day_range_tags(day, day))
 
     return nightly_schedule

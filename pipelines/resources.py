@@ -42,7 +42,7 @@ class JourneyResource(dg.ConfigurableResource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         from pipelines.run_report import write_run_report
 
-        if context.instance is None or context.run_id is None:
+        if context.instance is None or context.run_id is None or context.log is None:
             return
         try:
             path = write_run_report(context.instance, context.run_id, self.settings())

@@ -200,8 +200,10 @@ def collect_run_report(
             continue
         kind = event.event_type_value
         step = event.step_key
+        # one payload type per event kind, told apart by `kind` below
+        data: Any = event.event_specific_data
         if kind == "STEP_FAILURE" and step:
-            error = event.event_specific_data.error
+            error = data.error
             failure = explain_failure(step, error, docs)
             failures.append(failure)
             errors.append(
@@ -224,7 +226,7 @@ def collect_run_report(
             failures.append(failure)
             errors.append({"step": "(run)", "message": event.message, **failure.as_dict()})
         elif kind == "ASSET_MATERIALIZATION":
-            materialization = event.event_specific_data.materialization
+            materialization = data.materialization
             key = materialization.asset_key
             metadata = _metadata(materialization.metadata)
             if key.path[0] in LANDING_SOURCES and len(key.path) == 2:
@@ -236,7 +238,7 @@ def collect_run_report(
             elif key == JOURNEY_REPORT_KEY:
                 journey_report = metadata
         elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
+            evaluation = data
             metadata = _metadata(evaluation.metadata)
             if DBT_FAILED_ROWS in metadata:  # a dbt test: same keys as the GX checks
                 metadata.setdefault("failed_rows", metadata[DBT_FAILED_ROWS])
@@ -278,7 +280,9 @@ def collect_run_report(
         "started_at": _iso(stats.start_time),
         "ended_at": _iso(ended),
         "seconds": round(ended - stats.start_time, 2) if stats.start_time and ended else None,
-        "partitions": _data_days(tags),
+        "partitions": _data_days(
+            tags, settings.schedule_timezone if settings else "UTC", stats.start_time
+        ),
         "full_refresh": tags.get("journey/full_refresh", "false") == "true",
         "published": published is not None,
         "publish": published or {"reason": _not_published_reason(failed_checks, failure, status)},
@@ -303,12 +307,14 @@ def collect_run_report(
     }
 
 
-def _data_days(tags) -> dict[str, str | None]:
-    """The run's data days (`journey/first_day` .. `journey/last_day`)."""
+def _data_days(tags, timezone: str, started: float | None) -> dict[str, str | None]:
+    """The run's data days (`journey/first_day` .. `journey/last_day`; a run without them
+    covered the day before its start, in the schedule's time zone)."""
     from pipelines.assets.common import RunRangeError, run_day_range
 
+    now = datetime.fromtimestamp(started, UTC) if started else None
     try:
-        first, last = run_day_range(tags)
+        first, last = run_day_range(tags, timezone=timezone, now=now)
     except RunRangeError:
         return {"start": None, "end": None}
     return {"start": first.isoformat(), "end": last.isoformat()}

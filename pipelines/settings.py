@@ -14,8 +14,9 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.errors import JourneyError
 from pipelines.privacy.secrets import Scrubber, secret_forms, url_secret_forms
@@ -134,6 +135,10 @@ class Settings:
     postgres_url: Secret | None = None
     """PostgreSQL target of the analyst surface (libpq URL; off when None)."""
 
+    def yesterday(self, now: datetime | None = None) -> date:
+        """The data day a night covers by default: yesterday in the schedule's time zone."""
+        return yesterday_in(self.schedule_timezone, now)
+
     @property
     def landing_dir(self) -> Path:
         return self.data_dir / "landing"
@@ -167,9 +172,9 @@ class Settings:
             if source is not None:
                 token = source.token if isinstance(source, MatomoSettings) else source.access_token
                 forms |= secret_forms(token.reveal())
-        for source in (self.mailchimp, self.zendesk):
-            if source is not None:
-                user, secret = source.basic_auth
+        for basic in (self.mailchimp, self.zendesk):
+            if basic is not None:
+                user, secret = basic.basic_auth
                 forms |= secret_forms(secret.reveal(), basic_auth_users=[user])
         if self.pseudonymize_key:
             forms |= secret_forms(self.pseudonymize_key.reveal())
@@ -187,12 +192,18 @@ class Settings:
                 return default
             return value.strip()
 
-        def path(name: str, default: Path | None) -> Path | None:
+        def text(name: str, default: str) -> str:
+            return get(name) or default
+
+        def optional_path(name: str) -> Path | None:
             value = get(name)
             if value is None:
-                return default
+                return None
             candidate = Path(value).expanduser()
             return candidate if candidate.is_absolute() else (Path.cwd() / candidate)
+
+        def path(name: str, default: Path) -> Path:
+            return optional_path(name) or default
 
         def integer(name: str, default: int) -> int:
             value = get(name)
@@ -214,15 +225,23 @@ class Settings:
 
         data_dir = path("JOURNEY_DATA_DIR", Path.cwd() / "data")
         warehouse_path = path("JOURNEY_WAREHOUSE_PATH", Path.cwd() / "warehouse" / "journey.duckdb")
-        assert data_dir is not None and warehouse_path is not None
         warehouse_dir = warehouse_path.parent
 
-        start = get("JOURNEY_PARTITIONS_START", "2025-01-01")
+        start = text("JOURNEY_PARTITIONS_START", "2025-01-01")
         try:
             partitions_start = date.fromisoformat(start)
         except ValueError as error:
             raise SettingsError(
                 f"JOURNEY_PARTITIONS_START must be a date (YYYY-MM-DD), got {start!r}"
+            ) from error
+
+        schedule_timezone = text("JOURNEY_SCHEDULE_TIMEZONE", "UTC")
+        try:
+            ZoneInfo(schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(
+                "JOURNEY_SCHEDULE_TIMEZONE must be an IANA time zone like Europe/Berlin or UTC, "
+                f"got {schedule_timezone!r}"
             ) from error
 
         lookback_days = integer("JOURNEY_LOOKBACK_DAYS", 3)
@@ -252,13 +271,13 @@ class Settings:
             export_dir=path("JOURNEY_EXPORT_DIR", warehouse_dir / "exports"),
             docs_dir=path("JOURNEY_DOCS_DIR", warehouse_dir / "docs"),
             report_dir=path("JOURNEY_REPORT_DIR", warehouse_dir / "reports"),
-            drop_dir=path("JOURNEY_DROP_DIR", None),
-            erasure_file=path("JOURNEY_ERASURE_FILE", None),
+            drop_dir=optional_path("JOURNEY_DROP_DIR"),
+            erasure_file=optional_path("JOURNEY_ERASURE_FILE"),
             lookback_days=lookback_days,
             quarantine_max_share=quarantine_max_share,
             partitions_start=partitions_start,
-            schedule_cron=get("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
-            schedule_timezone=get("JOURNEY_SCHEDULE_TIMEZONE", "UTC"),
+            schedule_cron=text("JOURNEY_SCHEDULE_CRON", "0 2 * * *"),
+            schedule_timezone=schedule_timezone,
             failure_webhook_url=_secret(get("JOURNEY_FAILURE_WEBHOOK_URL")),
             pseudonymize_key=Secret(key) if key else None,
             http=HttpSettings(
@@ -292,6 +311,19 @@ class Settings:
             ),
             postgres_url=Secret(postgres_url) if postgres_url else None,
         )
+
+
+def yesterday_in(timezone: str, now: datetime | None = None) -> date:
+    """Yesterday's date on the wall clock of `timezone` at `now` (default: this instant).
+
+    One rule for "the night's data day" everywhere (the schedule, a run without day tags, the
+    CLI's default): at 00:30 in Berlin it is already the next day there, while UTC is still on
+    the previous one. A naive `now` is taken as UTC.
+    """
+    instant = datetime.now(UTC) if now is None else now
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
 def _share(text: str) -> float:

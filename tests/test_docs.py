@@ -32,7 +32,7 @@ def test_every_make_target_the_readme_names_exists(target):
     assert done.returncode == 0, done.stderr
 
 
-def test_ci_runs_exactly_the_readme_test_command():
+def test_ci_runs_the_lint_and_exactly_the_readme_test_command():
     commands = [
         line.strip()
         for line in (PROJECT_ROOT / ".ci" / "run").read_text().splitlines()
@@ -40,7 +40,7 @@ def test_ci_runs_exactly_the_readme_test_command():
         and not line.lstrip().startswith("#")
         and not line.startswith(("set ", "cd "))
     ]
-    assert commands == ["make test"]
+    assert commands == ["make lint", "make test"]
     assert "make test    # install, run the whole test suite" in README
 
 

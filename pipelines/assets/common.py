@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
+
+from pipelines.settings import Settings, yesterday_in
 
 FULL_REFRESH_TAG = "journey/full_refresh"
 FIRST_DAY_TAG = "journey/first_day"
@@ -40,14 +42,16 @@ def day_range_tags(first_day: date, last_day: date, *, full_refresh: bool = Fals
     }
 
 
-def run_day_range(tags: Mapping[str, str], *, today: date | None = None) -> tuple[date, date]:
+def run_day_range(
+    tags: Mapping[str, str], *, timezone: str = "UTC", now: datetime | None = None
+) -> tuple[date, date]:
     """First and last data day of a run, from its tags (DECISIONS.md: a run is one window).
 
     `journey/first_day` .. `journey/last_day` (one of them alone means that one day); a run
-    without them — "Materialize" clicked in the UI — covers yesterday (UTC).
+    without them — "Materialize" clicked in the UI — covers yesterday in `timezone` (the
+    schedule's, JOURNEY_SCHEDULE_TIMEZONE), the day the schedule would have chosen.
     """
-    pairs = ((FIRST_DAY_TAG, LAST_DAY_TAG), *_DAGSTER_RANGE_TAGS)
-    for first_tag, last_tag in pairs:
+    for first_tag, last_tag in ((FIRST_DAY_TAG, LAST_DAY_TAG), *_DAGSTER_RANGE_TAGS):
         first_text, last_text = tags.get(first_tag), tags.get(last_tag)
         if first_text or last_text:
             first = _tag_day(first_tag, first_text or last_text)
@@ -57,7 +61,7 @@ def run_day_range(tags: Mapping[str, str], *, today: date | None = None) -> tupl
                     f"run tag {last_tag}={last} is before {first_tag}={first}; swap them"
                 )
             return first, last
-    yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    yesterday = yesterday_in(timezone, now)
     return yesterday, yesterday
 
 
@@ -73,8 +77,17 @@ def _tag_day(tag: str, text: str | None) -> date:
 def run_days(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
 ) -> tuple[date, date]:
-    """First and last data day of the step's run."""
-    return run_day_range(context.run.tags)
+    """First and last data day of the step's run (untagged: yesterday in the schedule's zone)."""
+    tags = context.run.tags
+    if has_day_tags(tags):
+        return run_day_range(tags)
+    return run_day_range(tags, timezone=Settings.from_env().schedule_timezone)
+
+
+def has_day_tags(tags: Mapping[str, str]) -> bool:
+    """Whether the run names its days (else it covers yesterday in the schedule's zone)."""
+    pairs = ((FIRST_DAY_TAG, LAST_DAY_TAG), *_DAGSTER_RANGE_TAGS)
+    return any(tags.get(tag) for pair in pairs for tag in pair)
 
 
 def run_last_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:

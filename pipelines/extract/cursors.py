@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipelines.extract.errors import StateError
 from pipelines.extract.landing import fsync_directory
@@ -26,11 +27,11 @@ class Cursor:
     value: datetime | None
     run_id: str
     written_at: datetime
-    files: tuple[dict, ...] = field(default=())
+    files: tuple[dict[str, Any], ...] = field(default=())
     """Drop files dealt with (file drops only): `{"name", "size", "sha256", "status"}`,
     status `landed` (the default of older entries), `quarantined` or `refused` (+ `reason`)."""
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "stream": self.stream,
@@ -94,7 +95,7 @@ def advance(
     stream: str,
     value: datetime,
     run_id: str,
-    files: tuple[dict, ...] = (),
+    files: tuple[dict[str, Any], ...] = (),
 ) -> Cursor:
     """The cursor after a completed window ending at `value` (never moving back)."""
     kept = previous.value if previous and previous.value else None
@@ -109,7 +110,7 @@ def advance(
 
 
 def remember_files(
-    previous: Cursor | None, source: str, stream: str, run_id: str, files: list[dict]
+    previous: Cursor | None, source: str, stream: str, run_id: str, files: list[dict[str, Any]]
 ) -> Cursor:
     """`previous` with `files` added to its ledger and its window value unchanged (written
     after each landed drop file, before the stream's window is complete)."""

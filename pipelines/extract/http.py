@@ -1,8 +1,8 @@
 """The one HTTP client every connector uses.
 
 * Timeouts on connect and read (`JOURNEY_HTTP_TIMEOUT_SECONDS`).
-* Bounded retries (`JOURNEY_HTTP_MAX_RETRIES`) with exponential backoff and full jitter on
-  connection errors, timeouts and 5xx; a 429 waits for its `Retry-After`.
+* Bounded retries (`JOURNEY_HTTP_MAX_RETRIES`, driven by tenacity) with exponential backoff
+  and full jitter on connection errors, timeouts and 5xx; a 429 waits for its `Retry-After`.
 * Shopify's `X-Shopify-Shop-Api-Call-Limit: used/limit` slows the next request down when the
   bucket is nearly full, so the 429 never comes.
 * Auth failures (401/403, or a vendor's auth error body) fail at once, without retry, with the
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+import tenacity
 from requests.adapters import HTTPAdapter
 
 from pipelines.extract.errors import (
@@ -66,6 +67,23 @@ class JsonResponse:
 # A vendor-specific reading of a parsed 2xx body: returns ("auth" | "error", message) when the
 # body is really an error (Matomo answers errors with HTTP 200), else None.
 BodyCheck = Callable[[Any], tuple[str, str] | None]
+
+
+class _Transient(Exception):
+    """One attempt failed in a way a later attempt may not: what happened, and the wait the
+    vendor asked for (Retry-After), if any."""
+
+    def __init__(self, what: str, wait: float | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.wait = wait
+
+
+def _transient_of(state: tenacity.RetryCallState) -> _Transient:
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert isinstance(error, _Transient)
+    return error
 
 
 def redact_path(url: str) -> str:
@@ -151,10 +169,9 @@ class HttpClient:
     ) -> JsonResponse:
         path = redact_path(url)
         attempts = self.settings.max_retries + 1
-        last = "no response"
-        for attempt in range(1, attempts + 1):
+
+        def attempt() -> JsonResponse:
             self._wait_for_bucket()
-            wait: float | None = None
             try:
                 response = self._session.request(
                     method,
@@ -164,9 +181,9 @@ class HttpClient:
                     timeout=(self.settings.timeout_seconds, self.settings.timeout_seconds),
                 )
             except requests.Timeout:
-                last = f"timeout after {self.settings.timeout_seconds:g} s"
+                raise _Transient(f"timeout after {self.settings.timeout_seconds:g} s") from None
             except requests.ConnectionError:
-                last = "connection error"
+                raise _Transient("connection error") from None
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema) as error:  # fmt: skip
                 raise VendorRequestError(
@@ -176,20 +193,28 @@ class HttpClient:
                     stream=stream,
                 ) from None  # the library's message quotes the whole URL
             except requests.RequestException as error:
-                last = f"{type(error).__name__} (the answer broke off)"
-            else:
-                self.requests_made += 1
-                if response.status_code != 429:  # a 429 says when to come back itself
-                    self._note_call_limit(response.headers)
-                outcome = self._judge(response, stream, path)
-                if isinstance(outcome, JsonResponse):
-                    return outcome
-                last, wait = outcome
-            if attempt == attempts:
-                break
+                raise _Transient(f"{type(error).__name__} (the answer broke off)") from None
+            self.requests_made += 1
+            if response.status_code != 429:  # a 429 says when to come back itself
+                self._note_call_limit(response.headers)
+            outcome = self._judge(response, stream, path)
+            if isinstance(outcome, JsonResponse):
+                return outcome
+            raise _Transient(*outcome)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            """The vendor's Retry-After when it sent one, else backoff with full jitter."""
+            transient = _transient_of(state)
+            return (
+                transient.wait
+                if transient.wait is not None
+                else self._backoff(state.attempt_number)
+            )
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
             self.retries += 1
-            delay = wait if wait is not None else self._backoff(attempt)
-            if wait is not None:
+            transient, delay = _transient_of(state), state.upcoming_sleep
+            if transient.wait is not None:
                 pause = f"waiting {delay:.1f} s for {self.source}'s Retry-After"
             else:
                 pause = f"backing off {delay:.2f} s"
@@ -197,18 +222,32 @@ class HttpClient:
                 "%s/%s: %s on %s %s; %s (retry %d of %d)",
                 self.source,
                 stream,
-                last,
+                transient.what,
                 method,
                 path,
                 pause,
-                attempt,
+                state.attempt_number,
                 attempts - 1,
             )
-            self._sleep(delay)
-        error = (
+
+        # only `_Transient` is retried: auth failures, refused requests and unusable URLs raise
+        # at once; tenacity owns the loop, the count, the waits and the sleeping
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Transient),
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=wait,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Transient as exhausted:
+            last = exhausted.what
+        failure = (
             MalformedResponseError if last.startswith("malformed JSON") else RetriesExhaustedError
         )
-        raise error(
+        raise failure(
             f"{self.source}/{stream}: {method} {path} failed {attempts} times; last: {last}. "
             f"The vendor may be down or throttling; re-run later, or raise "
             f"JOURNEY_HTTP_MAX_RETRIES / JOURNEY_HTTP_TIMEOUT_SECONDS",
@@ -216,7 +255,7 @@ class HttpClient:
             stream=stream,
             path=path,
             last_status=last,
-        )
+        ) from None
 
     # ------------------------------------------------------------------------------------------
 
@@ -303,7 +342,7 @@ class HttpClient:
             self.settings.backoff_max_seconds,
             self.settings.backoff_base_seconds * 2 ** (attempt - 1),
         )
-        return self._jitter() * ceiling
+        return float(self._jitter() * ceiling)
 
     def _retry_after(self, response: requests.Response) -> float | None:
         value = response.headers.get("Retry-After")

@@ -118,7 +118,9 @@ class Runs:
     def count(self) -> int:
         return len(self.starts)
 
-    def reduce(self, ufunc: np.ufunc, values: np.ndarray, dtype=None) -> np.ndarray:
+    def reduce(
+        self, ufunc: np.ufunc, values: np.ndarray, dtype: np.typing.DTypeLike | None = None
+    ) -> np.ndarray:
         """`ufunc` over each run of `values` (aligned with the sorted array)."""
         if not len(self.starts):
             return np.zeros(0, dtype=dtype or values.dtype)
@@ -189,7 +191,7 @@ def is_duplicated(values: pl.Series) -> pl.Series:
     return pl.Series(values.name, duplicated)
 
 
-def group_minimum(groups: np.ndarray, values: np.ndarray, count: int, empty) -> np.ndarray:
+def group_minimum(groups: np.ndarray, values: np.ndarray, count: int, empty: object) -> np.ndarray:
     """Per group 0..count-1 the minimum of `values` (`empty` where a group has none)."""
     minimum = np.full(count, empty, dtype=values.dtype)
     np.minimum.at(minimum, groups, values)

@@ -80,4 +80,5 @@ def hash_hex(
         finally:
             connection.close()
     # one buffer: DuckDB hands over one chunk per vector of rows, and callers gather from it
+    assert isinstance(result, pl.DataFrame)
     return result["hashed"].rechunk().alias(name)

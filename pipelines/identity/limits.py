@@ -10,6 +10,8 @@ Orders come from stable single-column sorts (columnar.order_by), never a multi-c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
@@ -156,7 +158,9 @@ def degree_limit_rejections(
     def kind_pair(node: np.ndarray, linked_kind: np.ndarray) -> np.ndarray:
         return (kinds[node].astype(np.intp) << KIND_BITS) | linked_kind
 
-    def node_groups(low: np.ndarray, high: np.ndarray, chosen: np.ndarray | None = None):
+    def node_groups(
+        low: np.ndarray, high: np.ndarray, chosen: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each pair oriented both ways: (node << KIND_BITS | linked kind), and which pairs."""
         for node, linked in ((low, high), (high, low)):
             limited = limit_of[kind_pair(node, kinds[linked])] >= 0

@@ -74,7 +74,7 @@ class Held:
         yield self.table
 
 
-class Tables(MutableMapping):
+class Tables(MutableMapping[str, pl.DataFrame]):
     """Identity tables by name (`str -> pl.DataFrame`); assigning a frame replaces a table."""
 
     def __init__(self, tables: dict[str, Gathered | Held]) -> None:
@@ -147,6 +147,7 @@ def write_table(slices: Iterator[pl.DataFrame], target: Path) -> None:
                 del arrow
             if pending is not None:
                 pending.result()
+        assert writer is not None  # callers yield at least one slice (an empty table: one empty)
         writer.close()
         os.replace(temporary, target)
     except BaseException:

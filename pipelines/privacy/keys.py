@@ -20,8 +20,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.settings import Secret
+from pipelines.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    import polars as pl
 
 KEY_VARIABLE = "JOURNEY_PSEUDONYMIZE_KEY"
 FINGERPRINT_LABEL = b"journey-warehouse/pseudonymisation-key-fingerprint/v1"
@@ -134,7 +138,7 @@ def verify_key(published: PublishedKey, key: Secret | None, state_dir: Path) -> 
     )
 
 
-def published_key(settings) -> PublishedKey:
+def published_key(settings: Settings) -> PublishedKey:
     """The fingerprint stored with the published warehouse (`settings`: `Settings`)."""
     from pipelines.warehouse.published import read_published_table
 
@@ -144,7 +148,7 @@ def published_key(settings) -> PublishedKey:
     return PublishedKey(found=True, fingerprint=frame["key_fingerprint"][0])
 
 
-def fingerprint_frame(key: Secret | None, kinds: tuple[str, ...]):
+def fingerprint_frame(key: Secret | None, kinds: tuple[str, ...]) -> pl.DataFrame:
     """The one row of `identity.identity_key_fingerprint` for a build with `key`. It says
     nothing of the run, so re-running a night publishes the same table (idempotence)."""
     import polars as pl
@@ -158,7 +162,7 @@ def fingerprint_frame(key: Secret | None, kinds: tuple[str, ...]):
     )
 
 
-def write_fingerprint(out_dir: Path, frame) -> Path:
+def write_fingerprint(out_dir: Path, frame: pl.DataFrame) -> Path:
     """`<out_dir>/identity_key_fingerprint.parquet`, written atomically beside the identity
     tables (dbt publishes it from there like them)."""
     out_dir = Path(out_dir)

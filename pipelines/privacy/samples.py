@@ -21,7 +21,7 @@ Samples are a handful of rows; the values to pseudonymise are hashed in one batc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ import polars as pl
 
 from pipelines.identity.evidence import published_identifiers
 from pipelines.identity.rules import IdentityRules, load_rules
-from pipelines.settings import Secret
+from pipelines.settings import Secret, Settings
 
 MASK = "***"
 EMAIL_IN_TEXT = re.compile(
@@ -63,7 +63,7 @@ class SampleGuard:
         self.scans_text = "email" in self.kinds
 
     @classmethod
-    def from_settings(cls, settings) -> SampleGuard:
+    def from_settings(cls, settings: Settings) -> SampleGuard:
         return cls(settings.pseudonymize_key)
 
     # ---- which values are personal --------------------------------------------------------
@@ -98,7 +98,13 @@ class SampleGuard:
     def protect_rows(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(self.protect(list(rows)))
 
-    def _walk(self, value, column, collect, published: dict[_Value, str] | None = None):
+    def _walk(
+        self,
+        value: Any,
+        column: str | None,
+        collect: Callable[[_Value], object],
+        published: dict[_Value, str] | None = None,
+    ) -> Any:
         """Collect (first pass) or replace (second pass, with `published`) personal values."""
         if isinstance(value, dict):
             kinds = self._paired_kinds(value)
@@ -112,7 +118,7 @@ class SampleGuard:
             return value
         if self.is_masked_column(column):
             return MASK
-        kind = column[len("kind:") :] if str(column).startswith("kind:") else None
+        kind = str(column)[len("kind:") :] if str(column).startswith("kind:") else None
         kind = kind or self.kind_of_column(column)
         if kind is not None:
             item = _Value(kind, str(value))
@@ -132,7 +138,7 @@ class SampleGuard:
             lambda match: published.get(_Value("email", _decoded(match.group())), MASK), value
         )
 
-    def _paired_kinds(self, row: dict) -> dict[str, str]:
+    def _paired_kinds(self, row: dict[Any, Any]) -> dict[str, str]:
         """`identifier_value` -> `kind:email` when `identifier_kind` says email (and alike)."""
         paired = {}
         for key, kind in row.items():

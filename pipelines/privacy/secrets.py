@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "***"
@@ -100,7 +101,7 @@ class Scrubber:
     def _pattern(self) -> re.Pattern[str]:
         return re.compile("|".join(re.escape(form) for form in self.forms))
 
-    def scrub_data(self, value):
+    def scrub_data(self, value: Any) -> Any:
         """`scrub` applied to every string inside nested lists and dicts (keys too)."""
         if isinstance(value, str):
             return self.scrub(value)

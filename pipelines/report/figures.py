@@ -8,6 +8,7 @@ page says so instead of showing an empty chart.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -324,7 +325,7 @@ def person_timeline(
     if touchpoints.is_empty():
         return None
     figure = go.Figure()
-    last = touchpoints["occurred_at"].max()
+    last: Any = touchpoints["occurred_at"].max()  # a datetime: the column is a timestamp
     span = (last - touchpoints["occurred_at"].min()) or timedelta(days=1)
     for spell in spells.iter_rows(named=True):  # one band per phase spell (a person has few)
         end = spell["exited_at"] or last

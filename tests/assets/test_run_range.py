@@ -9,7 +9,7 @@ is two run tags, and the events a run writes do not depend on how many days it c
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pytest
@@ -37,7 +37,8 @@ def test_the_run_range_comes_from_the_tags():
     assert run_day_range(tags) == (date(2021, 10, 1), date(2026, 9, 30))
     assert run_day_range({LAST_DAY_TAG: "2026-09-30"}) == (date(2026, 9, 30), date(2026, 9, 30))
     # a run started without tags (Materialize in the UI) is yesterday's
-    assert run_day_range({}, today=date(2026, 10, 1)) == (date(2026, 9, 30), date(2026, 9, 30))
+    noon = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+    assert run_day_range({}, now=noon) == (date(2026, 9, 30), date(2026, 9, 30))
     # runs recorded before the change carried Dagster's partition tags
     assert run_day_range({"dagster/partition": "2026-09-29"}) == (
         date(2026, 9, 29),
@@ -94,8 +95,6 @@ def test_a_five_year_run_plans_no_more_events_than_a_one_day_run(nightly):
 
 
 def test_the_schedule_runs_yesterday_as_a_one_day_window():
-    from datetime import datetime
-
     from pipelines.jobs import build_nightly_job, build_nightly_schedule
 
     schedule = build_nightly_schedule(build_nightly_job(), Settings.from_env({}))
