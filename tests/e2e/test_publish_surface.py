@@ -97,6 +97,77 @@ def test_the_published_file_holds_only_the_documented_tables_with_comments(surfa
         con.close()
 
 
+# Names of columns that hold money (README "Output tables"): they must be exact decimals.
+MONEY_NAME = re.compile(r"revenue|price|amount|spend|cost|value|discount|tax|tip|dut(y|ies)|fee")
+
+
+def bi_type_problems(columns: list[tuple[str, str, str]]) -> list[str]:
+    """What a BI tool would mishandle among (table, column, DuckDB type): 128-bit integers,
+    naive timestamps, money that is not DECIMAL(18, 2) (or a table with money and no currency
+    column), nested types."""
+    problems = []
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in columns:
+        tables.setdefault(table, {})[column] = data_type
+    for table, types in tables.items():
+        for column, data_type in types.items():
+            where = f"{table}.{column} {data_type}"
+            if data_type in ("HUGEINT", "UHUGEINT"):
+                problems.append(f"{where}: a 128-bit integer (cast counts to BIGINT)")
+            elif data_type.startswith("TIMESTAMP") and data_type != "TIMESTAMP WITH TIME ZONE":
+                problems.append(f"{where}: a timestamp without time zone")
+            elif data_type.startswith("DECIMAL") and data_type != "DECIMAL(18,2)":
+                problems.append(f"{where}: money must be DECIMAL(18,2)")
+            elif data_type in ("DOUBLE", "FLOAT") and MONEY_NAME.search(column):
+                problems.append(f"{where}: money as a float")
+            elif re.search(r"\[\]|^(STRUCT|MAP|UNION)", data_type):
+                problems.append(f"{where}: a nested type")
+        has_money = any(t.startswith("DECIMAL") for t in types.values())
+        if has_money and not any(c == "currency" or c.endswith("_currency") for c in types):
+            problems.append(f"{table}: money without a currency column")
+    return problems
+
+
+def test_bi_type_rules_catch_what_bi_tools_mishandle():
+    assert bi_type_problems(
+        [
+            ("t", "persons", "HUGEINT"),
+            ("t", "created_at", "TIMESTAMP"),
+            ("t", "revenue", "DECIMAL(38,3)"),
+            ("t", "average_order_value", "DOUBLE"),
+            ("t", "codes", "VARCHAR[]"),
+            ("t", "conversion_rate", "DOUBLE"),
+            ("u", "created_at", "TIMESTAMP WITH TIME ZONE"),
+            ("u", "revenue", "DECIMAL(18,2)"),
+            ("u", "currency", "VARCHAR"),
+        ]
+    ) == [
+        "t.persons HUGEINT: a 128-bit integer (cast counts to BIGINT)",
+        "t.created_at TIMESTAMP: a timestamp without time zone",
+        "t.revenue DECIMAL(38,3): money must be DECIMAL(18,2)",
+        "t.average_order_value DOUBLE: money as a float",
+        "t.codes VARCHAR[]: a nested type",
+        "t: money without a currency column",
+    ]
+
+
+def test_every_published_column_has_a_type_bi_tools_read_correctly(surface):
+    run, _, _ = surface
+    con = _connect(run.settings.warehouse_path)
+    try:
+        columns = con.execute(
+            "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
+            f"where schema_name in {tuple(PUBLISHED_SCHEMAS)} order by 1, column_index"
+        ).fetchall()
+    finally:
+        con.close()
+    assert bi_type_problems(columns) == []
+    types = {(table, column): data_type for table, column, data_type in columns}
+    assert types[("marts.fct_orders", "total_price")] == "DECIMAL(18,2)"
+    assert types[("marts.fct_orders", "created_at")] == "TIMESTAMP WITH TIME ZONE"
+    assert types[("marts.dim_persons", "emails")] == "BIGINT"
+
+
 def test_postgres_equals_duckdb_row_for_row_and_type_for_type(surface):
     run, url, _ = surface
     con = _connect(run.settings.warehouse_path)
