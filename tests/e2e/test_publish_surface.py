@@ -28,9 +28,11 @@ from pipelines.identity.evidence import published_identifiers
 from pipelines.identity.rules import load_rules
 from pipelines.settings import PROJECT_ROOT, Secret, temporary_environment
 from pipelines.warehouse.generations import generations_dir, load_generation, read_pointer
+from pipelines.warehouse.metrics import ensure_semantic_manifest
 from pipelines.warehouse.postgres import PostgresTarget
 from pipelines.warehouse.surface import PARQUET_CASTS, PUBLISHED_SCHEMAS
 from tests.e2e.conftest import pipeline
+from tests.e2e.metric_equality import DAY_CHANNEL, KPI_METRICS, MartMetrics, metric_differences
 from tests.warehouse.pg_compare import differences, published_tables
 from tests.warehouse.test_surface import WITHOUT_GRAIN
 
@@ -295,6 +297,47 @@ def test_exports_equal_the_published_tables(surface):
         ]  # fmt: skip
     finally:
         con.close()
+
+
+# --- the semantic layer ---------------------------------------------------------------------
+
+
+def test_every_kpi_metric_equals_its_kpi_mart_on_the_demo_data(surface):
+    run, _, _ = surface
+    path = run.settings.warehouse_path
+    manifest = json.loads(ensure_semantic_manifest(path).read_text())
+    kpis = {m["name"] for m in manifest["metrics"] if m["config"]["meta"].get("phase")}
+    checked = {metric for mart in KPI_METRICS for metric in mart.metrics}
+    assert kpis == checked  # every KPI metric is compared with a mart, nothing else is a KPI
+    assert {m["config"]["meta"]["phase"] for m in manifest["metrics"] if m["name"] in kpis} == {
+        "awareness", "acquisition", "conversion", "retention", "loyalty", "across"
+    }  # fmt: skip
+    for mart in KPI_METRICS:
+        assert metric_differences(path, mart) == [], mart.relation
+    # the comparison can fail: visitors are not sessions
+    wrong = MartMetrics("marts.kpi_awareness_daily", DAY_CHANNEL, {"visitors": "sessions"})
+    assert metric_differences(path, wrong)
+
+
+def test_the_readme_metric_commands_answer_from_the_published_file(surface):
+    run, _, _ = surface
+    listed = run.readme(".venv/bin/python -m pipelines metrics list")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "conversion_rate" in listed.stdout and "net_promoter_score" in listed.stdout
+    queried = run.readme(".venv/bin/python -m pipelines metrics query")
+    assert queried.returncode == 0, queried.stderr[-2000:]
+    assert "metric_time__quarter" in queried.stdout and "average_order_value" in queried.stdout
+    python = run.readme("from pipelines.warehouse.metrics import query_metrics")
+    assert python.returncode == 0, python.stderr[-2000:]
+    expected = run.query(
+        "select date_trunc('month', timezone('UTC', created_at))::date as month, channel, "
+        "count(*) as orders "
+        "from marts.fct_orders group by all order by all"
+    )
+    for month, channel, orders in expected.head(3).rows():
+        assert re.search(
+            rf"{month}\D[^\n]*┆ {re.escape(channel)} +┆ +{orders} +┆", python.stdout
+        ), (month, channel, orders, python.stdout[-3000:])
 
 
 # --- privacy ------------------------------------------------------------------------------
