@@ -12,7 +12,7 @@ and database error, not dbt's exit code alone.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,13 @@ class JourneyDbtTranslator(DagsterDbtTranslator):
             return dg.AssetKey(dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
-    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
         """dbt's check, described in words a person can act on (its yml `description:`, or
         the sentence of its kind: pipelines/quality/dbt_test_descriptions.py)."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
