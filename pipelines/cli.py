@@ -292,6 +292,16 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    """MetricFlow's `mf` over the published warehouse, read-only (README "Metrics")."""
+    from pipelines.warehouse.metrics import run_mf
+
+    arguments = [a for a in args.mf_arguments if a != "--"]
+    return run_mf(
+        arguments or ["--help"], args.warehouse or Settings.from_env().warehouse_path
+    ).returncode
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     """One line on stderr and exit status 2 when the report cannot be written."""
     import duckdb
@@ -422,6 +432,17 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--warehouse", type=Path, help="default: JOURNEY_WAREHOUSE_PATH")
     report.add_argument("--no-image", action="store_true", help="skip the PNG of the map")
     report.set_defaults(func=_cmd_report)
+
+    metrics = commands.add_parser(
+        "metrics",
+        help="query the semantic layer's metrics with MetricFlow (mf list metrics | mf query ...)",
+        description="Runs MetricFlow's `mf` with these arguments against the published "
+        "warehouse, read-only: e.g. `metrics list metrics`, `metrics query --metrics "
+        "conversion_rate --group-by metric_time__month,channel`.",
+    )
+    metrics.add_argument("--warehouse", type=Path, help="default: JOURNEY_WAREHOUSE_PATH")
+    metrics.add_argument("mf_arguments", nargs=argparse.REMAINDER, help="mf's arguments")
+    metrics.set_defaults(func=_cmd_metrics)
 
     back = commands.add_parser("rollback", help="make the previous published warehouse live")
     back.set_defaults(func=_cmd_rollback)

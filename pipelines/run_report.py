@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.failures import Failure, explain_failure
-from pipelines.settings import Settings
+from pipelines.settings import DBT_PROJECT_DIR, Settings
 
 REPORT_TAG = "journey/run_report"
 REPORT_STATUS_TAG = "journey/run_report_status"
@@ -116,6 +116,24 @@ def _add_dbt_failure_samples(
                 continue
     finally:
         con.close()
+
+
+def _add_dbt_descriptions(checks: list[dict[str, Any]]) -> None:
+    """What each failed or warned dbt test checks and what to do, from the dbt manifest
+    (pipelines/quality/dbt_test_descriptions.py; a GX check's message already says it)."""
+    wanted = [c for c in checks if DBT_FAILED_ROWS in c["metadata"]]
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not wanted or not manifest.exists():
+        return
+    from pipelines.quality.dbt_test_descriptions import descriptions_from
+
+    try:
+        descriptions = descriptions_from(manifest)
+    except (OSError, ValueError):
+        return  # a manifest being rewritten: the report still names the check
+    for check in wanted:
+        if descriptions.get(check["check"]):
+            check["description"] = descriptions[check["check"]]
 
 
 def _removed_records(settings: Settings, published: bool) -> list[dict[str, Any]]:
@@ -257,6 +275,7 @@ def collect_run_report(
         {"step": step, "status": info.get("status", "running"), "seconds": info["seconds"]}
         for step, info in steps.items()
     ]
+    _add_dbt_descriptions([c for c in checks if not c["passed"]])
     failed_checks = [c for c in checks if not c["passed"] and c["severity"] == "ERROR"]
     failure = failures[0] if failures else None
     if failure is not None and failure.kind == "checks" and failed_checks:
@@ -332,7 +351,12 @@ def _checks_failure(failure: Failure, failed_checks: list[dict[str, Any]]) -> Fa
         if metadata.get("message"):
             return str(metadata["message"])
         rows = metadata.get("failed_rows")
-        return f"{check['asset']}:{check['check']} failed" + (f" on {rows} rows" if rows else "")
+        what = f": {check['description']}" if check.get("description") else ""
+        return (
+            f"{check['asset']}:{check['check']} failed"
+            + (f" on {rows} rows" if rows else "")
+            + what
+        )
 
     return Failure(
         step=failure.step,
@@ -413,6 +437,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 lines.append(
                     f"- {label}: `{item['asset']}` / `{item['check']}`: unexpected values {listed}"
                 )
+                if item.get("description"):
+                    lines.append(f"  - {item['description']}")
                 continue
             detail = {
                 k: v
@@ -422,6 +448,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"- {label}: `{item['asset']}` / `{item['check']}` {json.dumps(detail, default=str)}"
             )
+            if item.get("description"):
+                lines.append(f"  - {item['description']}")
     if report.get("removed_records"):
         lines += ["", "## Removed by the vendors (left out of every mart)", ""]
         lines += [

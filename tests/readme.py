@@ -42,6 +42,9 @@ TESTED_BY = {
     ".venv/bin/python -m pipelines report --out": "tests/e2e/test_nightly.py",
     ".venv/bin/python -m pipelines report --person": "tests/e2e/test_nightly.py",
     ".venv/bin/python -m pipelines.identity explain": "tests/identity/test_demo_accuracy.py",
+    ".venv/bin/python -m pipelines metrics list": "tests/e2e/test_publish_surface.py",
+    ".venv/bin/python -m pipelines metrics query": "tests/e2e/test_publish_surface.py",
+    "from pipelines.warehouse.metrics import query_metrics": "tests/e2e/test_publish_surface.py",
 }
 
 

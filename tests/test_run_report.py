@@ -190,3 +190,32 @@ def test_warnings_show_their_values_in_markdown():
     assert any(
         line.startswith("- warning: `shopify/customers` / `email_valid` {") for line in lines
     )
+
+
+def test_a_failed_dbt_test_carries_its_description_into_the_report():
+    """The manifest's words for the test (its yml description or its kind's sentence)."""
+    from pipelines.run_report import _add_dbt_descriptions
+
+    failed = {
+        "asset": "fct_orders",
+        "check": "unique_fct_orders_order_id",
+        "passed": False,
+        "severity": "ERROR",
+        "metadata": {DBT_FAILED_ROWS: 2},
+    }
+    gx = {"asset": "fct_orders", "check": "revenue_reconciles", "metadata": {"message": "x"}}
+    _add_dbt_descriptions([failed, gx])
+    assert failed["description"].startswith("`fct_orders.order_id` (")
+    assert "identifies one row of `fct_orders`" in failed["description"]
+    assert "description" not in gx  # a GX check's message already says it
+    report = {
+        "run_id": "r", "job": "nightly", "status": "FAILURE", "published": False,
+        "publish": {"reason": "blocking checks failed"},
+        "partitions": {"start": "2026-09-30", "end": "2026-09-30"},
+        "full_refresh": False, "started_at": None, "seconds": None, "landing": [],
+        "identity": {}, "stages": [], "errors": [],
+        "checks": {"passed": 0, "warned": 0, "failed": 1, "failures": [failed], "warnings": []},
+    }  # fmt: skip
+    lines = render_markdown(report).splitlines()
+    at = next(i for i, line in enumerate(lines) if "unique_fct_orders_order_id" in line)
+    assert lines[at + 1] == f"  - {failed['description']}"

@@ -56,3 +56,15 @@
     {{ journey_warehouse.unnest_with_index(relation ~ '.' ~ list_column, 'list_item', 'list_item_index') }}
     group by {{ relation }}.{{ key }}
 {%- endmacro %}
+
+{#- Published money: an exact decimal that fits in 64 bits (DECIMAL(18, s), which every BI tool
+    and driver reads as a number; DECIMAL(38, s) is text or a float in several, DOUBLE is
+    inexact), with `money_scale` places (var; 2 by default, 3 for a shop in BHD, KWD, OMR, JOD
+    or TND). Every table with a money column has a currency column beside it. -#}
+{% macro money(expression) -%}
+    cast({{ expression }} as {{ journey_warehouse.type_money() }})
+{%- endmacro %}
+
+{% macro type_money() -%}
+    decimal(18, {{ var('money_scale') }})
+{%- endmacro %}

@@ -12,7 +12,7 @@ and database error, not dbt's exit code alone.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from dagster_dbt import (
 
 from pipelines.assets.common import is_full_refresh, run_last_day
 from pipelines.console import announce
+from pipelines.quality.dbt_test_descriptions import describe
 from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
 from pipelines.warehouse.build import prepare_build
@@ -51,6 +52,21 @@ class JourneyDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props.get("resource_type") in ("model", "seed", "snapshot"):
             return dg.AssetKey(dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
+        """dbt's check, described in words a person can act on (its yml `description:`, or
+        the sentence of its kind: pipelines/quality/dbt_test_descriptions.py)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        description = describe(manifest["nodes"][unique_id], manifest)
+        return spec._replace(description=description) if description else spec
 
     def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
         if dbt_resource_props.get("resource_type") == "model":

@@ -60,6 +60,9 @@ class PublishedWarehouse:
             first_line = str(error).splitlines()[0]
             raise ReportError(f"cannot open {self.path} read-only: {first_line}") from error
         self.con.execute("set enable_progress_bar = false")
+        # Published timestamps are instants (TIMESTAMP WITH TIME ZONE); the report's periods
+        # are UTC days, so comparisons and results are in UTC whatever the machine's zone.
+        self.con.execute("set TimeZone = 'UTC'")
         rows = self.con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
             "where table_schema in ('marts', 'identity')"
@@ -102,7 +105,9 @@ class PublishedWarehouse:
             )
 
     def frame(self, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
-        return self.con.execute(sql, parameters or {}).pl()
+        """The query's rows; instants as naive UTC datetimes (what the report computes with)."""
+        frame = self.con.execute(sql, parameters or {}).pl()
+        return frame.with_columns(pl.selectors.datetime(time_zone="*").dt.replace_time_zone(None))
 
     def register(self, name: str, frame: pl.DataFrame) -> None:
         """Make a small frame (the phases, the periods) queryable by name, in memory only."""

@@ -26,9 +26,12 @@ def read_published_table(settings: Settings, schema: str, table: str) -> pl.Data
         ).fetchone()[0]
         if not exists:
             return None
-        return con.sql(f'select * from "{schema}"."{table}"').pl()
+        con.execute("set TimeZone = 'UTC'")
+        frame = con.sql(f'select * from "{schema}"."{table}"').pl()
     finally:
         con.close()
+    # the published instants (TIMESTAMP WITH TIME ZONE) back in the build's convention: naive UTC
+    return frame.with_columns(pl.selectors.datetime(time_zone="*").dt.replace_time_zone(None))
 
 
 def with_history(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:

@@ -34,6 +34,10 @@ PARTITION_META = "export_partition_month"
 # Parquet has no 128-bit integer: DuckDB would write HUGEINT as DOUBLE (inexact above 2^53).
 # Exports carry it as DECIMAL(38,0), exactly, like Arrow and PostgreSQL (numeric(38,0)).
 PARQUET_CASTS = {"HUGEINT": "DECIMAL(38,0)", "UHUGEINT": "DECIMAL(38,0)"}
+# The build's timestamps are naive, meaning UTC (docs/contracts.md); BI tools read a naive
+# timestamp in the viewer's zone, so the published surface types them as instants: TIMESTAMP
+# WITH TIME ZONE, the same instant (DECISIONS.md, "BI-friendly types").
+INSTANT_TYPES = {"TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 # The published file is written in DuckDB's v1.0 storage format, pinned rather than left to the
 # running DuckDB's default, so BI tools embedding DuckDB 1.0 or newer open it (README).
 STORAGE_COMPATIBILITY = "v1.0.0"
@@ -159,8 +163,9 @@ def describe_tables(
 def build_published_file(build: Path, target: Path, spec: SurfaceSpec) -> dict[str, int]:
     """Write the analyst surface of `build` into the new file `target`; rows per table.
 
-    Tables are created with their exact column types, filled from the build, and given the
-    build's table and column comments."""
+    Tables are created with their exact column types (naive UTC timestamps as TIMESTAMP WITH
+    TIME ZONE: `INSTANT_TYPES`), filled from the build, and given the build's table and column
+    comments."""
     target.unlink(missing_ok=True)
     con = duckdb.connect(
         str(target), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}
@@ -194,9 +199,19 @@ def _copy_table(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> int:
             f"{table.schema}.{table.name}: its grain names columns {missing} that the table "
             "lacks; fix the model's unique / unique_combination test in its yml"
         )
-    definitions = [f"{quote(c.name)} {c.data_type}" for c in table.columns]
+    columns = tuple(
+        replace(c, data_type=INSTANT_TYPES.get(c.data_type, c.data_type)) for c in table.columns
+    )
+    definitions = [f"{quote(c.name)} {c.data_type}" for c in columns]
+    values = [
+        f"timezone('UTC', {quote(c.name)})" if c.data_type in INSTANT_TYPES else quote(c.name)
+        for c in table.columns
+    ]
     con.execute(f"create table {table.qualified} ({', '.join(definitions)})")
-    con.execute(f"insert into {table.qualified} select * from build.{table.qualified}")
+    con.execute(
+        f"insert into {table.qualified} select {', '.join(values)} from build.{table.qualified}"
+    )
+    table = replace(table, columns=columns)
     if table.spec.primary_key:  # BI tools read the key from the comment (no constraint here)
         key = f"Key: {', '.join(table.spec.primary_key)}."
         table = replace(table, comment=f"{table.comment} {key}" if table.comment else key)

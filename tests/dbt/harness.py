@@ -26,6 +26,7 @@ from pipelines.identity.stitch import stitch, write_tables
 from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse.dbt_runner import rules_environment
+from pipelines.warehouse.surface import SurfaceSpec, build_published_file
 
 PRE_IDENTITY = "path:models/staging +int_identity_evidence"
 
@@ -147,22 +148,10 @@ class Warehouse:
             return con.sql(sql).pl()
 
     def published_copy(self, target: Path) -> Path:
-        """A new DuckDB file with only what the publish step exposes: the tables of schemas
-        marts and identity (the build's staging, seeds and test views left out)."""
-        target.unlink(missing_ok=True)
-        with duckdb.connect(str(target)) as con:
-            con.execute(f"attach '{self.database}' as build (read_only)")
-            tables = con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_catalog = 'build' and table_schema in ('marts', 'identity') "
-                "and table_type = 'BASE TABLE' order by 1, 2"
-            ).fetchall()
-            for schema, table in tables:
-                con.execute(f"create schema if not exists {schema}")
-                con.execute(
-                    f"create table {schema}.{table} as select * from build.{schema}.{table}"
-                )
-            con.execute("detach build")
+        """A new DuckDB file with only what the publish step exposes, written by the publish
+        step's own code: the tables of schemas marts and identity, with the published types
+        (the build's staging, seeds and test views left out)."""
+        build_published_file(self.database, target, SurfaceSpec())
         return target
 
 

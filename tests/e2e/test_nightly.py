@@ -167,7 +167,7 @@ def test_make_demo_is_never_silent_for_10_s_and_ends_with_where_things_are(night
 def test_touchpoints_equal_the_true_touchpoints(nightly):
     run, _ = nightly
     truth = f"""
-        select source, stream, record_id, touchpoint_type, timezone('UTC', occurred_at) as occurred_at
+        select source, stream, record_id, touchpoint_type, occurred_at
         from {run.truth("touchpoints")}
     """
     mine = (
@@ -333,7 +333,7 @@ def test_sessions_equal_the_true_sessions(nightly):
     of its id (the demo sends some devices' ids in upper case), against the truth."""
     run, _ = nightly
     truth = f"""
-        select visitor_id, timezone('UTC', session_started_at), timezone('UTC', session_ended_at),
+        select visitor_id, session_started_at, session_ended_at,
                page_views, split_reason
         from {run.truth("sessions")}
     """
@@ -501,17 +501,17 @@ def test_a_night_of_vendor_shaped_web_and_email_data_publishes_with_the_right_nu
         f"where source = 'matomo' and {evening} group by 1 order by 1"
     )
     assert touchpoints.rows() == [
-        ("download", BUSY_EVENING_VISITS, (EVENING + timedelta(seconds=60)).replace(tzinfo=None)),
-        ("page_view", BUSY_EVENING_VISITS, EVENING.replace(tzinfo=None)),
+        ("download", BUSY_EVENING_VISITS, (EVENING + timedelta(seconds=60))),
+        ("page_view", BUSY_EVENING_VISITS, EVENING),
         (
             "product_view",
             BUSY_EVENING_VISITS,
-            (EVENING + timedelta(seconds=90)).replace(tzinfo=None),
+            (EVENING + timedelta(seconds=90)),
         ),
         (
             "site_search",
             BUSY_EVENING_VISITS,
-            (EVENING + timedelta(seconds=30)).replace(tzinfo=None),
+            (EVENING + timedelta(seconds=30)),
         ),
     ]
     devices = ", ".join(f"'{visitor}'" for visitor in channels)
@@ -531,8 +531,8 @@ def test_a_night_of_vendor_shaped_web_and_email_data_publishes_with_the_right_nu
         "select web_visitor_id, page_views, started_at, ended_at from marts.fct_sessions "
         "where lower(web_visitor_id) = 'e2ecafe000000001'"
     )
-    assert device.rows() == [("e2ecafe000000001", 3, late.replace(tzinfo=None),
-                              (late + timedelta(minutes=11)).replace(tzinfo=None))]  # fmt: skip
+    assert device.rows() == [("e2ecafe000000001", 3, late,
+                              (late + timedelta(minutes=11)))]  # fmt: skip
     assert (
         run.query(
             "select count(distinct person_id) from identity.identity_map "
@@ -553,7 +553,7 @@ def test_a_night_of_vendor_shaped_web_and_email_data_publishes_with_the_right_nu
         "from marts.fct_touchpoints where touchpoint_type = 'email_sent' "
         "and record_id like 'e2e000000%' group by 1"
     )
-    assert sent.rows() == [("e2e0000001", 3, send_time.replace(tzinfo=None))]
+    assert sent.rows() == [("e2e0000001", 3, send_time)]
     engaged = run.query(
         "select campaign_id, sum(sends) from marts.fct_email_engagement "
         "where campaign_id like 'e2e000000%' group by 1 order by 1"

@@ -28,9 +28,11 @@ from pipelines.identity.evidence import published_identifiers
 from pipelines.identity.rules import load_rules
 from pipelines.settings import PROJECT_ROOT, Secret, temporary_environment
 from pipelines.warehouse.generations import generations_dir, load_generation, read_pointer
+from pipelines.warehouse.metrics import ensure_semantic_manifest
 from pipelines.warehouse.postgres import PostgresTarget
 from pipelines.warehouse.surface import PARQUET_CASTS, PUBLISHED_SCHEMAS
 from tests.e2e.conftest import pipeline
+from tests.e2e.metric_equality import DAY_CHANNEL, KPI_METRICS, MartMetrics, metric_differences
 from tests.warehouse.pg_compare import differences, published_tables
 from tests.warehouse.test_surface import WITHOUT_GRAIN
 
@@ -95,6 +97,77 @@ def test_the_published_file_holds_only_the_documented_tables_with_comments(surfa
         assert con.execute(f"select count(*) {published_columns}").fetchone()[0] > 300
     finally:
         con.close()
+
+
+# Names of columns that hold money (README "Output tables"): they must be exact decimals.
+MONEY_NAME = re.compile(r"revenue|price|amount|spend|cost|value|discount|tax|tip|dut(y|ies)|fee")
+
+
+def bi_type_problems(columns: list[tuple[str, str, str]]) -> list[str]:
+    """What a BI tool would mishandle among (table, column, DuckDB type): 128-bit integers,
+    naive timestamps, money that is not DECIMAL(18, 2) (or a table with money and no currency
+    column), nested types."""
+    problems = []
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in columns:
+        tables.setdefault(table, {})[column] = data_type
+    for table, types in tables.items():
+        for column, data_type in types.items():
+            where = f"{table}.{column} {data_type}"
+            if data_type in ("HUGEINT", "UHUGEINT"):
+                problems.append(f"{where}: a 128-bit integer (cast counts to BIGINT)")
+            elif data_type.startswith("TIMESTAMP") and data_type != "TIMESTAMP WITH TIME ZONE":
+                problems.append(f"{where}: a timestamp without time zone")
+            elif data_type.startswith("DECIMAL") and data_type != "DECIMAL(18,2)":
+                problems.append(f"{where}: money must be DECIMAL(18,2)")
+            elif data_type in ("DOUBLE", "FLOAT") and MONEY_NAME.search(column):
+                problems.append(f"{where}: money as a float")
+            elif re.search(r"\[\]|^(STRUCT|MAP|UNION)", data_type):
+                problems.append(f"{where}: a nested type")
+        has_money = any(t.startswith("DECIMAL") for t in types.values())
+        if has_money and not any(c == "currency" or c.endswith("_currency") for c in types):
+            problems.append(f"{table}: money without a currency column")
+    return problems
+
+
+def test_bi_type_rules_catch_what_bi_tools_mishandle():
+    assert bi_type_problems(
+        [
+            ("t", "persons", "HUGEINT"),
+            ("t", "created_at", "TIMESTAMP"),
+            ("t", "revenue", "DECIMAL(38,3)"),
+            ("t", "average_order_value", "DOUBLE"),
+            ("t", "codes", "VARCHAR[]"),
+            ("t", "conversion_rate", "DOUBLE"),
+            ("u", "created_at", "TIMESTAMP WITH TIME ZONE"),
+            ("u", "revenue", "DECIMAL(18,2)"),
+            ("u", "currency", "VARCHAR"),
+        ]
+    ) == [
+        "t.persons HUGEINT: a 128-bit integer (cast counts to BIGINT)",
+        "t.created_at TIMESTAMP: a timestamp without time zone",
+        "t.revenue DECIMAL(38,3): money must be DECIMAL(18,2)",
+        "t.average_order_value DOUBLE: money as a float",
+        "t.codes VARCHAR[]: a nested type",
+        "t: money without a currency column",
+    ]
+
+
+def test_every_published_column_has_a_type_bi_tools_read_correctly(surface):
+    run, _, _ = surface
+    con = _connect(run.settings.warehouse_path)
+    try:
+        columns = con.execute(
+            "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
+            f"where schema_name in {tuple(PUBLISHED_SCHEMAS)} order by 1, column_index"
+        ).fetchall()
+    finally:
+        con.close()
+    assert bi_type_problems(columns) == []
+    types = {(table, column): data_type for table, column, data_type in columns}
+    assert types[("marts.fct_orders", "total_price")] == "DECIMAL(18,2)"
+    assert types[("marts.fct_orders", "created_at")] == "TIMESTAMP WITH TIME ZONE"
+    assert types[("marts.dim_persons", "emails")] == "BIGINT"
 
 
 def test_postgres_equals_duckdb_row_for_row_and_type_for_type(surface):
@@ -224,6 +297,47 @@ def test_exports_equal_the_published_tables(surface):
         ]  # fmt: skip
     finally:
         con.close()
+
+
+# --- the semantic layer ---------------------------------------------------------------------
+
+
+def test_every_kpi_metric_equals_its_kpi_mart_on_the_demo_data(surface):
+    run, _, _ = surface
+    path = run.settings.warehouse_path
+    manifest = json.loads(ensure_semantic_manifest(path).read_text())
+    kpis = {m["name"] for m in manifest["metrics"] if m["config"]["meta"].get("phase")}
+    checked = {metric for mart in KPI_METRICS for metric in mart.metrics}
+    assert kpis == checked  # every KPI metric is compared with a mart, nothing else is a KPI
+    assert {m["config"]["meta"]["phase"] for m in manifest["metrics"] if m["name"] in kpis} == {
+        "awareness", "acquisition", "conversion", "retention", "loyalty", "across"
+    }  # fmt: skip
+    for mart in KPI_METRICS:
+        assert metric_differences(path, mart) == [], mart.relation
+    # the comparison can fail: visitors are not sessions
+    wrong = MartMetrics("marts.kpi_awareness_daily", DAY_CHANNEL, {"visitors": "sessions"})
+    assert metric_differences(path, wrong)
+
+
+def test_the_readme_metric_commands_answer_from_the_published_file(surface):
+    run, _, _ = surface
+    listed = run.readme(".venv/bin/python -m pipelines metrics list")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "conversion_rate" in listed.stdout and "net_promoter_score" in listed.stdout
+    queried = run.readme(".venv/bin/python -m pipelines metrics query")
+    assert queried.returncode == 0, queried.stderr[-2000:]
+    assert "metric_time__quarter" in queried.stdout and "average_order_value" in queried.stdout
+    python = run.readme("from pipelines.warehouse.metrics import query_metrics")
+    assert python.returncode == 0, python.stderr[-2000:]
+    expected = run.query(
+        "select date_trunc('month', timezone('UTC', created_at))::date as month, channel, "
+        "count(*) as orders "
+        "from marts.fct_orders group by all order by all"
+    )
+    for month, channel, orders in expected.head(3).rows():
+        assert re.search(
+            rf"{month}\D[^\n]*┆ {re.escape(channel)} +┆ +{orders} +┆", python.stdout
+        ), (month, channel, orders, python.stdout[-3000:])
 
 
 # --- privacy ------------------------------------------------------------------------------

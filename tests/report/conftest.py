@@ -28,8 +28,11 @@ class Published:
     path: Path
 
     def query(self, sql: str, parameters: dict | None = None) -> pl.DataFrame:
+        """Rows as the report reads them: instants as naive UTC datetimes (report/reader.py)."""
         with duckdb.connect(str(self.path), read_only=True) as con:
-            return con.execute(sql, parameters or {}).pl()
+            con.execute("set TimeZone = 'UTC'")
+            frame = con.execute(sql, parameters or {}).pl()
+        return frame.with_columns(pl.selectors.datetime(time_zone="*").dt.replace_time_zone(None))
 
     def copy_to(self, target: Path) -> Path:
         shutil.copyfile(self.path, target)

@@ -64,7 +64,7 @@ def test_the_published_file_holds_the_analyst_schemas_as_tables_only(tmp_path):
         ("fct_orders", "order_id", "VARCHAR", "The order's id."),
         ("fct_orders", "person_id", "VARCHAR", None),
         ("fct_orders", "total_price", "DECIMAL(38,2)", None),
-        ("fct_orders", "created_at", "TIMESTAMP", None),
+        ("fct_orders", "created_at", "TIMESTAMP WITH TIME ZONE", None),  # UTC, an instant
         ("fct_orders", "line_items", "HUGEINT", None),
         ("fct_orders", "is_repeat", "BOOLEAN", None),
     ]

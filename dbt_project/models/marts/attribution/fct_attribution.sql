@@ -72,6 +72,7 @@ order_touchpoints as (
         orders.person_id,
         orders.created_at as order_created_at,
         orders.total_price,
+        orders.currency,
         steps.session_id,
         coalesce(steps.step_number, 1) as step_number,
         coalesce(steps.path_steps, 1) as path_steps,
@@ -143,6 +144,32 @@ credited as (
     {%- endfor %}
 ),
 
+{#- Revenue in money (DECIMAL(18, money_scale)) that still sums to the order's total exactly:
+    each touchpoint gets its share rounded down to the minor unit, and the minor units left over
+    go one each to the touchpoints with the largest remainders (largest-remainder rounding). -#}
+{%- set minor_units = 10 ** var('money_scale') %}
+shared_revenue as (
+    select
+        credited.*,
+        floor(credit * total_price * {{ minor_units }}) as revenue_minor_units,
+        credit * total_price * {{ minor_units }} - floor(credit * total_price * {{ minor_units }})
+            as revenue_remainder
+    from credited
+),
+
+rounded_revenue as (
+    select
+        shared_revenue.*,
+        cast(round(total_price * {{ minor_units }}) as {{ dbt.type_bigint() }})
+        - cast(sum(revenue_minor_units) over (partition by order_id, attribution_model) as {{ dbt.type_bigint() }})
+            as minor_units_left,
+        row_number() over (
+            partition by order_id, attribution_model
+            order by revenue_remainder desc, step_number asc, session_id asc
+        ) as remainder_rank
+    from shared_revenue
+),
+
 final as (
     select
         {{ surrogate_key(['order_id', 'attribution_model', 'session_id']) }} as attribution_id,
@@ -160,8 +187,10 @@ final as (
         order_created_at,
         seconds_before_order / 86400.0 as days_before_order,
         credit,
-        credit * total_price as attributed_revenue
-    from credited
+        {{ money('(revenue_minor_units + case when remainder_rank <= minor_units_left then 1 else 0 end) / ' ~ minor_units ~ '.0') }}
+            as attributed_revenue,
+        currency
+    from rounded_revenue
 )
 
 select * from final

@@ -29,7 +29,8 @@ orders as (
         max(created_at) as last_order_at,
         count(*) as orders,
         sum(total_price) as revenue,
-        sum(refunded_amount) as refunded_amount
+        sum(refunded_amount) as refunded_amount,
+        min(currency) as currency
     from {{ ref('fct_orders') }}
     where
         not is_cancelled
@@ -41,14 +42,14 @@ identifiers as (
     select
         person_id,
         count(*) as identifiers,
-        sum(case when identifier_kind = 'web_visitor_id' then 1 else 0 end) as web_visitor_ids,
-        sum(case when identifier_kind = 'web_user_id' then 1 else 0 end) as web_user_ids,
-        sum(case when identifier_kind = 'email' then 1 else 0 end) as emails,
-        sum(case when identifier_kind = 'email_subscriber_id' then 1 else 0 end) as email_subscriber_ids,
-        sum(case when identifier_kind = 'shop_customer_id' then 1 else 0 end) as shop_customer_ids,
-        sum(case when identifier_kind = 'checkout_token' then 1 else 0 end) as checkout_tokens,
-        sum(case when identifier_kind = 'support_requester_id' then 1 else 0 end) as support_requester_ids,
-        sum(case when identifier_kind = 'phone' then 1 else 0 end) as phones,
+        count(case when identifier_kind = 'web_visitor_id' then 1 end) as web_visitor_ids,
+        count(case when identifier_kind = 'web_user_id' then 1 end) as web_user_ids,
+        count(case when identifier_kind = 'email' then 1 end) as emails,
+        count(case when identifier_kind = 'email_subscriber_id' then 1 end) as email_subscriber_ids,
+        count(case when identifier_kind = 'shop_customer_id' then 1 end) as shop_customer_ids,
+        count(case when identifier_kind = 'checkout_token' then 1 end) as checkout_tokens,
+        count(case when identifier_kind = 'support_requester_id' then 1 end) as support_requester_ids,
+        count(case when identifier_kind = 'phone' then 1 end) as phones,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at
     from identity_map
@@ -99,8 +100,9 @@ final as (
         orders.first_order_at,
         orders.last_order_at,
         coalesce(orders.orders, 0) as orders,
-        coalesce(orders.revenue, 0) as revenue,
-        coalesce(orders.refunded_amount, 0) as refunded_amount,
+        {{ money('coalesce(orders.revenue, 0)') }} as revenue,
+        {{ money('coalesce(orders.refunded_amount, 0)') }} as refunded_amount,
+        orders.currency,
         touch_summary.latest_csat,
         touch_summary.latest_nps,
         case

@@ -14,7 +14,8 @@ steps as (
 orders as (
     select
         order_id,
-        total_price
+        total_price,
+        currency
     from {{ ref('fct_orders') }}
 ),
 
@@ -37,7 +38,8 @@ aggregated as (
         min(paths.channels_in_path) as channels_in_path,
         count(*) as paths,
         count(distinct paths.person_id) as persons,
-        sum(orders.total_price) as revenue
+        sum(orders.total_price) as revenue,
+        min(orders.currency) as currency
     from paths
     left join orders
         on paths.order_id = orders.order_id
@@ -51,7 +53,8 @@ final as (
         cast(channels_in_path as integer) as channels_in_path,
         paths,
         persons,
-        revenue,
+        {{ money('revenue') }} as revenue,
+        currency,
         {{ safe_ratio('paths', 'sum(paths) over (partition by path_outcome)') }} as share_of_outcome_paths,
         {{ safe_ratio(
             "sum(case when path_outcome = 'conversion' then paths else 0 end) over (partition by channel_path)",

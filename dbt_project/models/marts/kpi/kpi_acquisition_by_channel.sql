@@ -176,10 +176,10 @@ final as (
         coalesce(monthly_leads.leads, 0) as leads,
         {{ safe_ratio('monthly_leads.leads', 'monthly_sessions.sessions') }} as leads_per_session,
         coalesce(monthly_new_customers.new_customers, 0) as new_customers,
-        monthly_spend.spend,
+        {{ money('monthly_spend.spend') }} as spend,
         monthly_spend.spend_currency,
-        {{ safe_ratio('monthly_spend.spend', 'monthly_new_customers.new_customers') }} as customer_acquisition_cost,
-        {{ safe_ratio('monthly_spend.spend', 'monthly_leads.leads') }} as cost_per_lead
+        {{ money(safe_ratio('monthly_spend.spend', 'monthly_new_customers.new_customers')) }} as customer_acquisition_cost,
+        {{ money(safe_ratio('monthly_spend.spend', 'monthly_leads.leads')) }} as cost_per_lead
     from grid
     left join monthly_sessions
         on

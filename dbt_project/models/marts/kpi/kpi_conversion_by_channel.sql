@@ -101,7 +101,8 @@ sales as (
         count(case when orders.customer_type = 'new' then 1 end) as new_customer_orders,
         sum(case when orders.customer_type = 'new' then orders.total_price else 0 end) as new_customer_revenue,
         count(case when orders.customer_type = 'repeat' then 1 end) as repeat_customer_orders,
-        sum(case when orders.customer_type = 'repeat' then orders.total_price else 0 end) as repeat_customer_revenue
+        sum(case when orders.customer_type = 'repeat' then orders.total_price else 0 end) as repeat_customer_revenue,
+        min(orders.currency) as currency
     from orders
     inner join persons
         on orders.person_id = persons.person_id
@@ -127,13 +128,14 @@ final as (
         {{ safe_ratio('person_metrics.funnel_buyers', 'person_metrics.funnel_checkout_starters') }} as checkout_to_order_rate,
         {{ safe_ratio('person_metrics.funnel_buyers', 'person_metrics.funnel_visitors') }} as visitor_to_order_rate,
         coalesce(sales.orders, 0) as orders,
-        coalesce(sales.revenue, 0) as revenue,
-        coalesce(sales.net_revenue, 0) as net_revenue,
-        {{ safe_ratio('sales.revenue', 'sales.orders') }} as average_order_value,
+        {{ money('coalesce(sales.revenue, 0)') }} as revenue,
+        {{ money('coalesce(sales.net_revenue, 0)') }} as net_revenue,
+        {{ money(safe_ratio('sales.revenue', 'sales.orders')) }} as average_order_value,
+        sales.currency,
         coalesce(sales.new_customer_orders, 0) as new_customer_orders,
-        coalesce(sales.new_customer_revenue, 0) as new_customer_revenue,
+        {{ money('coalesce(sales.new_customer_revenue, 0)') }} as new_customer_revenue,
         coalesce(sales.repeat_customer_orders, 0) as repeat_customer_orders,
-        coalesce(sales.repeat_customer_revenue, 0) as repeat_customer_revenue
+        {{ money('coalesce(sales.repeat_customer_revenue, 0)') }} as repeat_customer_revenue
     from person_metrics
     left join sales
         on

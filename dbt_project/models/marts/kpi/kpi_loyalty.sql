@@ -32,6 +32,7 @@ customers as (
         min(created_at) as first_order_at,
         count(*) as orders,
         sum(total_price) as revenue,
+        min(currency) as currency,
         max(case when referral_code is not null and is_first_order then 1 else 0 end) as was_referred
     from orders
     group by person_id
@@ -103,7 +104,8 @@ final as (
         {{ safe_ratio('count(case when orders >= 2 then 1 end)', 'count(*)') }} as repeat_customer_rate,
         cast(sum(orders) as {{ dbt.type_bigint() }}) as orders,
         {{ safe_ratio('sum(orders)', 'count(*)') }} as orders_per_customer,
-        sum(revenue) as revenue,
+        {{ money('sum(revenue)') }} as revenue,
+        min(currency) as currency,
         count(case when is_window_complete then 1 end) as customers_with_complete_window,
         count(case when is_window_complete and has_repurchase_in_window then 1 end) as customers_repurchased_in_window,
         {{ safe_ratio(
