@@ -131,26 +131,17 @@ def test_merges_erasure_changed_and_gone_records(rules):
 def test_a_rule_or_key_change_stitches_in_full(synthetic, rules):
     from pipelines.settings import Secret
 
-    first = stitch_night(
-        synthetic, rules=rules, run_id="a", run_at=RUN_AT, state=None, previous_tables={}
-    )
-    again = stitch_night(
-        synthetic,
-        rules=rules,
-        run_id="b",
-        run_at=RUN_AT,
-        state=first.state,
-        previous_tables=first.tables,
-        pseudonymize_key=Secret("another-key-of-enough-length-0123456789"),
-    )
+    def night(run_id, state, previous, **options):
+        return stitch_night(
+            synthetic, rules=rules, run_id=run_id, run_at=RUN_AT, state=state,
+            previous_tables=previous, **options,
+        )  # fmt: skip
+
+    first = night("a", None, {})
+    key = Secret("another-key-of-enough-length-0123456789")
+    again = night("b", first.state, first.tables, pseudonymize_key=key)
     assert again.mode == "full" and "key" in again.reason
-    same = stitch_night(
-        synthetic,
-        rules=rules,
-        run_id="c",
-        run_at=RUN_AT,
-        state=first.state,
-        previous_tables=first.tables,
-    )
+    same = night("c", first.state, first.tables)
     assert same.mode == "incremental" and same.restitched_records == 0
-    assert_same_tables(same.tables, {**first.tables, "identity_merges": same.tables["identity_merges"], "identity_splits": same.tables["identity_splits"]})  # fmt: skip
+    events = {name: same.tables[name] for name in ("identity_merges", "identity_splits")}
+    assert_same_tables(same.tables, {**first.tables, **events})
