@@ -188,7 +188,7 @@ def run_nightly(evidence_path: Path, out_dir: Path) -> dict:
     from pipelines.identity.stitch import write_tables
 
     started = time.perf_counter()
-    evidence = pl.read_parquet(evidence_path / "*.parquet")
+    evidence = pl.scan_parquet(evidence_path / "*.parquet")  # read in streaming passes
     previous = {name: pl.read_parquet(setup / f"{name}.parquet") for name in CARRIED_TABLES}
     state = NightState.read(setup / "state")
     read = time.perf_counter()
@@ -211,6 +211,7 @@ def run_nightly(evidence_path: Path, out_dir: Path) -> dict:
         "steps": {
             "read": round(read - started, 2),
             "stitch_night": round(stitched - read, 2),
+            **{f"night:{step}": seconds for step, seconds in night.seconds.items()},
             "write": round(time.perf_counter() - stitched, 2),
         },
     }

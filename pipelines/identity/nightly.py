@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +87,8 @@ class NightResult:
     mode: str  # "full" or "incremental"
     reason: str  # why full, or what was re-stitched
     restitched_records: int
+    seconds: dict[str, float]
+    """Wall time per step."""
 
 
 def signature(rules: IdentityRules, key: Secret | None) -> str:
@@ -101,17 +104,26 @@ def signature(rules: IdentityRules, key: Secret | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_fingerprints(evidence: pl.DataFrame) -> pl.DataFrame:
-    """Per record: `record_key` (64-bit hash of source, stream, record_id) and `fingerprint`
-    (an order-independent hash of its evidence rows)."""
-    row = pl.struct("identifier_kind", "identifier_value", "rule", "is_anchor", "observed_at").hash(
-        HASH_SEED
-    )
-    return (
-        evidence.select(_record_key(), (row // 65_536).alias("row_hash"))
-        .group_by("record_key")
-        .agg(pl.col("row_hash").sum().alias("fingerprint"))
-    )
+def _row_hash() -> pl.Expr:
+    """A 64-bit hash of one evidence row; a record's fingerprint sums them (order-free)."""
+    return pl.struct(
+        "identifier_kind", "identifier_value", "rule", "is_anchor", "observed_at"
+    ).hash(HASH_SEED)
+
+
+def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect(engine="streaming")
+
+
+class _Laps:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._last, 3)
+        self._last = now
 
 
 def _record_key() -> pl.Expr:
@@ -126,7 +138,7 @@ def _by_records(frame: pl.DataFrame, keys: pl.DataFrame, how: str) -> pl.DataFra
 
 
 def stitch_night(
-    evidence: pl.DataFrame,
+    evidence: pl.DataFrame | pl.LazyFrame,
     *,
     rules: IdentityRules,
     run_id: str,
@@ -141,16 +153,24 @@ def stitch_night(
     `previous_tables`: the previous night's published identity_map, identity_record_persons,
     identity_edges, identity_rejected_edges and identity_suppressed_records (all rows), the
     ones `state` was built with. Returns the full tables, the new state and how it went.
+    `evidence` may be lazy (`pl.scan_parquet`): a night then reads it in streaming passes and
+    holds only the re-stitched records' rows.
     """
-    evidence = evidence.select(
+    timer = _Laps()
+    columns = [
         *RECORD,
         "observed_at",
         "rule",
         pl.col("identifier_kind").cast(pl.String),
         pl.col("identifier_value").cast(pl.String),
         "is_anchor",
+    ]
+    evidence = evidence.lazy().select(columns)
+    keyed = evidence.with_columns(_record_key())
+    fingerprints = _collect(
+        keyed.group_by("record_key").agg((_row_hash() // 65_536).sum().alias("fingerprint"))
     )
-    fingerprints = record_fingerprints(evidence)
+    timer.lap("fingerprints")
     wanted = signature(rules, pseudonymize_key)
     why_full = _why_full(state, previous_tables, wanted)
     options = {
@@ -163,8 +183,10 @@ def stitch_night(
     if why_full is not None:
         assert why_full
         result = stitch(evidence, previous_map=previous_tables.get("identity_map"), **options)
-        nodes, records = _components(evidence, rules, pseudonymize_key, fingerprints)
+        timer.lap("stitch")
+        nodes, records = _components(_collect(evidence), rules, pseudonymize_key, fingerprints)
         tables = {name: result.tables[name] for name in result.tables}
+        timer.lap("state")
         return NightResult(
             tables,
             NightState(nodes, records, wanted),
@@ -172,6 +194,7 @@ def stitch_night(
             "full",
             why_full,
             fingerprints.height,
+            timer.seconds,
         )
     assert state is not None
 
@@ -195,8 +218,10 @@ def stitch_night(
 
     # 2. the components they touch: also through the identifiers new and changed records carry
     fresh = compared.filter(is_new | (changed_or_gone & pl.col("fingerprint").is_not_null()))
-    new_rows = _by_records(evidence, fresh.select("record_key"), "semi").select(
-        pl.col("identifier_kind").alias("kind"), pl.col("identifier_value").alias("raw_value")
+    new_rows = _collect(
+        keyed.join(fresh.select("record_key").lazy(), on="record_key", how="semi").select(
+            pl.col("identifier_kind").alias("kind"), pl.col("identifier_value").alias("raw_value")
+        )
     )
     if erasures is not None and erasures.height:
         new_rows = pl.concat(
@@ -223,7 +248,12 @@ def stitch_night(
             compared.filter(changed_or_gone).select("record_key"),
         ]
     ).unique()
-    part = _by_records(evidence, restitch, "semi")
+    part = _collect(
+        keyed.join(restitch.lazy(), on="record_key", how="semi", maintain_order="left").drop(
+            "record_key"
+        )
+    )
+    timer.lap("find_the_touched_components")
     affected_keys = state.nodes.filter(pl.col("component").is_in(affected.implode())).select(
         "kind", "value"
     )
@@ -233,6 +263,7 @@ def stitch_night(
     affected_map_keys = affected_keys.rename({"kind": map_keys[0], "value": map_keys[1]})
     part_map = previous_map.join(affected_map_keys, on=map_keys, how="semi")
     result = stitch(part, previous_map=part_map, **options)
+    timer.lap("stitch")
 
     # 4. the previous rows of everything re-stitched (or gone) give way to the result's
     replaced = pl.concat(
@@ -274,8 +305,8 @@ def stitch_night(
     nodes = pl.concat(
         [state.nodes.filter(~pl.col("component").is_in(affected.implode())), part_nodes]
     )
-    nodes = nodes.unique(subset=["kind", "value"], keep="last", maintain_order=True)
     records = pl.concat([state.records.join(replaced, on="record_key", how="anti"), part_records])
+    timer.lap("tables_and_state")
     return NightResult(
         tables,
         NightState(nodes, records.cast(state.records.schema), wanted),
@@ -284,6 +315,7 @@ def stitch_night(
         f"{restitch.height:,} of {fingerprints.height:,} records re-stitched "
         f"({new_keys.height:,} new, {affected.len():,} components touched)",
         restitch.height,
+        timer.seconds,
     )
 
 
