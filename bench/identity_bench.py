@@ -65,7 +65,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -147,11 +147,11 @@ def run_stitch(evidence_path: Path, out_dir: Path) -> dict:
     }
 
 
-def _night_split(evidence: pl.DataFrame) -> pl.DataFrame:
+def _night_split(evidence: pl.LazyFrame) -> pl.LazyFrame:
     """The history before the night: every record none of whose rows is of the last day."""
     key = ["source", "stream", "record_id"]
-    last = evidence.get_column("observed_at").max()
-    night = evidence.filter(pl.col("observed_at") > last - pl.duration(days=1)).select(key)
+    last = evidence.select(pl.col("observed_at").max()).collect().item()
+    night = evidence.filter(pl.col("observed_at") > last - timedelta(days=1)).select(key)
     return evidence.join(night.unique(), on=key, how="anti")
 
 
@@ -160,7 +160,7 @@ def run_nightly_setup(evidence_path: Path, out_dir: Path) -> dict:
     from pipelines.identity.nightly import CARRIED_TABLES, stitch_night
     from pipelines.identity.rules import load_rules
 
-    history = _night_split(pl.read_parquet(evidence_path / "*.parquet"))
+    history = _night_split(pl.scan_parquet(evidence_path / "*.parquet"))
     night = stitch_night(
         history, rules=load_rules(), run_id="previous", run_at=datetime.now(UTC),
         state=None, previous_tables={},

@@ -184,7 +184,7 @@ def stitch_night(
         assert why_full
         result = stitch(evidence, previous_map=previous_tables.get("identity_map"), **options)
         timer.lap("stitch")
-        nodes, records = _components(_collect(evidence), rules, pseudonymize_key, fingerprints)
+        nodes, records = _components(evidence, rules, pseudonymize_key, fingerprints)
         tables = {name: result.tables[name] for name in result.tables}
         timer.lap("state")
         return NightResult(
@@ -351,7 +351,7 @@ def _same_customer_partners(keys: pl.DataFrame) -> pl.DataFrame:
 
 
 def _components(
-    evidence: pl.DataFrame,
+    evidence: pl.DataFrame | pl.LazyFrame,
     rules: IdentityRules,
     key: Secret | None,
     fingerprints: pl.DataFrame,
@@ -359,12 +359,13 @@ def _components(
     """Candidate components of `evidence`: identifiers joined by sharing a record or by
     `same_customer_id`. Returns the nodes (`kind, value, component`) and the records
     (`record_key, fingerprint, component`; NO_COMPONENT when every identifier is blocked)."""
-    rows = evidence.select(
+    rows = evidence.lazy().select(
         _record_key(),
         pl.col("identifier_kind").alias("kind"),
         pl.col("identifier_value").alias("raw_value"),
     )
-    distinct = rows.select("kind", "raw_value").unique()
+    # only the distinct identifiers and integer pairs are held, never the evidence rows
+    distinct = _collect(rows.select("kind", "raw_value").unique())
     published = published_identifiers(distinct, rules, key).select(  # rows keep their order
         pl.col("kind").cast(pl.String),
         distinct.get_column("raw_value"),
@@ -377,9 +378,9 @@ def _components(
         .sort("kind", "value")
         .with_row_index("node")
     )
-    row_nodes = (
-        rows.join(published, on=["kind", "raw_value"], how="inner")
-        .join(nodes, on=["kind", "value"], how="inner")
+    row_nodes = _collect(
+        rows.join(published.lazy(), on=["kind", "raw_value"], how="inner")
+        .join(nodes.lazy(), on=["kind", "value"], how="inner")
         .select("record_key", "node")
     )
     first = row_nodes.group_by("record_key").agg(pl.col("node").min().alias("first"))
