@@ -2,10 +2,7 @@
 
 Keys `[identity, <table>]` match the dbt source `identity`, so the marts depend on them
 without glue. Stable ids come from the *published* warehouse's identity_map: a run that did
-not publish never becomes "previous". A night re-stitches only the part of the graph its new
-or changed records touch (`pipelines.identity.nightly`), against the integer state the run of
-the published generation left in `{state_dir}/identity/<run id>/`; without one (first night,
-full refresh, a rollback past it, a rule or key change) it stitches everything.
+not publish never becomes "previous".
 """
 
 from datetime import UTC, datetime
@@ -16,15 +13,8 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from pipelines.assets.common import is_full_refresh, step_log
-from pipelines.identity.nightly import (
-    CARRIED_TABLES,
-    NightState,
-    keep_states,
-    state_folder,
-    stitch_night,
-)
 from pipelines.identity.rules import load_rules
-from pipelines.identity.stitch import write_tables
+from pipelines.identity.stitch import stitch, write_tables
 from pipelines.privacy.keys import (
     FINGERPRINT_TABLE,
     fingerprint_frame,
@@ -34,7 +24,6 @@ from pipelines.privacy.keys import (
 )
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
-from pipelines.warehouse.generations import load_generation, read_pointer
 from pipelines.warehouse.published import read_published_table, with_history
 
 IDENTITY_TABLES = (
@@ -68,15 +57,6 @@ def read_erasures(settings: Settings) -> pl.DataFrame | None:
             "(columns identifier_kind, identifier_value, requested_at) or unset the variable"
         )
     return pl.read_csv(path, schema_overrides={"identifier_value": pl.Utf8})
-
-
-def published_run_ids(settings: Settings) -> list[str]:
-    """The run ids of the live generation and of the one kept for rollback (live first)."""
-    pointer = read_pointer(settings)
-    if pointer is None:
-        return []
-    generations = [pointer.current, *([pointer.previous] if pointer.previous else [])]
-    return [load_generation(settings, generation).run_id for generation in generations]
 
 
 def build_identity_assets() -> list:
@@ -128,32 +108,20 @@ def build_identity_assets() -> list:
         def previous(table: str) -> pl.DataFrame | None:
             return None if full_refresh else read_published_table(settings, "identity", table)
 
-        states = settings.state_dir / "identity"
-        published_runs = published_run_ids(settings)
-        state = None
-        if not full_refresh and published_runs:
-            state = NightState.read(state_folder(states, published_runs[0]))
         with step_log(context):
-            night = stitch_night(
+            result = stitch(
                 evidence,
                 rules=rules,
                 run_id=context.run_id,
                 run_at=datetime.now(UTC).replace(tzinfo=None),
-                state=state,
-                previous_tables={table: previous(table) for table in CARRIED_TABLES},
+                previous_map=previous("identity_map"),
                 erasures=read_erasures(settings),
                 pseudonymize_key=settings.pseudonymize_key,
             )
-        context.log.info(f"identity: {night.mode} stitch ({night.reason})")
-        result = night.stitched
-        for table, frame in night.tables.items():
-            result.tables[table] = frame
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
         context.log.info(f"identity: writing {len(IDENTITY_TABLES)} tables")
         paths = write_tables(result, settings.build_identity_dir)
-        night.state.write(state_folder(states, context.run_id))
-        keep_states(states, {*published_runs, context.run_id})
         fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
         metrics = {key: value for key, value in result.metrics.items()}

@@ -410,21 +410,3 @@ def _components(
         pl.col("component").fill_null(NO_COMPONENT)
     )
     return node_frame, records.select("record_key", "fingerprint", "component")
-
-
-def state_folder(root: Path, run_id: str) -> Path:
-    """Where the state a run wrote is kept: `{root}/<run id>` (one per published generation)."""
-    return root / "".join(char if char.isalnum() or char in "-_" else "_" for char in run_id)
-
-
-def keep_states(root: Path, run_ids: set[str]) -> None:
-    """Delete the states of runs other than `run_ids` (the live and rollback generations',
-    and this run's)."""
-    import shutil
-
-    if not root.exists():
-        return
-    wanted = {state_folder(root, run_id).name for run_id in run_ids}
-    for folder in root.iterdir():
-        if folder.is_dir() and folder.name not in wanted:
-            shutil.rmtree(folder, ignore_errors=True)
