@@ -15,7 +15,8 @@ to whole candidate components gives exactly the full stitch's rows for them. A n
 The state between nights is integer-encoded (`NightState`): per identifier its candidate
 component (UInt32; the identifier strings are the dictionary), and per record a 64-bit key,
 a 64-bit evidence fingerprint and its component. Everything is columnar (Polars joins, scipy
-components); no Dagster here, the asset is a thin wrapper.
+components); no Dagster here. Not yet called by the asset (DECISIONS.md, "A night can
+re-stitch ...").
 
 Limits (each falls back to a full stitch, which rebuilds the state): no state yet, a state
 written by another Polars version (the 64-bit hashes are Polars'), different rules or key.
