@@ -5,8 +5,10 @@
 Generates the demo dataset once (cached under bench/results/, or `--dataset DIR`; a synthetic
 dataset when the generator is unavailable), serves it with the sandbox (Shopify Plus call
 limits: 400 calls, 20/s), runs a full-refresh extraction of every source into a temporary data
-folder and prints pages, records, seconds and records/s per stream; then the same for
-`land_vendor_dataset` (no HTTP) for comparison.
+folder and prints pages, records, seconds and records/s per stream and the extraction's peak
+RSS; then the same for `land_vendor_dataset` (no HTTP) for comparison. The sandbox, the
+extraction and the landing each run in a process of their own, so each peak RSS is that
+step's alone (not the generator's or the sandbox's).
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
+import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -116,9 +122,9 @@ def warm_up() -> None:
     validate_records(spec, texts, run_id="warm-up", extracted_at=datetime.now(UTC))
 
 
-def bench_settings(server: SandboxServer, data_dir: Path, start: date) -> Settings:
+def bench_settings(env: dict[str, str], data_dir: Path, start: date) -> Settings:
     return Settings.from_env(
-        {**server.env(), "JOURNEY_DATA_DIR": str(data_dir), "JOURNEY_PARTITIONS_START": str(start)}
+        {**env, "JOURNEY_DATA_DIR": str(data_dir), "JOURNEY_PARTITIONS_START": str(start)}
     )
 
 
@@ -127,57 +133,107 @@ def print_row(name: str, pages: object, records: int, seconds: float) -> None:
     print(f"  {name:<32} {pages!s:>7} {records:>10} {seconds:>9.2f} {rate:>12,.0f}")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def serve(dataset: Path, env_queue: multiprocessing.Queue) -> None:
+    """The sandbox, in a process of its own so its memory is not counted as extraction's."""
+    server = SandboxServer(dataset, call_limit=(400, 20.0))
+    env_queue.put(server.env())
+    server.serve_forever()
+
+
+def extract_all(env: dict[str, str], data_dir: Path, first: date, last_day: date) -> dict:
+    """A full-refresh extraction of every vendor source (run in a fresh process)."""
+    warm_up()
+    settings = bench_settings(env, data_dir, first)
+    rows = []
+    for source in VENDOR_SOURCES:
+        window = plan_window(
+            settings, source, first_day=last_day, last_day=last_day, full_refresh=True
+        )
+        results = extract_source(
+            source, settings, window=window, run_id="bench", load_date=last_day
+        )
+        rows += [(f"{source}/{r.stream}", r.pages, r.records, r.seconds) for r in results]
+    return {"rows": rows, "peak_rss_mb": peak_rss_mb()}
+
+
+def land_all(dataset: Path, work: Path) -> dict:
+    """`land_vendor_dataset` (run in a fresh process)."""
+    warm_up()
+    started = time.perf_counter()
+    summary = land_vendor_dataset(dataset, work / "landing", work / "quarantine", "bench")
+    return {
+        "summary": summary,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def in_fresh_process(function: Callable[..., dict], *args: object) -> dict:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.extract_bench", description=__doc__)
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dataset", type=Path, default=None, help="use/generate this folder")
+    parser.add_argument(
+        "--skip-landing", action="store_true", help="skip the land_vendor_dataset comparison"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     began = time.perf_counter()
     dataset, origin = ensure_dataset(args.persons, args.seed, args.dataset)
-    print(f"dataset {dataset} ({origin}, {time.perf_counter() - began:.1f} s)")
+    print(f"dataset {dataset} ({origin}, {time.perf_counter() - began:.1f} s)", flush=True)
     first = dataset_start(dataset)
     last_day = dataset_end(dataset).date()
 
-    warm_up()
     work = Path(tempfile.mkdtemp(prefix="extract_bench_"))
+    context = multiprocessing.get_context("spawn")
+    env_queue = context.Queue()
+    sandbox = context.Process(target=serve, args=(dataset, env_queue), daemon=True)
     try:
         started = time.perf_counter()
-        server = SandboxServer(dataset, call_limit=(400, 20.0)).start()
-        print(f"sandbox loaded in {time.perf_counter() - started:.1f} s at {server.url}")
-        settings = bench_settings(server, work / "data", first)
+        sandbox.start()
+        env = env_queue.get(timeout=600)
+        print(f"sandbox (own process) loaded in {time.perf_counter() - started:.1f} s")
         print("\nfull-refresh extraction through the sandbox (HTTP, validation, landing):")
         print(f"  {'stream':<32} {'pages':>7} {'records':>10} {'seconds':>9} {'records/s':>12}")
-        total_records, total_seconds = 0, 0.0
-        try:
-            for source in VENDOR_SOURCES:
-                window = plan_window(
-                    settings, source, first_day=last_day, last_day=last_day, full_refresh=True
-                )
-                results = extract_source(
-                    source, settings, window=window, run_id="bench", load_date=last_day
-                )
-                for result in results:
-                    print_row(
-                        f"{source}/{result.stream}", result.pages, result.records, result.seconds
-                    )
-                    total_records += result.records
-                    total_seconds += result.seconds
-        finally:
-            server.stop()
-        print_row("all vendor streams", "", total_records, total_seconds)
+        extracted = in_fresh_process(extract_all, env, work / "data", first, last_day)
+        for row in extracted["rows"]:
+            print_row(*row)
+        print_row(
+            "all vendor streams",
+            "",
+            sum(row[2] for row in extracted["rows"]),
+            sum(row[3] for row in extracted["rows"]),
+        )
+        print(f"  peak RSS of the extraction process: {extracted['peak_rss_mb']:,.0f} MB")
+        sandbox.terminate()
+        sandbox.join(timeout=30)
 
-        print("\nland_vendor_dataset (same rows, no HTTP):")
-        started = time.perf_counter()
-        summary = land_vendor_dataset(dataset, work / "landing", work / "quarantine", "bench")
-        for name, item in summary["streams"].items():
-            if item["records"]:
-                print_row(name, "", item["records"], item["seconds"])
-        records = sum(item["records"] for item in summary["streams"].values())
-        print_row("all streams", "", records, time.perf_counter() - started)
+        if not args.skip_landing:
+            print("\nland_vendor_dataset (same rows, no HTTP):")
+            landed = in_fresh_process(land_all, dataset, work)
+            streams = landed["summary"]["streams"]
+            for name, item in streams.items():
+                if item["records"]:
+                    print_row(name, "", item["records"], item["seconds"])
+            records = sum(item["records"] for item in streams.values())
+            print_row("all streams", "", records, landed["seconds"])
+            print(f"  peak RSS of the landing process: {landed['peak_rss_mb']:,.0f} MB")
     finally:
+        if sandbox.is_alive():
+            sandbox.terminate()
+            sandbox.join(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

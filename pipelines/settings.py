@@ -71,6 +71,9 @@ class MailchimpSettings:
     base_url: str
     api_key: Secret
     list_id: str
+    window_days: int = 30
+    """Campaigns sent this many days before a night's window (and automations) have their
+    recipients, activity and unsubscribes pulled again (JOURNEY_MAILCHIMP_WINDOW_DAYS)."""
 
     @property
     def basic_auth(self) -> tuple[str, Secret]:
@@ -248,6 +251,12 @@ class Settings:
         if lookback_days < 0:
             raise SettingsError(f"JOURNEY_LOOKBACK_DAYS must be >= 0, got {lookback_days}")
 
+        mailchimp_window_days = integer("JOURNEY_MAILCHIMP_WINDOW_DAYS", 30)
+        if mailchimp_window_days < 0:
+            raise SettingsError(
+                f"JOURNEY_MAILCHIMP_WINDOW_DAYS must be >= 0, got {mailchimp_window_days}"
+            )
+
         quarantine_max_share = _share(get("JOURNEY_QUARANTINE_MAX_SHARE", "1%") or "")
 
         page_size = integer("JOURNEY_HTTP_PAGE_SIZE", 0)
@@ -295,7 +304,9 @@ class Settings:
             mailchimp=_source(
                 get,
                 ("MAILCHIMP_BASE_URL", "MAILCHIMP_API_KEY", "MAILCHIMP_LIST_ID"),
-                lambda url, key, list_id: MailchimpSettings(url.rstrip("/"), Secret(key), list_id),
+                lambda url, key, list_id: MailchimpSettings(
+                    url.rstrip("/"), Secret(key), list_id, mailchimp_window_days
+                ),
             ),
             shopify=_source(
                 get,

@@ -3,9 +3,10 @@
 * `validate_records` checks a page of JSON record texts against its stream's contract
   (`streams.py`) in one columnar DuckDB pass and splits it into landing rows and quarantine
   rows (each with its reason); a required field absent from the whole page is schema drift.
-* `StreamWriter` appends a stream's validated rows to
+* `StreamWriter` streams a stream's validated pages, row group by row group, into
   `{landing}/{source}/{stream}/load_date=YYYY-MM-DD/{run_id}-{seq:06d}.parquet` (and the
-  quarantine twin), each file written to a temporary name, fsynced and renamed.
+  quarantine twin): memory holds about one page whatever the volume; each file is written
+  to a hidden temporary name, fsynced and renamed when the stream (or the file) ends.
 * `ensure_landing_layout` writes the zero-row `_schema.parquet` of every registered stream;
   `read_landing` / `read_quarantine` read a stream back; `deduplicate` applies the staging
   rule (latest version per record) for tests and benchmarks.
@@ -21,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from pipelines.extract.duck import query
 from pipelines.extract.streams import STREAMS, CheckKind, StreamSpec
@@ -400,13 +403,56 @@ def _ensure_layout(root: Path, schema: pl.Schema) -> list[Path]:
     return written
 
 
+class _PartFile:
+    """One landing (or quarantine) file being written: row groups go to a hidden temporary
+    file in the partition folder; `commit` closes, fsyncs and renames it into place, `abort`
+    deletes it. Readers glob `*.parquet`, so a file is visible only once it is complete."""
+
+    def __init__(self, folder: Path, schema: pl.Schema) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.temporary = folder / f".part-{uuid.uuid4().hex}.parquet.tmp"
+        self.arrow_schema = schema.to_frame().to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+        self.writer = pq.ParquetWriter(self.temporary, self.arrow_schema, compression="zstd")
+        self.rows = 0
+        self.row_groups = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self.arrow_schema)
+        self.writer.write_table(table, row_group_size=max(frame.height, 1))
+        self.rows += frame.height
+        self.row_groups += 1
+
+    def commit(self, run_id: str) -> Path:
+        self.writer.close()
+        try:
+            with open(self.temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            path = self.folder / f"{run_id}-{_next_seq(self.folder, run_id):06d}.parquet"
+            os.replace(self.temporary, path)
+        finally:
+            self.temporary.unlink(missing_ok=True)
+        fsync_directory(self.folder)
+        return path
+
+    def abort(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.temporary.unlink(missing_ok=True)
+
+
 @dataclass
 class StreamWriter:
-    """Buffers a stream's validated pages and writes them as landing/quarantine files.
+    """Streams a stream's validated pages into landing/quarantine Parquet files, row group by
+    row group, so memory holds at most one row group (about one page) whatever the volume.
 
-    A file is written when the buffer reaches `flush_rows` rows or `flush_bytes` bytes of
-    record text, and on `flush()`. Sequence numbers continue after any file the same run id
-    already wrote to the folder, so a retried run never overwrites its earlier files.
+    Pages are buffered until `row_group_rows` rows or `row_group_bytes` bytes of record text,
+    then written as one row group of the open file (a hidden temporary file). `flush()`
+    closes the open files and renames them into place, as does reaching `file_rows` rows;
+    `abort()` deletes them (nothing half-written is ever visible). Sequence numbers continue
+    after any file the same run id already wrote to the folder, so a retried run never
+    overwrites its earlier files.
     """
 
     landing_root: Path
@@ -415,8 +461,9 @@ class StreamWriter:
     stream: str
     run_id: str
     load_date: date
-    flush_rows: int = 50_000
-    flush_bytes: int = 64 * 1024 * 1024
+    row_group_rows: int = 20_000
+    row_group_bytes: int = 16 * 1024 * 1024
+    file_rows: int = 2_000_000
     files: list[str] = field(default_factory=list)
     landed: int = 0
     quarantined: int = 0
@@ -424,42 +471,77 @@ class StreamWriter:
     _quarantine: list[pl.DataFrame] = field(default_factory=list)
     _rows: int = 0
     _bytes: int = 0
-    _keys: list[pl.DataFrame] = field(default_factory=list)
+    _open: dict[str, _PartFile] = field(default_factory=dict)
+    _hashes: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def buffered_rows(self) -> int:
+        """Rows held in memory, not yet written to a row group."""
+        return self._rows
 
     def add(self, page: ValidatedPage) -> None:
         if page.landing.height:
             self._landing.append(page.landing)
-            self._keys.append(page.landing.select("record_id", "_record_hash"))
+            # 8 bytes per row for the duplicate count: a record's hash decides its id too
+            self._hashes.append(page.landing.get_column("_record_hash").hash(seed=0).to_numpy())
         if page.quarantine.height:
             self._quarantine.append(page.quarantine)
         self._rows += page.landing.height + page.quarantine.height
         self._bytes += int(page.landing.get_column("record").str.len_bytes().sum() or 0)
-        if self._rows >= self.flush_rows or self._bytes >= self.flush_bytes:
-            self.flush()
+        self._bytes += int(page.quarantine.get_column("record").str.len_bytes().sum() or 0)
+        if self._rows >= self.row_group_rows or self._bytes >= self.row_group_bytes:
+            self._write_row_groups()
 
     def flush(self) -> None:
-        if self._landing:
-            frame = pl.concat(self._landing)
-            self.files.append(str(self._write(self.landing_root, frame)))
-            self.landed += frame.height
-        if self._quarantine:
-            frame = pl.concat(self._quarantine)
-            self._write(self.quarantine_root, frame)
-            self.quarantined += frame.height
+        """Write what is buffered and make every open file visible."""
+        self._write_row_groups()
+        for kind, part in list(self._open.items()):
+            self._commit(kind, part)
+
+    def abort(self) -> None:
+        """Drop what is buffered and delete the open files (after an error)."""
         self._landing, self._quarantine, self._rows, self._bytes = [], [], 0, 0
+        for part in self._open.values():
+            part.abort()
+        self._open.clear()
 
     def duplicates(self) -> int:
         """Rows of this batch that repeat an earlier row's record id and hash exactly."""
-        if not self._keys:
+        if not self._hashes:
             return 0
-        keys = pl.concat(self._keys)
-        return keys.height - keys.n_unique()
+        hashes = np.concatenate(self._hashes)
+        return int(hashes.size - np.unique(hashes).size)
 
-    def _write(self, root: Path, frame: pl.DataFrame) -> Path:
-        folder = stream_dir(root, self.source, self.stream) / f"load_date={self.load_date:%Y-%m-%d}"
-        return write_parquet_atomic(
-            frame, folder / f"{self.run_id}-{_next_seq(folder, self.run_id):06d}.parquet"
-        )
+    def _write_row_groups(self) -> None:
+        for kind, pages in (("landing", self._landing), ("quarantine", self._quarantine)):
+            if pages:
+                self._part(kind).write(pl.concat(pages, rechunk=True))
+        self._landing, self._quarantine, self._rows, self._bytes = [], [], 0, 0
+        for kind, part in list(self._open.items()):
+            if part.rows >= self.file_rows:
+                self._commit(kind, part)
+
+    def _part(self, kind: str) -> _PartFile:
+        if kind not in self._open:
+            root, schema = (
+                (self.landing_root, LANDING_SCHEMA)
+                if kind == "landing"
+                else (self.quarantine_root, QUARANTINE_SCHEMA)
+            )
+            folder = (
+                stream_dir(root, self.source, self.stream) / f"load_date={self.load_date:%Y-%m-%d}"
+            )
+            self._open[kind] = _PartFile(folder, schema)
+        return self._open[kind]
+
+    def _commit(self, kind: str, part: _PartFile) -> None:
+        del self._open[kind]
+        path = part.commit(self.run_id)
+        if kind == "landing":
+            self.files.append(str(path))
+            self.landed += part.rows
+        else:
+            self.quarantined += part.rows
 
 
 def _next_seq(folder: Path, run_id: str) -> int:

@@ -1,14 +1,20 @@
 """Mailchimp Marketing API 3.0 (docs/contracts.md §1.2): offset paging with `count`/`offset`.
 
 Members come incrementally (`since_last_changed`); campaign reports in full; the per-campaign
-report streams (sent-to, email activity with `since`, unsubscribed) for every campaign the
-reports list. Pages continue until `offset` reaches `total_items`; an empty page before that
-is asked for again (bounded), never taken as the end.
+report streams (sent-to, email activity with `since`, unsubscribed) for the campaigns of the
+window: on a full refresh every campaign the reports list, otherwise the campaigns sent within
+`window_days` before the window starts, and every automation (an automation keeps sending, and
+Mailchimp filters neither sent-to nor unsubscribed by time). Older campaigns are not asked
+again: their recipients, activity and unsubscribes are already landed, and the runner compacts
+what is asked again (`compaction.py`), so landing grows with new data, not with nights.
+Pages continue until `offset` reaches `total_items`; an empty page before that is asked for
+again (bounded), never taken as the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -46,7 +52,7 @@ class MailchimpConnector:
             secrets=[settings.api_key],
             auth=settings.basic_auth,
         )
-        self._campaign_ids: list[str] | None = None
+        self._campaigns: pl.DataFrame | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -62,11 +68,11 @@ class MailchimpConnector:
                 {"since_last_changed": iso_utc(window.start)},
             )
         elif stream == "campaigns":
-            ids: list[pl.Series] = []
+            campaigns: list[pl.DataFrame] = []
             for page in self._offset_pages(stream, f"{base}/reports", "reports", {}):
-                ids.append(page.records[stream].str.json_path_match("$.id"))
+                campaigns.append(campaign_keys(page.records[stream]))
                 yield page
-            self._campaign_ids = _unique_ids(ids)
+            self._campaigns = pl.concat([CAMPAIGN_KEYS.to_frame(), *campaigns])
         else:
             path, key, since = REPORT_STREAMS[stream]
             params = {since: iso_utc(window.start)} if since else {}
@@ -76,11 +82,16 @@ class MailchimpConnector:
                 )
 
     def campaign_ids(self, window: ExtractionWindow) -> list[str]:
-        """The campaigns of the reports list (fetched once per connector)."""
-        if self._campaign_ids is None:
+        """The campaigns whose reports the window asks for (the reports list is fetched once
+        per connector): all on a full refresh, else those of `windowed_campaigns`."""
+        if self._campaigns is None:
             for _ in self.pages(("campaigns",), window):
                 pass
-        return list(self._campaign_ids or [])
+        assert self._campaigns is not None
+        if window.full_refresh:
+            return _unique_ids(self._campaigns)
+        sent_since = window.start - timedelta(days=self.settings.window_days)
+        return _unique_ids(windowed_campaigns(self._campaigns, sent_since))
 
     def _offset_pages(
         self, stream: str, url: str, key: str, params: dict[str, Any]
@@ -115,7 +126,24 @@ class MailchimpConnector:
         return items, total
 
 
-def _unique_ids(pages: list[pl.Series]) -> list[str]:
-    if not pages:
-        return []
-    return pl.concat(pages).drop_nulls().unique(maintain_order=True).to_list()
+CAMPAIGN_KEYS = pl.Schema({"id": pl.String, "type": pl.String, "send_time": pl.String})
+
+
+def campaign_keys(records: pl.Series) -> pl.DataFrame:
+    """Id, type and send time of each campaign report (record texts)."""
+    return pl.DataFrame(
+        {name: records.str.json_path_match(f"$.{name}") for name in CAMPAIGN_KEYS}
+    ).cast(dict(CAMPAIGN_KEYS))
+
+
+def windowed_campaigns(campaigns: pl.DataFrame, sent_since: datetime) -> pl.DataFrame:
+    """The campaigns sent at or after `sent_since`, every automation, and every campaign whose
+    send time is absent or unreadable (never skipped on a guess)."""
+    sent_at = pl.col("send_time").str.to_datetime(time_zone="UTC", strict=False)
+    return campaigns.filter(
+        (sent_at >= sent_since) | sent_at.is_null() | (pl.col("type") == "automation")
+    )
+
+
+def _unique_ids(campaigns: pl.DataFrame) -> list[str]:
+    return campaigns.get_column("id").drop_nulls().unique(maintain_order=True).to_list()

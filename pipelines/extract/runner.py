@@ -4,7 +4,8 @@
 (`landing.validate_records`), landed through a `StreamWriter`, and only when the group's last
 page is landed and its files are renamed into place is each stream's cursor advanced. Any
 error leaves the cursors where they were, so the next run covers the same window again (the
-pages already landed are deduplicated downstream).
+pages already landed are deduplicated downstream). Streams pulled again night after night are
+compacted once their files are in place (`compaction.py`), before the cursor moves.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import time as day_time
 from pathlib import Path
 
 from pipelines.console import announce, format_seconds
+from pipelines.extract.compaction import COMPACTED, compact_stream
 from pipelines.extract.connector import Connector, ExtractionWindow
 from pipelines.extract.cursors import advance, read_cursor, remember_files, write_cursor
 from pipelines.extract.errors import SchemaDriftError
@@ -300,28 +302,49 @@ def _extract_group(
         " (full refresh)" if window.full_refresh else "",
     )
     announce(f"extracting {source}/{'+'.join(group)}: waiting for the first page")
-    for page in connector.pages(group, window):
-        for stream in group:
-            texts = page.records.get(stream)
-            if texts is None:
-                continue
-            spec = stream_spec(source, stream)
-            validated = validate_records(spec, texts, run_id=run_id, extracted_at=page.received_at)
-            if validated.missing_required:
-                writers[stream].flush()
-                raise SchemaDriftError(
-                    f"{source}/{stream}: no record of a page carries required field(s) "
-                    f"{', '.join(validated.missing_required)} (schema drift at the vendor?). "
-                    f"Pages landed so far stay; the cursor is not advanced. Update "
-                    f"pipelines/extract/streams.py if the vendor renamed the field",
-                    source=source,
-                    stream=stream,
+    try:
+        for page in connector.pages(group, window):
+            for stream in group:
+                texts = page.records.get(stream)
+                if texts is None:
+                    continue
+                spec = stream_spec(source, stream)
+                validated = validate_records(
+                    spec, texts, run_id=run_id, extracted_at=page.received_at
                 )
-            writers[stream].add(validated)
-            trackers[stream].page(validated)
-    results = []
+                if validated.missing_required:
+                    writers[stream].flush()
+                    raise SchemaDriftError(
+                        f"{source}/{stream}: no record of a page carries required field(s) "
+                        f"{', '.join(validated.missing_required)} (schema drift at the vendor?). "
+                        f"Pages landed so far stay; the cursor is not advanced. Update "
+                        f"pipelines/extract/streams.py if the vendor renamed the field",
+                        source=source,
+                        stream=stream,
+                    )
+                writers[stream].add(validated)
+                trackers[stream].page(validated)
+        for stream in group:
+            writers[stream].flush()
+    except BaseException:
+        # an unfinished file is deleted, never renamed into place; the cursors stay
+        for writer in writers.values():
+            writer.abort()
+        raise
     for stream in group:
-        writers[stream].flush()
+        mode = COMPACTED.get((source, stream))
+        if mode is not None:
+            done = compact_stream(settings.landing_dir, source, stream, mode)
+            log.info(
+                "%s/%s: compacted landing: %s rows replaced by newer ones removed "
+                "(%d files rewritten, %d deleted)",
+                source,
+                stream,
+                f"{done.rows_removed:,}",
+                done.files_rewritten,
+                done.files_deleted,
+            )
+    results = []
     for stream in group:
         cursor = advance(
             before[stream], source=source, stream=stream, value=window.end, run_id=run_id
@@ -358,10 +381,14 @@ def _extract_drop_stream(
     for drop_file in list_drop_files(settings.drop_dir, stream):
         if ledger.knows(drop_file):
             continue
-        handled = land_drop_file(
-            spec, drop_file, writer, extracted_at=datetime.now(UTC), on_page=tracker.page
-        )
-        writer.flush()
+        try:
+            handled = land_drop_file(
+                spec, drop_file, writer, extracted_at=datetime.now(UTC), on_page=tracker.page
+            )
+            writer.flush()
+        except BaseException:
+            writer.abort()
+            raise
         # remembered as soon as it is durably landed: a retried step or a re-run after a
         # later file failed never lands it again
         ledger.add(handled.entry)

@@ -43,6 +43,8 @@ MERGE_COLUMNS = [
     "right_value",
 ]
 SIDES = {"left": "left_node", "right": "right_node"}
+REJECTED_KEY = ["left_kind", "left_value", "right_kind", "right_value", *RECORD]
+"""The grain of identity_rejected_edges (and of identity_edges)."""
 
 
 @dataclass
@@ -155,6 +157,9 @@ def build_tables(outcome: Outcome) -> Tables:
         ["observed_at", *RECORD, "left_kind", "left_value", "right_kind", "right_value"],
         nulls_last=True,
     )
+    # grain: one row per rejected link per record; two raw spellings of one blocked value in a
+    # record are one link once normalised (the earliest occurrence is kept)
+    rejected = rejected.unique(subset=REJECTED_KEY, keep="first", maintain_order=True)
     return Tables(
         {
             "identity_map": Gathered(node_info.height if kept is None else len(kept), identity_map),

@@ -407,6 +407,7 @@ def test_a_demo_generator_dataset_extracts_cleanly_and_matches_direct_landing(tm
     generator = pytest.importorskip("devkit.demo.generator")
     from devkit.sandbox import SandboxServer
     from devkit.vendor_dataset import dataset_end
+    from pipelines.extract.compaction import COMPACTED, compact_stream
     from pipelines.extract.landing import read_quarantine
     from pipelines.extract.runner import plan_window
 
@@ -415,6 +416,8 @@ def test_a_demo_generator_dataset_extracts_cleanly_and_matches_direct_landing(tm
     last_day = dataset_end(dataset).date()
     reference = tmp_path / "reference"
     land_vendor_dataset(dataset, reference / "landing", reference / "quarantine", "ref")
+    for (source, stream), mode in COMPACTED.items():  # extraction compacts these streams
+        compact_stream(reference / "landing", source, stream, mode)
     with SandboxServer(dataset) as server:
         settings = make_settings(
             server,

@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -12,6 +13,7 @@ from pipelines.extract.landing import (
     QUARANTINE_SCHEMA,
     SCHEMA_FILE,
     StreamWriter,
+    ValidatedPage,
     deduplicate,
     ensure_landing_layout,
     read_landing,
@@ -221,3 +223,61 @@ def test_land_vendor_dataset_lands_the_served_versions(dataset: Path, tmp_path: 
         as_of=datetime(2026, 1, 10, tzinfo=UTC),
     )
     assert early["streams"]["mailchimp/members"]["records"] == 9
+
+
+def _users_page(first: int, count: int) -> ValidatedPage:
+    return validate(
+        "zendesk",
+        "users",
+        [f'{{"id":{n},"updated_at":"2026-01-02T00:00:00Z"}}' for n in range(first, first + count)],
+    )
+
+
+def test_the_writer_holds_at_most_one_row_group_and_lands_pages_as_row_groups(tmp_path: Path):
+    """Memory stays flat: each page goes to a row group of the open (hidden) file as soon as
+    a row group is full; nothing is visible before the stream ends."""
+    landing, quarantine = tmp_path / "landing", tmp_path / "quarantine"
+    writer = StreamWriter(
+        landing, quarantine, "zendesk", "users", "run-1", date(2026, 2, 1), row_group_rows=10
+    )
+    buffered = []
+    for page in range(25):
+        writer.add(_users_page(page * 10, 10))
+        buffered.append(writer.buffered_rows)
+        assert not list(landing.glob("**/*.parquet"))  # still a hidden temporary file
+    assert max(buffered) == 0  # a full page is written at once, never kept
+    writer.add(_users_page(1000, 4))
+    assert writer.buffered_rows == 4  # a partial row group waits for the next page
+    writer.flush()
+    (path,) = [Path(name) for name in writer.files]
+    metadata = pq.ParquetFile(path).metadata
+    assert (metadata.num_row_groups, metadata.num_rows) == (26, 254)
+    assert read_landing(landing, "zendesk", "users").height == 254
+    assert not list(landing.glob("**/*.tmp"))
+
+
+def test_a_file_is_closed_and_renamed_when_it_reaches_file_rows(tmp_path: Path):
+    writer = StreamWriter(
+        tmp_path / "l", tmp_path / "q", "zendesk", "users", "run-1", date(2026, 2, 1),
+        row_group_rows=10, file_rows=30,
+    )  # fmt: skip
+    for page in range(7):
+        writer.add(_users_page(page * 10, 10))
+    assert [Path(name).name for name in writer.files] == [
+        "run-1-000001.parquet",
+        "run-1-000002.parquet",
+    ]
+    writer.flush()
+    assert writer.landed == 70 and len(writer.files) == 3
+
+
+def test_an_aborted_stream_leaves_nothing_visible(tmp_path: Path):
+    landing = tmp_path / "landing"
+    writer = StreamWriter(
+        landing, tmp_path / "q", "zendesk", "users", "run-1", date(2026, 2, 1), row_group_rows=5
+    )
+    writer.add(_users_page(0, 12))
+    assert list(landing.glob("**/.part-*.tmp"))
+    writer.abort()
+    assert not list(landing.glob("**/*.parquet")) and not list(landing.glob("**/*.tmp"))
+    assert writer.files == [] and writer.landed == 0

@@ -76,3 +76,21 @@ def test_bench_command_runs_each_engine_in_a_child(tmp_path, monkeypatch, capsys
     assert baseline["io_floor_speedup_at_most"] == round(
         baseline["seconds"]["median"] / rows["io_floor"]["seconds"]["median"], 1
     )
+
+
+def test_the_nightly_engine_restitches_a_part_and_is_compared(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("bench.identity_bench.RESULTS", tmp_path)
+    engines = "stitch,nightly,duckdb_sql"
+    assert main(["--sizes", "4000", "--engines", engines, "--cap-seconds", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "nightly:" in out and "a night (the last day's records against the state) is" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    (night,) = [run for run in report["runs"] if run["engine"] == "nightly"]
+    (full,) = [run for run in report["runs"] if run["engine"] == "stitch"]
+    assert night["mode"] == "incremental" and night["restitched_records"] > 0
+    # the night's tables are the full stitch's persons (same evidence, same rules)
+    assert night["persons"] == full["persons"]
+    rows = {row["engine"]: row for row in report["summary"]}
+    assert rows["duckdb_sql"]["nightly_speedup"] == round(
+        rows["duckdb_sql"]["seconds"]["median"] / rows["nightly"]["seconds"]["median"], 1
+    )

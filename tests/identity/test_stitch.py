@@ -163,6 +163,28 @@ def test_blocked_identifiers_create_no_edges(rules):
     assert result.metrics["edges_rejected[generic_mailbox]"] == 2
 
 
+def test_two_spellings_of_one_blocked_value_in_a_record_are_one_rejected_edge(rules):
+    """identity_rejected_edges has the grain of identity_edges: one row per link per record."""
+    frame = evidence(
+        (
+            "zendesk",
+            "users",
+            "u1",
+            1,
+            "support_user",
+            [
+                ("support_requester_id", "7"),
+                ("email", "Info@Acme.com"),
+                ("email", " info@acme.com"),
+            ],
+        ),
+    )
+    rejected = run(frame, rules).tables["identity_rejected_edges"]
+    assert rejected.select("left_value", "right_value", "record_id", "reason").rows() == [
+        ("7", "info@acme.com", "u1", "generic_mailbox")
+    ]
+
+
 def test_degree_limit_keeps_the_earliest_link(rules):
     frame = evidence(
         ("matomo", "visits", "v2", 5, "login", [("web_user_id", "u2"), ("web_visitor_id", "d1")]),
