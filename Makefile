@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export UV_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help install system demo test test-fast dev bench lint lint-sql format clean
+.PHONY: help install system demo test test-fast dev bench bench-nightly lint lint-sql format clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ dev: install ## open the Dagster UI (jobs, schedule, asset checks) on http://127
 
 bench: install ## print extraction, identity and warehouse benchmark figures
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+SIZE ?= 2000
+bench-nightly: install ## full refresh + next night against the sandbox (SIZE=persons): wall, CPU, peak RSS per step
+	$(PY) -m bench.nightly_bench --persons $(SIZE)
 
 lint: install ## ruff + mypy + sqlfluff (what pre-commit runs)
 	$(VENV)/bin/ruff check .

@@ -23,6 +23,15 @@ from tests.dbt.harness import Warehouse
 RESULTS = Path(__file__).resolve().parent / "results" / "warehouse"
 
 
+def demo_dataset(dataset: Path, persons: int, seed: int) -> Path:
+    """`dataset`, generated first unless a dataset is already there."""
+    if not (dataset / "manifest.json").exists():
+        started = time.perf_counter()
+        generate(dataset, persons=persons, seed=seed)
+        print(f"generated {persons:,} persons in {time.perf_counter() - started:.1f} s")
+    return dataset
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.warehouse_bench", description=__doc__)
     parser.add_argument("--persons", type=int, default=10_000)
@@ -30,11 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, help="dataset folder (generated if missing)")
     args = parser.parse_args(argv)
 
-    dataset = args.dataset or RESULTS / f"dataset_{args.persons}_{args.seed}"
-    if not (dataset / "manifest.json").exists():
-        started = time.perf_counter()
-        generate(dataset, persons=args.persons, seed=args.seed)
-        print(f"generated {args.persons:,} persons in {time.perf_counter() - started:.1f} s")
+    dataset = demo_dataset(args.dataset or RESULTS / f"dataset_{args.persons}_{args.seed}",
+                           args.persons, args.seed)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="journey-warehouse-bench-") as tmp:
         warehouse = Warehouse(Path(tmp))
         landed = warehouse.land(dataset, "bench")

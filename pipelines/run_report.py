@@ -291,6 +291,7 @@ def collect_run_report(
             settings, [c for c in checks if not c["passed"]], published is not None
         )
     warned_checks = [c for c in checks if not c["passed"] and c["severity"] == "WARN"]
+    check_timings = _check_timings(checks)
     tags = run.tags
     return {
         "run_id": run_id,
@@ -320,6 +321,7 @@ def collect_run_report(
             "failed": len(failed_checks),
             "failures": failed_checks,
             "warnings": warned_checks,
+            "timings": check_timings,
         },
         "stages": stages,
         "errors": errors,
@@ -341,6 +343,31 @@ def _data_days(tags, timezone: str, started: float | None) -> dict[str, str | No
 
 def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def _check_timings(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per quality suite, slowest first: its checks, frame rows, seconds to build the frame in
+    DuckDB and to validate it with GX (the suite's checks run in one validation)."""
+    suites: dict[str, dict[str, Any]] = {}
+    for check in checks:
+        metadata = check["metadata"]
+        if "validate_seconds" not in metadata:
+            continue  # a dbt test (timed in dbt's run_results.json)
+        timing = suites.setdefault(
+            metadata.get("suite", check["asset"]),
+            {
+                "suite": metadata.get("suite", check["asset"]),
+                "checks": 0,
+                "rows": metadata.get("rows"),
+                "frame_seconds": metadata.get("frame_seconds"),
+                "validate_seconds": metadata["validate_seconds"],
+            },
+        )
+        timing["checks"] += 1
+    return sorted(
+        suites.values(),
+        key=lambda t: -((t["frame_seconds"] or 0) + (t["validate_seconds"] or 0)),
+    )
 
 
 def _checks_failure(failure: Failure, failed_checks: list[dict[str, Any]]) -> Failure:
@@ -450,6 +477,20 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
             if item.get("description"):
                 lines.append(f"  - {item['description']}")
+    timings = checks.get("timings") or []
+    if timings:
+        lines += [
+            "",
+            "### Check timings (per suite, slowest first)",
+            "",
+            "| suite | checks | rows | frame s | validation s |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {t['suite']} | {t['checks']} | {t['rows']} | {t['frame_seconds']} "
+            f"| {t['validate_seconds']} |"
+            for t in timings
+        ]
     if report.get("removed_records"):
         lines += ["", "## Removed by the vendors (left out of every mart)", ""]
         lines += [

@@ -1,9 +1,13 @@
-{#- Incremental watermark: records extracted after (the newest `_extracted_at` already in the
-    target) minus var `incremental_lookback_hours` are reprocessed. Use inside is_incremental(). -#}
+{#- Incremental watermark, batch-based: the newest landing batch (`_extracted_at`, stamped on
+    every landed row by the extraction run that landed it) already processed into the target.
+    Rows of later batches are new; nothing depends on the wall clock, so a night that runs late,
+    a skipped night or a backfill sees exactly the batches it has not processed yet. A failed
+    night publishes nothing and its build starts from a copy of the published warehouse, so
+    its batches stay above the published watermark and the next night picks them up.
+    Use inside is_incremental(). -#}
 {% macro incremental_watermark(column='_extracted_at') -%}
     (
-        select {{ dbt.dateadd('hour', -1 * var('incremental_lookback_hours'),
-                              'coalesce(max(' ~ column ~ "), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ '))') }}
+        select coalesce(max({{ column }}), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         from {{ this }}
     )
 {%- endmacro %}
@@ -21,11 +25,64 @@
     last_value({{ expression }} ignore nulls) over ({{ over_clause }})
 {%- endmacro %}
 
+{#- The config of an incremental model that replaces whole groups of rows — every row
+    sharing the values of `keys` (a visitor's sessions, a record's touchpoints) — when any row
+    of the group comes from a new batch. The strategy is the engine's (adapter.dispatch):
+    DuckDB (and PostgreSQL) delete the changed groups and insert them again (`delete+insert` on
+    `keys`); Spark's Parquet tables have no delete, so there the table is partitioned by
+    `_group_bucket` (a hash of `keys` modulo var `incremental_group_buckets`, see
+    group_bucket_column) and whole buckets are overwritten (`insert_overwrite`), the model
+    selecting every group of a changed bucket. Use as `config(**group_replace_config([...]))`. -#}
+{% macro group_replace_config(keys) -%}
+    {{ return(adapter.dispatch('group_replace_config', 'journey_warehouse')(keys)) }}
+{%- endmacro %}
+
+{% macro default__group_replace_config(keys) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': keys,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{% macro spark__group_replace_config(keys) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['_group_bucket'],
+        'file_format': 'parquet',
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- The partition column group_replace_config needs on engines that overwrite partitions
+    (`, <bucket> as _group_bucket`, to end a select list); nothing where groups are deleted by key. -#}
+{% macro group_bucket_column(keys, relation=none) -%}
+    {{ return(adapter.dispatch('group_bucket_column', 'journey_warehouse')(keys, relation)) }}
+{%- endmacro %}
+
+{% macro default__group_bucket_column(keys, relation) -%}
+{%- endmacro %}
+
+{% macro spark__group_bucket_column(keys, relation) -%}
+    , {{ journey_warehouse.group_bucket(keys, relation) }} as _group_bucket
+{%- endmacro %}
+
+{% macro group_bucket(keys, relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    pmod(hash({% for key in keys %}{{ prefix }}{{ key }}{{ ', ' if not loop.last }}{% endfor %}),
+         {{ var('incremental_group_buckets') }})
+{%- endmacro %}
+
 {#- Inside is_incremental(): every row of `relation` (a CTE name) whose group — the values of
-    `keys` — has at least one row extracted since the watermark. Incremental models recompute
-    whole groups (a visitor's sessions, a record's touchpoints) and replace them with
-    delete+insert on the same keys. -#}
+    `keys` — has at least one row from a batch after the watermark (on Spark: every row of a
+    bucket holding such a group, see group_replace_config). -#}
 {% macro rows_of_changed_groups(relation, keys) -%}
+    {{ return(adapter.dispatch('rows_of_changed_groups', 'journey_warehouse')(relation, keys)) }}
+{%- endmacro %}
+
+{% macro default__rows_of_changed_groups(relation, keys) -%}
     select {{ relation }}.*
     from {{ relation }}
     inner join (
@@ -36,6 +93,17 @@
         on {% for key in keys -%}
             {{ relation }}.{{ key }} = changed_groups.{{ key }}{{ ' and ' if not loop.last }}
         {%- endfor %}
+{%- endmacro %}
+
+{% macro spark__rows_of_changed_groups(relation, keys) -%}
+    select {{ relation }}.*
+    from {{ relation }}
+    inner join (
+        select distinct {{ journey_warehouse.group_bucket(keys) }} as changed_bucket
+        from {{ relation }}
+        where _extracted_at > {{ journey_warehouse.incremental_watermark() }}
+    ) as changed_buckets
+        on {{ journey_warehouse.group_bucket(keys, relation) }} = changed_buckets.changed_bucket
 {%- endmacro %}
 
 {#- A table of the identity step published unchanged (contracts §5.3). -#}

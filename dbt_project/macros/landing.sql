@@ -4,6 +4,16 @@
     version (event streams, deduplicated later at event grain).
     Use as a subquery: `from {{ landed_records('matomo', 'visits') }} as landed`. -#}
 {% macro landed_records(source_name, stream, latest=true) -%}
+    {%- set landed -%}
+        {%- if is_incremental() -%}
+        (
+            select * from {{ source(source_name, stream) }}
+            where {{ journey_warehouse.changed_records_condition(source(source_name, stream)) }}
+        )
+        {%- else -%}
+        {{ source(source_name, stream) }}
+        {%- endif -%}
+    {%- endset %}
     (
         select
             record_id,
@@ -20,12 +30,39 @@
                     partition by record_id
                     order by record_updated_at desc nulls last, _extracted_at desc, _record_hash desc
                 ) as _version_rank
-            from {{ source(source_name, stream) }}
+            from {{ landed }} as landed_versions
         ) as versions
         where _version_rank = 1
         {%- else %}
-        from {{ source(source_name, stream) }}
+        from {{ landed }} as landed_versions
         {%- endif %}
+    )
+{%- endmacro %}
+
+{#- Inside is_incremental() of a staging model keyed by the landed record (config
+    group_replace_config([<the column holding record_id>])): the records with a version in a
+    batch after the model's watermark; every landed version of those records is read again, so
+    the latest one is chosen among all, as in a full refresh (on Spark: every record of a bucket
+    holding such a record). -#}
+{% macro changed_records_condition(relation) -%}
+    {{ return(adapter.dispatch('changed_records_condition', 'journey_warehouse')(relation)) }}
+{%- endmacro %}
+
+{% macro default__changed_records_condition(relation) -%}
+    record_id in (
+        select new_versions.record_id
+        from {{ relation }} as new_versions
+        where {{ journey_warehouse.tz_to_utc_timestamp('new_versions._extracted_at') }}
+            > {{ journey_warehouse.incremental_watermark() }}
+    )
+{%- endmacro %}
+
+{% macro spark__changed_records_condition(relation) -%}
+    {{ journey_warehouse.group_bucket(['record_id']) }} in (
+        select {{ journey_warehouse.group_bucket(['record_id'], 'new_versions') }}
+        from {{ relation }} as new_versions
+        where {{ journey_warehouse.tz_to_utc_timestamp('new_versions._extracted_at') }}
+            > {{ journey_warehouse.incremental_watermark() }}
     )
 {%- endmacro %}
 

@@ -56,3 +56,17 @@
 {% macro default__seconds_between(start_expression, end_expression) -%}
     (unix_micros({{ end_expression }}) - unix_micros({{ start_expression }})) / 1000000.0
 {%- endmacro %}
+
+{#- `expression`, an open end (a spell not yet exited: null) read as a timestamp after every
+    other, so that `start <= t and t < open_end(end)` is a plain range condition a join can
+    plan as a hash or range join (an `end is null or ...` condition makes DuckDB fall back to a
+    blockwise nested loop: 4.5 s instead of 0.09 s at 100k persons, issue 17). -#}
+{% macro open_end(expression) -%}
+    coalesce({{ expression }}, {{ journey_warehouse.far_future_timestamp() }})
+{%- endmacro %}
+
+{#- A timestamp later than any event: 9999-12-31 on every engine (DuckDB's 'infinity' is not
+    portable). -#}
+{% macro far_future_timestamp() -%}
+    cast('9999-12-31 23:59:59' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

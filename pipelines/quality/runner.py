@@ -19,7 +19,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,10 @@ class CheckOutcome:
     unexpected_values: list[dict[str, Any]] | None = None
     """Values outside an expected set and their row counts, most frequent first
     (`expect_column_values_to_be_in_set` only)."""
+    frame_seconds: float | None = None
+    """Seconds to build the suite's frame (DuckDB), shared by the suite's checks."""
+    validate_seconds: float | None = None
+    """Seconds GX took to validate the suite's frame (all its checks in one validation)."""
 
     @property
     def blocking(self) -> bool:
@@ -117,7 +121,8 @@ class CheckOutcome:
             "expectation": self.expectation,
             "message": self.message,
         }
-        for key in ("rows", "failed_rows", "observed", "bound", "basis", "unexpected_values"):
+        for key in ("rows", "failed_rows", "observed", "bound", "basis", "unexpected_values",
+                    "frame_seconds", "validate_seconds"):  # fmt: skip
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -589,8 +594,10 @@ def run_suites(
                     number, len(suites), suite, suite_outcomes, len(outcomes), total, started
                 )
                 continue
+            loaded = time.perf_counter()
             previous = baselines.get(suite.name)
             suite_outcomes = validate_frame(suite, frame, run, previous=previous, session=session)
+            suite_outcomes = _timed(suite_outcomes, loaded - started, time.perf_counter() - loaded)
             if _should_record(suite, suite_outcomes, run):
                 record_baseline(
                     paths.state_file,
@@ -606,6 +613,20 @@ def run_suites(
     finally:
         site.publish(session)
     return outcomes
+
+
+def _timed(
+    outcomes: Sequence[CheckOutcome], frame_seconds: float, validate_seconds: float
+) -> list[CheckOutcome]:
+    """The outcomes with their suite's frame and validation seconds (the run report's timings)."""
+    return [
+        replace(
+            outcome,
+            frame_seconds=round(frame_seconds, 3),
+            validate_seconds=round(validate_seconds, 3),
+        )
+        for outcome in outcomes
+    ]
 
 
 def _log_suite(

@@ -1,11 +1,13 @@
 """Two warehouses built from one generated dataset, shared by the tests.
 
-`vendor_built` (the vendor path): load 1 lands the vendor dataset as the sandbox serves it mid-period;
-load 2 lands it at the end of the period, keeping only versions load 1 did not already land
-(what cursor-based extraction delivers), so the second `dbt build` exercises the incremental
-models. Identities come from the real Polars stitching step; load 2 also erases one person, so
-suppression is exercised. After the incremental build the marts are copied, then rebuilt with
-`--full-refresh` for the comparison in test_incremental.py.
+`vendor_built` (the vendor path): a chain of nights. Load 1 lands the vendor dataset as the
+sandbox serves it mid-period and is built in full; loads 2 and 3 land it later in the period and
+at its end, each keeping only the versions earlier loads did not land (what cursor-based
+extraction delivers: new records, updated records, late events of earlier days), and each is
+built incrementally. Identities come from the real Polars stitching step; load 3 also erases
+one person, so suppression is exercised. After the chain, every published table (schemas marts
+and identity) is copied, then the models are rebuilt with `--full-refresh` for the row-for-row
+comparison in test_incremental.py.
 
 `drop_built` (the file-drop path): the same dataset's vendor records written as canonical
 file drops (tests/dbt/drop_export.py), landed by the real `filedrop` extraction, built once with
@@ -23,7 +25,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,25 +36,30 @@ import pytest
 from devkit.demo import truth as demo_truth
 from devkit.demo.generator import generate
 from tests.dbt.drop_export import write_drops
-from tests.dbt.harness import PRE_IDENTITY, Warehouse
+from tests.dbt.harness import Warehouse
 
 PERSONS = 400
 SEED = 11
 MID_PERIOD = datetime(2026, 6, 15, tzinfo=UTC)
-INCREMENTAL_TABLES = ("fct_touchpoints", "fct_sessions")
+LATE_PERIOD = datetime(2026, 8, 20, 18, 30, tzinfo=UTC)
+CHAIN = (("run-1", MID_PERIOD), ("run-2", LATE_PERIOD), ("run-3", None))
+"""The nights of the vendor path: run id and the moment the vendors are read (None: the end)."""
+INCREMENTAL_COPY = "incremental_copy"
+"""Schema holding the published tables as the incremental chain left them."""
 BUILDS = ("vendor", "drop")
 # Touchpoints of Matomo action types a page-view file drop has no way to say (contracts §4)
 DROP_PATH_UNSUPPORTED_TOUCHPOINTS = ("site_search", "download")
 
 
-def keep_only_new_versions(landing_dir: Path, first_run: str, second_run: str) -> None:
-    """Drop from the second run's landed files every row the first run already landed."""
+def keep_only_new_versions(landing_dir: Path, earlier_runs: Sequence[str], new_run: str) -> None:
+    """Drop from the new run's landed files every row an earlier run already landed."""
     for stream_dir in sorted(p for p in landing_dir.glob("*/*") if p.is_dir()):
-        second_files = sorted(stream_dir.glob(f"**/{second_run}-*.parquet"))
+        second_files = sorted(stream_dir.glob(f"**/{new_run}-*.parquet"))
         if not second_files:
             continue
+        earlier = [f for run in earlier_runs for f in stream_dir.glob(f"**/{run}-*.parquet")]
         first = pl.concat(
-            [pl.read_parquet(f) for f in stream_dir.glob(f"**/{first_run}-*.parquet")]
+            [pl.read_parquet(f) for f in earlier]
             or [pl.read_parquet(stream_dir / "_schema.parquet")]
         ).select("record_id", "_record_hash")
         for path in second_files:
@@ -155,22 +162,33 @@ def build_vendor_path(root: Path) -> dict:
     erased_person_key, erasures = erasure_for_one_person(dataset)
 
     warehouse = Warehouse(root / "warehouse")
-    landed = [warehouse.land(dataset, "run-1", as_of=MID_PERIOD)]
-    warehouse.build("run-1")
-
-    landed.append(warehouse.land(dataset, "run-2"))
-    keep_only_new_versions(warehouse.landing_dir, "run-1", "run-2")
-    incremental = ("--vars", "{incremental_lookback_hours: 0}")
-    warehouse.dbt("build", "--select", PRE_IDENTITY, *incremental)
-    warehouse.stitch_identities("run-2", erasures=erasures)
-    warehouse.dbt("build", "--exclude", PRE_IDENTITY, *incremental)
+    landed = []
+    for night, (run_id, as_of) in enumerate(CHAIN):
+        landed.append(warehouse.land(dataset, run_id, as_of=as_of))
+        if night == 0:
+            warehouse.build(run_id)
+            continue
+        keep_only_new_versions(warehouse.landing_dir, [run for run, _ in CHAIN[:night]], run_id)
+        last = night == len(CHAIN) - 1
+        warehouse.build(run_id, erasures=erasures if last else None)
 
     with duckdb.connect(str(warehouse.database)) as con:
-        con.sql("create schema if not exists incremental_copy")
-        for table in INCREMENTAL_TABLES:
-            con.sql(f"create table incremental_copy.{table} as select * from marts.{table}")
-    warehouse.dbt("build", "--exclude", PRE_IDENTITY, "--full-refresh")
+        con.sql(f"create schema if not exists {INCREMENTAL_COPY}")
+        for schema, table in published_tables(con):
+            con.sql(
+                f"create table {INCREMENTAL_COPY}.{schema}__{table} as select * from {schema}.{table}"
+            )
+    # every model, staging included (incremental ones there too); identities stay as stitched
+    warehouse.dbt("build", "--full-refresh")
     return {"erased_person_key": erased_person_key, "landed": landed}
+
+
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(schema, table) of every table the publish step exposes (schemas marts and identity)."""
+    return con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where schema_name in ('marts', 'identity') order by 1, 2"
+    ).fetchall()
 
 
 def build_drop_path(root: Path) -> dict:

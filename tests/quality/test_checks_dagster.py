@@ -155,6 +155,11 @@ def test_blocking_failure_keeps_the_published_warehouse_and_fails_the_run(env):
     assert "fct_orders:order_id_unique" in report["publish"]["reason"]
     [reported] = report["checks"]["failures"]
     assert reported["metadata"]["failed_rows"] == 2
+    # every check carries its suite's timings; the report lists them per suite
+    [timing] = report["checks"]["timings"]
+    assert timing["suite"] == reported["metadata"]["suite"]
+    assert timing["checks"] == len(ORDERS_SUITE["expectations"]) and timing["rows"] == 4
+    assert timing["frame_seconds"] >= 0 and timing["validate_seconds"] > 0
     # the run wrote its own report, linked from the run, naming the step, the cause and what to do
     linked = Path(instance.get_run_by_id(bad.run_id).tags["journey/run_report"])
     assert linked.with_suffix(".json").exists()
@@ -166,6 +171,7 @@ def test_blocking_failure_keeps_the_published_warehouse_and_fails_the_run(env):
     )
     assert "Data Docs in" in failure["action"] and str(settings.docs_dir) in failure["action"]
     assert "## Why the run failed" in linked.read_text()
+    assert "### Check timings" in linked.read_text()
 
     index = (settings.docs_dir / "gx" / "index.html").read_text()
     assert "order_id_unique" in index and bad.run_id in index

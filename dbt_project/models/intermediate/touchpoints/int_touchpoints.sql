@@ -6,12 +6,7 @@
     Incremental: every record (source, stream, record_id) with a touchpoint extracted since the
     watermark has all its touchpoints recomputed (delete+insert on the record), so a record
     whose touchpoints change (an order cancelled, new email activity) is replaced whole. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['source', 'stream', 'record_id'],
-    on_schema_change='fail',
-) }}
+{{ config(**group_replace_config(['source', 'stream', 'record_id'])) }}
 
 {%- set per_domain = ['web', 'email', 'shop', 'support', 'feedback'] -%}
 
@@ -33,7 +28,8 @@ selected as (
 ),
 
 final as (
-    select * from selected
+    select selected.*{{ group_bucket_column(['source', 'stream', 'record_id'], 'selected') }}
+    from selected
 )
 
 select * from final

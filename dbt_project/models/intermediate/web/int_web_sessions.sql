@@ -22,12 +22,7 @@
 
     Incremental: every visitor with an action extracted since the watermark has its whole
     history recomputed (delete+insert on web_visitor_id). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='web_visitor_id',
-    on_schema_change='fail',
-) }}
+{{ config(**group_replace_config(['web_visitor_id'])) }}
 
 {%- set inactivity_seconds = var('session_inactivity_minutes') * 60 -%}
 {%- set max_seconds = var('session_max_minutes') * 60 -%}
@@ -378,7 +373,7 @@ final as (
         login_records.login_record_source,
         login_records.login_record_stream,
         login_records.login_record_id,
-        aggregated._extracted_at
+        aggregated._extracted_at{{ group_bucket_column(['web_visitor_id'], 'aggregated') }}  -- noqa: LT02
     from aggregated
     inner join entry_actions
         on

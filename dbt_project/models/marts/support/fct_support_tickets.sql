@@ -131,7 +131,7 @@ final as (
         on
             person_tickets.person_id = spells.person_id
             and person_tickets.created_at >= spells.entered_at
-            and (spells.exited_at is null or person_tickets.created_at < spells.exited_at)
+            and person_tickets.created_at < {{ open_end('spells.exited_at') }}
     left join ratings
         on
             person_tickets.source = ratings.source

@@ -1,6 +1,8 @@
 {#- Event stream: every landed version is unnested and events are deduplicated at event grain
     (recipient, action, timestamp, url), since the API may return a recipient's whole activity
     list again or only its newest part (contracts §1.2, §3). -#}
+{#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
+{{ config(**group_replace_config(['campaign_recipient_id'])) }}
 {%- set activity_structure = {
     'campaign_id': 'string', 'list_id': 'string', 'email_id': 'string', 'email_address': 'string',
     'activity': [{'action': 'string', 'type': 'string', 'timestamp': 'string', 'url': 'string', 'ip': 'string'}],
@@ -60,7 +62,7 @@ final as (
         occurred_at,
         url,
         ip_address,
-        _extracted_at
+        _extracted_at{{ group_bucket_column(['campaign_recipient_id']) }}  -- noqa: LT02
     from deduplicated
     where event_version_rank = 1
 )

@@ -1,3 +1,5 @@
+{#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
+{{ config(**group_replace_config(['campaign_recipient_id'])) }}
 {%- set recipient_structure = {
     'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'string',
     'last_open': 'string', 'campaign_id': 'string', 'list_id': 'string',
@@ -21,7 +23,7 @@ final as (
         {{ iso_to_utc_timestamp('recipient.last_open') }} as last_opened_at,
         record_updated_at,
         _extracted_at,
-        _run_id
+        _run_id{{ group_bucket_column(['campaign_recipient_id']) }}  -- noqa: LT02
     from parsed
 )
 

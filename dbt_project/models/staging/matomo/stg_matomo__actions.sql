@@ -2,7 +2,12 @@
     site searches, downloads, outlinks, goals, ecommerce orders and abandoned carts, content and
     media interactions, form analytics, and types newer versions add (contracts §1.5). Staging
     keeps them all with the type as sent; int_web_actions_classified maps the type to a known
-    one or `other`. Numbers are read as text and typed with json_number (contracts §1.1). -#}
+    one or `other`. Numbers are read as text and typed with json_number (contracts §1.1).
+
+    Incremental (the largest staging model): the visits with a version landed after the
+    watermark have all their actions replaced (group_replace_config on visit_id). A Matomo visit
+    only gains actions, so a new version never leaves actions of an older one behind. -#}
+{{ config(**group_replace_config(['visit_id'])) }}
 {%- set visit_structure = {
     'idVisit': 'string',
     'actionDetails': [{
@@ -62,7 +67,7 @@ final as (
         {{ json_number('action.revenue') }} as revenue,
         {{ json_number('action.items', integral=true) }} as item_count,
         action.orderId as order_id,
-        _extracted_at
+        _extracted_at{{ group_bucket_column(['visit_id']) }}  -- noqa: LT02
     from actions
 )
 

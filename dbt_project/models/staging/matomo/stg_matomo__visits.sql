@@ -1,5 +1,7 @@
 {#- Numbers are read as text and typed with json_number: Matomo sends them as JSON numbers or
     numeric strings, depending on version and field (contracts §1.1). -#}
+{#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
+{{ config(**group_replace_config(['visit_id'])) }}
 {%- set visit_structure = {
     'idSite': 'string', 'idVisit': 'string', 'visitorId': 'string', 'userId': 'string',
     'fingerprint': 'string', 'visitCount': 'string', 'visitorType': 'string',
@@ -46,7 +48,7 @@ final as (
         nullif(trim(visit.userId), '') is not null as has_login,
         record_updated_at,
         _extracted_at,
-        _run_id
+        _run_id{{ group_bucket_column(['visit_id']) }}  -- noqa: LT02
     from parsed
 )
 
