@@ -288,7 +288,7 @@ def orders_csv(tag: str, *rows: str) -> bytes:
 def orders_ndjson(tag: str, *records: str) -> bytes:
     good = (
         f'{{"order_id":"ok-{tag}","created_at":"2026-01-10T10:00:00Z",'
-        '"updated_at":"2026-01-10T11:00:00Z"}'
+        '"updated_at":"2026-01-10T11:00:00Z","total_price":"10.00"}'
     )
     return "\n".join([good, *records, ""]).encode()
 
