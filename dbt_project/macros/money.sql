@@ -6,8 +6,9 @@
     Use `money_amount(plain, money_set)` to read a Shopify amount from its plain field, else
     from the shop-currency side of its `*_set` bag. -#}
 {% macro money_amount(expression, money_set=none) -%}
+    {#- a blank plain amount is absent (as landing judges it): the `*_set` bag's then counts -#}
     {%- set value = expression if money_set is none
-        else 'coalesce(' ~ expression ~ ', ' ~ money_set ~ '.shop_money.amount)' -%}
+        else 'coalesce(nullif(trim(' ~ expression ~ "), ''), " ~ money_set ~ '.shop_money.amount)' -%}
     {{ return(adapter.dispatch('money_amount', 'journey_warehouse')(value)) }}
 {%- endmacro %}
 

@@ -339,7 +339,9 @@ def _read_csv(spec: StreamSpec, path: Path, label: str) -> DropRead:
         rejected = con.execute(
             f"""select any_value(line_byte_position) - 1 as row_offset,
                        any_value(csv_line) as record,
-                       arg_min(error_message, column_idx) as message
+                       -- a line-level error (a line over the maximum size) has no column
+                       coalesce(arg_min(error_message, column_idx), any_value(error_message))
+                           as message
                 from {errors} group by line order by line"""
         ).pl()
     finally:

@@ -28,6 +28,16 @@ import pyarrow.parquet as pq
 
 from pipelines.extract.duck import query
 from pipelines.extract.streams import STREAMS, CheckKind, StreamSpec
+from pipelines.extract.values import (
+    INVALID_JSON_REASON,
+    bad_value_reason,
+    duplicate_fields_reason,
+    money_ok,
+    nul_fields_sql,
+    nul_reason,
+    record_json,
+    value_class,
+)
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 
@@ -112,6 +122,8 @@ def _check_ok(kind: CheckKind, value: str, text: str) -> str:
         )
     if kind in TEXT_KINDS:
         return _text_ok(kind, text)
+    if kind == "money":
+        return money_ok(value, text)
     if kind == "iso":
         return (
             f"({json_type} = 'VARCHAR' and ({text} = '' "
@@ -226,7 +238,8 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
     record_id = f"case when {key_missing} then null else concat_ws(':', {', '.join(key_parts)}) end"
 
     reasons: list[str] = [
-        "case when not is_object then 'record is not a JSON object' end",
+        f"case when not is_json then {_sql_string(INVALID_JSON_REASON)} end",
+        "case when is_json and not is_object then 'record is not a JSON object' end",
         f"case when is_object and ({key_missing}) then "
         f"{_sql_string('missing natural key ' + '+'.join(spec.key_fields))} end",
     ]
@@ -246,7 +259,22 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
         f"|| left({value(name)}::VARCHAR, 60) end"
         for name, kind in spec.checks.items()
     ]
-    item_ctes, item_joins = "", ""
+    # a value of the right type that a later layer could not type (values.py)
+    value_checks = dict(spec.checks)
+    if spec.version_field:
+        value_checks.setdefault(spec.version_field, spec.version_format)
+    for name, kind in value_checks.items():
+        problem = value_class(kind, text(name))
+        if problem is not None:
+            reasons.append(
+                f"case when {not_null(name)} and {problem} is not null then "
+                f"{bad_value_reason(name, kind, value(name), text(name), problem)} end"
+            )
+    item_ctes, item_joins = (
+        ",\n" + nul_fields_sql("document", "nuls"),
+        " left join nuls using (row_number)",
+    )
+    reasons += [nul_reason("nuls"), duplicate_fields_reason("keys")]
     for index, array in enumerate(dict.fromkeys([*spec.item_checks, *spec.item_required])):
         cte, item_reasons = _item_checks_sql(spec, array, value(array), f"items_{index}")
         item_ctes += "," + cte
@@ -278,18 +306,25 @@ def _validation_sql(spec: StreamSpec) -> tuple[str, list[str]]:
 
     known = "[" + ", ".join(_sql_string(name) for name in spec.known_fields) + "]::VARCHAR[]"
     presence = ", ".join(
-        f"{present(name)} as present_{index}" for index, name in enumerate(spec.required)
+        f"({present(name)} or not is_json) as present_{index}"
+        for index, name in enumerate(spec.required)
     )
     sql = f"""
-        with parsed as materialized (
+        with documents as (
+            select record, {record_json("record")} as document, row_number() over () as row_number
+            from page
+        ),
+        parsed as materialized (
             select
                 record,
-                json_type(record) = 'OBJECT' as is_object,
-                case when json_type(record) = 'OBJECT' then json_keys(record)
+                document,
+                document is not null as is_json,
+                coalesce(json_type(document) = 'OBJECT', false) as is_object,
+                case when json_type(document) = 'OBJECT' then json_keys(document)
                      else []::VARCHAR[] end as keys,
-                json_extract(record, {paths}) as v,
-                row_number() over () as row_number
-            from page
+                json_extract(document, {paths}) as v,
+                row_number
+            from documents
         ){item_ctes}
         select
             record,

@@ -24,13 +24,16 @@ TimestampFormat = Literal["unix", "iso"]
 #   (file drops: CSV cells are text, NDJSON values may be native);
 #   numeric, integral — a JSON number or a string holding one (Matomo sends many numbers as
 #   strings, depending on version and field): finite, and for `integral` without a fraction;
-#   a blank string counts as absent, as for timestamps.
-# A check applies only where the field is present and not null.
+#   a blank string counts as absent, as for timestamps;
+#   money — a JSON number or a string holding one (blank: absent), as `numeric`.
+# A check applies only where the field is present and not null. A value of the right type may
+# still be quarantined as a bad value (not finite, out of range, a year out of range): values.py.
 CheckKind = Literal[
     "integer",
     "number",
     "numeric",
     "integral",
+    "money",
     "string",
     "boolean",
     "array",
@@ -113,6 +116,9 @@ def _spec(
         **details,
     )
 
+
+_ORDER_AMOUNTS = """total_price subtotal_price total_line_items_price total_discounts
+total_tax total_tip_received total_outstanding"""
 
 _VENDOR_SPECS = (
     # ---- Matomo (contracts §1.1): numbers may come as JSON numbers or numeric strings -------
@@ -248,9 +254,8 @@ _VENDOR_SPECS = (
             "cancelled_at": "iso",
             "test": "boolean",
             "taxes_included": "boolean",
-            # Money (decimal strings, or an older payload's JSON numbers) is not type-checked
-            # here: staging reads both, and an amount that is not a number fails the order
-            # suite (total_price_parseable, Shopify's arithmetic) instead of vanishing.
+            # Money: decimal strings, or an older payload's JSON numbers (values.py).
+            **dict.fromkeys(_ORDER_AMOUNTS.split(), "money"),
             "discount_codes": "array",
             "customer": "object",
             "line_items": "array",
@@ -280,6 +285,7 @@ _VENDOR_SPECS = (
             "id": "integer",
             "created_at": "iso",
             "completed_at": "iso",
+            "total_price": "money",
             "customer": "object",
             "line_items": "array",
         },
@@ -375,9 +381,9 @@ _FILEDROP_SPECS = (
             "created_at": "iso",
             "cancelled_at": "iso",
             "is_test": "boolean_text",
-            "total_price": "number_text",
-            "total_discounts": "number_text",
-            "refunded_amount": "number_text",
+            "total_price": "money",
+            "total_discounts": "money",
+            "refunded_amount": "money",
         },
     ),
     _spec(
@@ -397,7 +403,7 @@ _FILEDROP_SPECS = (
         ("checkout_id", "created_at", "updated_at"),
         """checkout_id checkout_token customer_id email created_at updated_at completed_at
         total_price currency""",
-        {"created_at": "iso", "completed_at": "iso", "total_price": "number_text"},
+        {"created_at": "iso", "completed_at": "iso", "total_price": "money"},
     ),
     _spec(
         "filedrop",
@@ -449,7 +455,7 @@ _FILEDROP_SPECS = (
         None,
         ("spend_date", "channel", "campaign", "spend"),
         "spend_date channel source medium campaign spend currency",
-        {"spend_date": "iso", "spend": "number_text"},
+        {"spend_date": "iso", "spend": "money"},
     ),
 )
 

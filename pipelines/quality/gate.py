@@ -39,11 +39,12 @@ SAMPLE_RECORDS = 3
 SAMPLE_TEXT_LIMIT = 160
 
 # A quarantine reason (pipelines/extract/landing.py, filedrop.py; several are joined by "; ")
-# names what is wrong, then the offending value after ", got " (wrong type) or ": " (the
+# names what is wrong, then the offending value after ", got " (wrong type, bad value) or ": " (the
 # others). The kind of a reason is what comes before the value, without a file's line number.
 _REASON_KIND_SQL = """
     regexp_replace(
-        case when part like 'wrong type:%' then regexp_replace(part, ', got .*$', '')
+        case when part like 'wrong type:%' or part like 'bad value:%'
+             then regexp_replace(part, ', got .*$', '')
              else regexp_replace(part, ': .*$', '') end,
         ' at line [0-9]+', '')
 """
@@ -97,7 +98,8 @@ def masked_reason(reason: str) -> str:
     """A quarantine reason with its offending values masked (what is wrong stays readable)."""
     parts = []
     for part in reason.split("; "):
-        separator = ", got " if part.startswith("wrong type:") else ": "
+        typed = part.startswith(("wrong type:", "bad value:"))
+        separator = ", got " if typed else ": "
         what, found, value = part.partition(separator)
         parts.append(what + found + mask(value) if found else part)
     return "; ".join(parts)[:SAMPLE_TEXT_LIMIT]
@@ -136,9 +138,21 @@ def measure_night(
         if not quarantine:
             return StreamNight(source, stream, landed, 0)
         # a view, not a table: a night that quarantined everything is read in streams
-        con.read_parquet([str(path) for path in quarantine], union_by_name=True).filter(
+        tonight = con.read_parquet([str(path) for path in quarantine], union_by_name=True).filter(
             duckdb.ColumnExpression("_run_id") == duckdb.ConstantExpression(run_id)
-        ).select("_record_hash", "record", "reason").create_view("bad")
+        )
+        earlier = [
+            str(path) for path in _earlier_quarantine(quarantine_dir, source, stream, run_id)
+        ]
+        if earlier:
+            # a record quarantined by an earlier run, fetched again (the lookback window) with
+            # the same content, was judged that night: it does not block every night after it
+            tonight.select("_extracted_at").create_view("tonight")
+            con.read_parquet(earlier, union_by_name=True).filter(
+                "_extracted_at < (select min(_extracted_at) from tonight)"
+            ).select("_record_hash").create_view("judged")
+            tonight = tonight.filter("_record_hash not in (select _record_hash from judged)")
+        tonight.select("_record_hash", "record", "reason").create_view("bad")
         (quarantined,) = con.execute("select count(*) from bad").fetchone() or (0,)
         reasons = con.execute(
             f"""
@@ -169,6 +183,14 @@ def measure_night(
             for digest, reason, record in sample
         ],
     )
+
+
+def _earlier_quarantine(quarantine_dir: Path, source: str, stream: str, run_id: str) -> list[Path]:
+    """The stream's quarantine files written by other runs than `run_id` (their rows
+    extracted before tonight's are the ones judged already)."""
+    mine = set(landed_files(quarantine_dir, source, stream, run_id))
+    folder = Path(quarantine_dir) / source / stream
+    return [path for path in sorted(folder.glob("load_date=*/*.parquet")) if path not in mine]
 
 
 def _percent(share: float) -> str:

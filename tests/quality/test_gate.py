@@ -47,13 +47,13 @@ def bad_orders() -> list[str]:
     ]  # fmt: skip
 
 
-def land(settings: Settings, run_id: str, records: list[str]) -> None:
+def land(settings: Settings, run_id: str, records: list[str], day: int = 1) -> None:
     """Lands `records` as shopify/orders exactly as extraction does (validate, write)."""
     page = validate_records(
         stream_spec("shopify", "orders"),
         pl.Series(records, dtype=pl.String),
         run_id=run_id,
-        extracted_at=datetime(2026, 10, 1, 2, 0, tzinfo=UTC),
+        extracted_at=datetime(2026, 10, day, 2, 0, tzinfo=UTC),
     )
     writer = StreamWriter(
         settings.landing_dir,
@@ -98,6 +98,28 @@ def test_a_night_is_measured_from_the_runs_files(settings):
     assert all(item["record"].startswith("sha256:") for item in night.sample)
     assert not any("shop.example" in json.dumps(item) for item in night.sample)
     assert any('"email": "aaaaa9@aaaa.aaaaaaa"' in item["fields"] for item in night.sample)
+
+
+def test_a_record_quarantined_again_by_a_later_run_is_not_judged_again(settings):
+    """The lookback window fetches last night's records again: a bad record already
+    quarantined (same content) was judged that night and does not block the next one."""
+    land(settings, "run-1", [order(number) for number in range(10, 47)] + bad_orders())
+    land(settings, "run-2", [order(number) for number in range(10, 47)] + bad_orders()[:2], 2)
+    again = measure_night(
+        settings.landing_dir, settings.quarantine_dir, "shopify", "orders", "run-2"
+    )
+    assert (again.landed, again.quarantined, again.top_reasons) == (37, 0, [])
+    first = measure_night(
+        settings.landing_dir, settings.quarantine_dir, "shopify", "orders", "run-1"
+    )
+    assert first.quarantined == 3
+
+
+def test_a_bad_value_reason_is_grouped_by_field_and_class_and_masked():
+    assert (
+        masked_reason('bad value: total_price should be money (not finite), got "NaN"')
+        == 'bad value: total_price should be money (not finite), got "AaA"'
+    )
 
 
 def test_masking_keeps_the_shape_of_a_value():
