@@ -1,15 +1,11 @@
 {#- Event stream: every landed version is unnested and events are deduplicated at event grain
     (recipient, action, timestamp, url), since the API may return a recipient's whole activity
     list again or only its newest part (contracts §1.2, §3). -#}
-{%- set activity_structure = {
-    'campaign_id': 'string', 'list_id': 'string', 'email_id': 'string', 'email_address': 'string',
-    'activity': [{'action': 'string', 'type': 'string', 'timestamp': 'string', 'url': 'string', 'ip': 'string'}],
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'email_activity', activity_structure, 'recipient', latest=false) }}
+    {{ parsed_landed_records('mailchimp', 'email_activity', stream_structure('mailchimp', 'email_activity'), 'recipient', latest=false) }}
 ),
 
 events as (

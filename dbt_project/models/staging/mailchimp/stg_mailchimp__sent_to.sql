@@ -1,12 +1,8 @@
-{%- set recipient_structure = {
-    'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'string',
-    'last_open': 'string', 'campaign_id': 'string', 'list_id': 'string',
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'sent_to', recipient_structure, 'recipient') }}
+    {{ parsed_landed_records('mailchimp', 'sent_to', stream_structure('mailchimp', 'sent_to'), 'recipient') }}
 ),
 
 final as (

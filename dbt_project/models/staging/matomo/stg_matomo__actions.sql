@@ -3,24 +3,11 @@
     media interactions, form analytics, and types newer versions add (contracts §1.5). Staging
     keeps them all with the type as sent; int_web_actions_classified maps the type to a known
     one or `other`. Numbers are read as text and typed with json_number (contracts §1.1). -#}
-{%- set visit_structure = {
-    'idVisit': 'string',
-    'actionDetails': [{
-        'type': 'string', 'url': 'string', 'pageTitle': 'string', 'pageIdAction': 'string',
-        'idpageview': 'string', 'timestamp': 'string', 'timeSpent': 'string',
-        'generationTimeMilliseconds': 'string',
-        'eventCategory': 'string', 'eventAction': 'string', 'eventName': 'string', 'eventValue': 'string',
-        'siteSearchKeyword': 'string', 'siteSearchCategory': 'string', 'siteSearchCount': 'string',
-        'contentName': 'string', 'contentPiece': 'string', 'contentTarget': 'string',
-        'contentInteraction': 'string',
-        'goalName': 'string', 'goalId': 'string', 'revenue': 'string', 'items': 'string', 'orderId': 'string',
-    }],
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('matomo', 'visits', visit_structure, 'visit') }}
+    {{ parsed_landed_records('matomo', 'visits', stream_structure('matomo', 'visits'), 'visit') }}
 ),
 
 actions as (

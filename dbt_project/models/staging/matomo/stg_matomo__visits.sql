@@ -1,20 +1,10 @@
 {#- Numbers are read as text and typed with json_number: Matomo sends them as JSON numbers or
     numeric strings, depending on version and field (contracts §1.1). -#}
-{%- set visit_structure = {
-    'idSite': 'string', 'idVisit': 'string', 'visitorId': 'string', 'userId': 'string',
-    'fingerprint': 'string', 'visitCount': 'string', 'visitorType': 'string',
-    'firstActionTimestamp': 'string', 'lastActionTimestamp': 'string', 'serverTimestamp': 'string',
-    'visitDuration': 'string', 'actions': 'string',
-    'referrerType': 'string', 'referrerName': 'string', 'referrerKeyword': 'string', 'referrerUrl': 'string',
-    'campaignName': 'string', 'campaignSource': 'string', 'campaignMedium': 'string',
-    'campaignKeyword': 'string', 'campaignContent': 'string',
-    'deviceType': 'string', 'browserName': 'string', 'operatingSystem': 'string',
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('matomo', 'visits', visit_structure, 'visit') }}
+    {{ parsed_landed_records('matomo', 'visits', stream_structure('matomo', 'visits'), 'visit') }}
 ),
 
 final as (
