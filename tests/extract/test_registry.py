@@ -78,6 +78,12 @@ def without_line(path: Path, line_start: str) -> None:
     path.write_text("".join(kept), encoding="utf-8")
 
 
+def replaced(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"expected {old!r} once in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def test_derived_files_match_the_registry():
     stale = drifted(artefacts())
     assert stale == [], (
@@ -144,13 +150,10 @@ def test_removing_a_field_a_suite_checks_names_the_check(tmp_path: Path):
 
 def test_a_new_enumeration_value_reaches_suite_dbt_test_and_docs(tmp_path: Path):
     directory = registry_copy(tmp_path)
-    path = directory / "zendesk.yml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace(
-            "known_values: [end-user, agent, admin]",
-            "known_values: [end-user, agent, admin, owner]",
-        ),
-        encoding="utf-8",
+    replaced(
+        directory / "zendesk.yml",
+        "known_values: [end-user, agent, admin]",
+        "known_values: [end-user, agent, admin, owner]",
     )
     derived = artefacts(load_registry(directory))
     assert set(drifted(derived)) == {
@@ -163,13 +166,10 @@ def test_a_new_enumeration_value_reaches_suite_dbt_test_and_docs(tmp_path: Path)
 
 def test_a_file_drop_field_reaches_the_contracts_table(tmp_path: Path):
     directory = registry_copy(tmp_path)
-    path = directory / "filedrop.yml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace(
-            "      product_id: {parse: string}\n",
-            "      product_id: {parse: string}\n      locale: {}\n",
-        ),
-        encoding="utf-8",
+    replaced(
+        directory / "filedrop.yml",
+        "      product_id: {parse: string}\n",
+        "      product_id: {parse: string}\n      locale: {}\n",
     )
     sources = load_registry(directory)
     derived = artefacts(sources)
@@ -190,10 +190,6 @@ def test_a_file_drop_field_reaches_the_contracts_table(tmp_path: Path):
 )
 def test_a_malformed_field_is_one_clear_error(tmp_path: Path, field: str, message: str):
     directory = registry_copy(tmp_path)
-    path = directory / "matomo.yml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace("      fingerprint: {parse: string}", f"      fingerprint: {field}")
-    )
+    replaced(directory / "matomo.yml", "fingerprint: {parse: string}", f"fingerprint: {field}")
     with pytest.raises(RegistryError, match=message):
         load_registry(directory)
