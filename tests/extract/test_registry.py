@@ -193,3 +193,34 @@ def test_a_malformed_field_is_one_clear_error(tmp_path: Path, field: str, messag
     replaced(directory / "matomo.yml", "fingerprint: {parse: string}", f"fingerprint: {field}")
     with pytest.raises(RegistryError, match=message):
         load_registry(directory)
+
+
+def test_every_declared_personal_field_is_protected_in_failed_check_samples():
+    """A field the registry marks `pii` never reaches a sample in the clear: e-mail and phone
+    fields are pseudonymised by name, names and IPs masked (pipelines/privacy/samples.py)."""
+    from pipelines.privacy.samples import SampleGuard
+
+    guard = SampleGuard(None)
+    personal = [
+        (decl.name, path, field.pii)
+        for decl in all_streams()
+        for path, field in _flat_fields(decl.fields)
+        if field.pii is not None
+    ]
+    assert len(personal) >= 20
+    unprotected = [
+        f"{name}: {path} ({kind})"
+        for name, path, kind in personal
+        if not (
+            guard.kind_of_column(path.split(".")[-1]) == kind
+            if kind in ("email", "phone")
+            else guard.is_masked_column(path)
+        )
+    ]
+    assert unprotected == []
+
+
+def _flat_fields(fields, prefix=""):
+    for name, field in fields.items():
+        yield f"{prefix}{name}", field
+        yield from _flat_fields({**field.items, **field.fields}, f"{prefix}{name}.")

@@ -1,4 +1,3 @@
-
 {#- A tip is a line item of its own (it carries tip_payment_gateway / tip_payment_method,
     contracts §1.3): is_tip marks it, so merchandise and tips can be told apart. The line's
     discount allocations, tax lines and duties are summed per line. -#}

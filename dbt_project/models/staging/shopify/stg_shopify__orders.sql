@@ -1,4 +1,3 @@
-
 {#- Amounts are in the shop currency (`currency`): the plain field, else the shop-money side of
     its `*_set` bag (contracts §1.3). The presentment currency and total are kept beside. -#}
 

@@ -1,4 +1,3 @@
-
 {#- The money a refund gave back is the sum of its successful refund transactions (a failed or
     pending attempt moved nothing), in the transactions' currency (contracts §1.3). -#}
 

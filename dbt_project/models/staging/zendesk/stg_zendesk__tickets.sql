@@ -1,4 +1,3 @@
-
 {#- Every ticket the incremental export returns, deleted ones (status `deleted`) and those a
     merge closed (tag `closed_by_merge`) included: int_support_tickets_unioned decides what
     counts (contracts §1.4). -#}
