@@ -105,7 +105,7 @@ ACTIONS = {
     "PaginationError": "The vendor's paging did not advance: re-run later; if it persists, "
     "report it to the vendor with the path above.",
     "SchemaDriftError": "The vendor no longer sends a field the pipeline needs: see "
-    "pipelines/extract/streams.py and docs/contracts.md §1, " + RERUN + ".",
+    "config/streams/<source>.yml (docs/streams.md) and docs/contracts.md §1, " + RERUN + ".",
     "SettingsError": "A setting is unusable: fix the variable named above, " + RERUN + ".",
 }
 KIND_ACTIONS = {

@@ -1,17 +1,14 @@
 {#- Staging for a file-drop stream (contracts §4): every value arrives as text; the latest
-    version per record_id is parsed once and each column typed.
+    version per record_id is parsed once (the fields config/streams/filedrop.yml declares) and
+    each column typed.
     `columns` is a list of (field, type[, output name]) with type one of
     'string', 'lower', 'integer', 'decimal', 'boolean', 'timestamp', 'date'. -#}
 {% macro filedrop_staging(stream, key_name, columns) -%}
-{%- set structure = {} -%}
-{%- for column in columns -%}
-    {%- do structure.update({column[0]: 'string'}) -%}
-{%- endfor -%}
 
 with
 
 parsed as (
-    {{ journey_warehouse.parsed_landed_records('filedrop', stream, structure, 'dropped') }}
+    {{ journey_warehouse.parsed_landed_records('filedrop', stream, journey_warehouse.stream_structure('filedrop', stream), 'dropped') }}
 ),
 
 final as (

@@ -20,10 +20,15 @@ where not ({{ expression }})
 {#- The values of `column_name` outside a known set, one row per unknown value with how many
     rows carry it. For enumerations a vendor may extend (docs/contracts.md §1.5): a new value is
     reported, never blocking (severity warn by default), and flows through to the models, which
-    map it to `other` where they need a closed set. The known set is `values`, or the column
-    `field` of the relation `to` (a seed, so the list lives where the mapping does). -#}
-{% test known_values(model, column_name, values=none, to=none, field=none) %}
+    map it to `other` where they need a closed set. The known set is `registered`, an
+    enumeration declared in the stream registry ('zendesk/tickets/via.channel', config/streams/),
+    or `values`, or the column `field` of the relation `to` (a seed, so the list lives where the
+    mapping does). -#}
+{% test known_values(model, column_name, values=none, to=none, field=none, registered=none) %}
 {{ config(severity='warn') }}
+{%- if registered is not none -%}
+    {%- set values = journey_warehouse.stream_known_values(registered) -%}
+{%- endif %}
 select
     {{ column_name }} as unknown_value,
     count(*) as n_records

@@ -21,26 +21,6 @@
     {{ dbt.safe_cast(value, 'decimal(18, 3)') }}
 {%- endmacro %}
 
-{#- The `*_set` money bag of a Shopify amount (shop and presentment currency), for the
-    structure of `parse_json`. -#}
-{% macro shopify_money_set() -%}
-    {{ return({
-        'shop_money': {'amount': 'string', 'currency_code': 'string'},
-        'presentment_money': {'amount': 'string', 'currency_code': 'string'},
-    }) }}
-{%- endmacro %}
-
-{#- The structures of Shopify's discount allocations and tax lines, for `parse_json`. -#}
-{% macro shopify_discount_allocations() -%}
-    {{ return([{'amount': 'string', 'amount_set': journey_warehouse.shopify_money_set(),
-                'discount_application_index': 'bigint'}]) }}
-{%- endmacro %}
-
-{% macro shopify_tax_lines() -%}
-    {{ return([{'price': 'string', 'price_set': journey_warehouse.shopify_money_set(),
-                'rate': 'double', 'title': 'string'}]) }}
-{%- endmacro %}
-
 {#- Per row of `relation` (key column `key`), the sum of an amount over the items of a list
     column: `select key, sum(money_amount(item.<amount>, item.<amount>_set)) as <alias> ... group
     by key`, a subquery for a left join (rows with an empty list have no row). `amount` is the

@@ -2,7 +2,10 @@
 
 Modules (none imports Dagster; the assets are thin wrappers around `runner`):
 
-* `streams` — the registry of every stream: key, version field, required/known fields, checks.
+* `registry` — reads the stream registry, `config/streams/<source>.yml` (docs/streams.md);
+  `derive` writes what is derived from it (`python -m pipelines.extract.derive`).
+* `streams` — each declared stream as the contract extraction applies: key, version field,
+  required/known fields, checks.
 * `landing` — columnar contract validation, quarantine, atomic Parquet writers, readers.
 * `http` — the one HTTP client (timeouts, retries with jitter, Retry-After, call limits, auth).
 * `matomo`, `mailchimp`, `shopify`, `zendesk` — one connector per vendor; `filedrop` — CSV/NDJSON.

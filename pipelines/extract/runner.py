@@ -318,7 +318,7 @@ def _extract_group(
                         f"{source}/{stream}: no record of a page carries required field(s) "
                         f"{', '.join(validated.missing_required)} (schema drift at the vendor?). "
                         f"Pages landed so far stay; the cursor is not advanced. Update "
-                        f"pipelines/extract/streams.py if the vendor renamed the field",
+                        f"config/streams/{source}.yml if the vendor renamed the field",
                         source=source,
                         stream=stream,
                     )

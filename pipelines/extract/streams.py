@@ -1,17 +1,21 @@
-"""The registry of every stream the extraction layer lands (docs/contracts.md §1 and §4).
+"""The extraction contract of every stream the extraction layer lands (docs/contracts.md §1, §4).
 
-One `StreamSpec` per source/stream says how to read a record's natural key and version time
-(top-level JSON fields and the timestamp format), which fields the stream requires, which
-top-level fields it knows (anything else is schema drift, kept and reported), and which
-contract type checks a record must pass to land rather than go to quarantine.
+The streams are declared once, in `config/streams/<source>.yml` (read by `registry.py`, format
+in docs/streams.md); this module turns each declaration into the `StreamSpec` extraction
+applies. A spec says how to read a record's natural key and version time (top-level JSON
+fields and the timestamp format), which fields the stream requires, which top-level fields it
+knows (anything else is schema drift, kept and reported), and which contract type checks a
+record must pass to land rather than go to quarantine.
 
-The registry is data; the validation that applies it lives in `landing.py`.
+The validation that applies a spec lives in `landing.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
+
+from pipelines.extract.registry import SourceDecl, StreamDecl, all_streams, registry
 
 TimestampFormat = Literal["unix", "iso"]
 
@@ -94,375 +98,45 @@ class StreamSpec:
             raise ValueError(f"{self.name}: item checks support numeric, integral and unix only")
 
 
-def _spec(
-    source: str,
-    stream: str,
-    key: tuple[str, ...],
-    version: tuple[str, TimestampFormat] | None,
-    required: tuple[str, ...],
-    known: str,
-    checks: dict[str, CheckKind],
-    **details,
-) -> StreamSpec:
+def spec_from_declaration(decl: StreamDecl) -> StreamSpec:
+    """The extraction contract of one stream declared in the registry (`registry.py`)."""
+    fields = decl.fields
+    checks = {name: f.check for name, f in fields.items() if f.check is not None}
+    unknown_kinds = sorted(set(checks.values()) - set(get_args(CheckKind)))
+    if unknown_kinds:
+        raise ValueError(f"{decl.name}: unknown check kinds {unknown_kinds}")
+    arrays = {name: f for name, f in fields.items() if f.items}
     return StreamSpec(
-        source=source,
-        stream=stream,
-        key_fields=key,
-        version_field=version[0] if version else None,
-        version_format=version[1] if version else None,
-        required=required,
-        known_fields=tuple(known.split()),
-        checks=checks,
-        **details,
+        source=decl.source,
+        stream=decl.stream,
+        key_fields=decl.key,
+        version_field=decl.version_field,
+        version_format=decl.version_format,  # type: ignore[arg-type]
+        required=tuple(name for name, f in fields.items() if f.required),
+        known_fields=tuple(fields),
+        checks=checks,  # type: ignore[arg-type]
+        not_blank=tuple(name for name, f in fields.items() if f.not_blank),
+        item_checks={
+            name: {item: f.check for item, f in array.items.items() if f.check is not None}
+            for name, array in arrays.items()
+            if any(f.check is not None for f in array.items.values())
+        },  # type: ignore[arg-type]
+        item_required={
+            name: tuple(item for item, f in array.items.items() if f.required)
+            for name, array in arrays.items()
+            if any(f.required for f in array.items.values())
+        },
     )
 
 
-_ORDER_AMOUNTS = """total_price subtotal_price total_line_items_price total_discounts
-total_tax total_tip_received total_outstanding"""
+def specs_from_registry(sources: dict[str, SourceDecl]) -> dict[tuple[str, str], StreamSpec]:
+    return {
+        (decl.source, decl.stream): spec_from_declaration(decl) for decl in all_streams(sources)
+    }
 
-_VENDOR_SPECS = (
-    # ---- Matomo (contracts §1.1): numbers may come as JSON numbers or numeric strings -------
-    _spec(
-        "matomo",
-        "visits",
-        ("idVisit",),
-        ("lastActionTimestamp", "unix"),
-        ("idVisit", "visitorId", "lastActionTimestamp", "actionDetails"),
-        """idSite idVisit visitorId userId fingerprint visitCount visitorType
-        firstActionTimestamp lastActionTimestamp serverTimestamp visitDuration actions
-        referrerType referrerName referrerKeyword referrerUrl campaignName campaignSource
-        campaignMedium campaignKeyword campaignContent deviceType browserName operatingSystem
-        actionDetails""",
-        {
-            "idSite": "integral",
-            "idVisit": "integral",
-            "visitorId": "string",
-            "userId": "string",
-            "visitCount": "integral",
-            "firstActionTimestamp": "unix",
-            "serverTimestamp": "unix",
-            "visitDuration": "numeric",
-            "actions": "integral",
-            "actionDetails": "array",
-        },
-        not_blank=("visitorId",),
-        item_checks={
-            "actionDetails": {
-                "timestamp": "unix",
-                "timeSpent": "numeric",
-                "generationTimeMilliseconds": "numeric",
-                "eventValue": "numeric",
-                "siteSearchCount": "integral",
-                "revenue": "numeric",
-                "items": "integral",
-            }
-        },
-        item_required={"actionDetails": ("type", "timestamp")},
-    ),
-    # ---- Mailchimp (contracts §1.2) -------------------------------------------------------
-    _spec(
-        "mailchimp",
-        "members",
-        ("id",),
-        ("last_changed", "iso"),
-        ("id", "email_address", "status", "last_changed"),
-        """id email_address unique_email_id status timestamp_signup timestamp_opt
-        last_changed source merge_fields list_id""",
-        {
-            "id": "string",
-            "email_address": "string",
-            "unique_email_id": "string",
-            "status": "string",
-            "timestamp_signup": "iso",
-            "timestamp_opt": "iso",
-            "merge_fields": "object",
-        },
-    ),
-    _spec(
-        "mailchimp",
-        "campaigns",
-        ("id",),
-        None,
-        ("id", "type", "send_time"),
-        "id campaign_title type list_id subject_line emails_sent send_time rss_last_send",
-        {"id": "string", "type": "string", "emails_sent": "integral", "send_time": "iso"},
-    ),
-    _spec(
-        "mailchimp",
-        "sent_to",
-        ("campaign_id", "email_id"),
-        None,
-        ("campaign_id", "email_id", "email_address", "status"),
-        "email_id email_address status open_count last_open campaign_id list_id",
-        {
-            "campaign_id": "string",
-            "email_id": "string",
-            "email_address": "string",
-            "open_count": "integral",
-            "last_open": "iso",
-        },
-    ),
-    _spec(
-        "mailchimp",
-        "email_activity",
-        ("campaign_id", "email_id"),
-        None,
-        ("campaign_id", "email_id", "activity"),
-        "campaign_id list_id email_id email_address activity",
-        {
-            "campaign_id": "string",
-            "email_id": "string",
-            "email_address": "string",
-            "activity": "array",
-        },
-    ),
-    _spec(
-        "mailchimp",
-        "unsubscribes",
-        ("campaign_id", "email_id"),
-        None,
-        ("campaign_id", "email_id", "timestamp"),
-        "email_id email_address timestamp reason campaign_id list_id",
-        {
-            "campaign_id": "string",
-            "email_id": "string",
-            "email_address": "string",
-            "timestamp": "iso",
-        },
-    ),
-    # ---- Shopify (contracts §1.3) ---------------------------------------------------------
-    _spec(
-        "shopify",
-        "orders",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "created_at", "updated_at"),
-        """id admin_graphql_api_id name order_number email contact_email phone created_at
-        updated_at processed_at closed_at cancelled_at cancel_reason financial_status
-        fulfillment_status confirmed test currency presentment_currency taxes_included
-        duties_included estimated_taxes total_price total_price_set subtotal_price
-        subtotal_price_set total_line_items_price total_line_items_price_set total_discounts
-        total_discounts_set total_tax total_tax_set total_tip_received total_shipping_price_set
-        original_total_duties_set current_total_duties_set original_total_additional_fees_set
-        current_total_additional_fees_set total_outstanding tax_lines landing_site
-        referring_site source_name checkout_token cart_token tags note discount_codes
-        discount_applications customer line_items shipping_lines refunds""",
-        {
-            "id": "integer",
-            "created_at": "iso",
-            "processed_at": "iso",
-            "cancelled_at": "iso",
-            "test": "boolean",
-            "taxes_included": "boolean",
-            # Money: decimal strings, or an older payload's JSON numbers (values.py).
-            **dict.fromkeys(_ORDER_AMOUNTS.split(), "money"),
-            "discount_codes": "array",
-            "customer": "object",
-            "line_items": "array",
-            "shipping_lines": "array",
-            "refunds": "array",
-        },
-    ),
-    _spec(
-        "shopify",
-        "customers",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "created_at", "updated_at"),
-        """id email phone first_name last_name created_at updated_at orders_count
-        total_spent state verified_email tags""",
-        {"id": "integer", "created_at": "iso", "orders_count": "integer"},
-    ),
-    _spec(
-        "shopify",
-        "checkouts",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "created_at", "updated_at"),
-        """id token cart_token email created_at updated_at completed_at landing_site
-        referring_site total_price currency customer line_items""",
-        {
-            "id": "integer",
-            "created_at": "iso",
-            "completed_at": "iso",
-            "total_price": "money",
-            "customer": "object",
-            "line_items": "array",
-        },
-    ),
-    # ---- Zendesk (contracts §1.4) ---------------------------------------------------------
-    _spec(
-        "zendesk",
-        "tickets",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "created_at", "updated_at", "requester_id"),
-        """id created_at updated_at subject status type priority requester_id
-        submitter_id assignee_id via tags satisfaction_rating""",
-        {
-            "id": "integer",
-            "created_at": "iso",
-            "requester_id": "integer",
-            "via": "object",
-            "tags": "array",
-        },
-    ),
-    _spec(
-        "zendesk",
-        "ticket_metrics",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "ticket_id", "updated_at"),
-        """id ticket_id created_at updated_at reopens replies reply_time_in_minutes
-        first_resolution_time_in_minutes full_resolution_time_in_minutes solved_at""",
-        {"id": "integer", "ticket_id": "integer", "created_at": "iso", "solved_at": "iso"},
-    ),
-    _spec(
-        "zendesk",
-        "users",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "updated_at"),
-        "id name email phone role created_at updated_at",
-        {"id": "integer", "created_at": "iso"},
-    ),
-    _spec(
-        "zendesk",
-        "satisfaction_ratings",
-        ("id",),
-        ("updated_at", "iso"),
-        ("id", "ticket_id", "score", "updated_at"),
-        """id ticket_id requester_id assignee_id score comment reason created_at
-        updated_at""",
-        {"id": "integer", "ticket_id": "integer", "score": "string", "created_at": "iso"},
-    ),
-)
 
-# ---- File drops (contracts §4): CSV cells are text, so checks are on the text -------------
-_FILEDROP_SPECS = (
-    _spec(
-        "filedrop",
-        "web_pageviews",
-        ("pageview_id",),
-        None,
-        ("pageview_id", "visitor_id", "occurred_at"),
-        """pageview_id visitor_id user_id occurred_at url page_title referrer_url
-        event_category event_action event_name""",
-        {"occurred_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "email_members",
-        ("subscriber_id",),
-        ("updated_at", "iso"),
-        ("subscriber_id", "email", "updated_at"),
-        "subscriber_id email status subscribed_at updated_at",
-        {"subscribed_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "email_events",
-        ("event_id",),
-        None,
-        ("event_id", "event_type", "occurred_at"),
-        "event_id campaign_id campaign_name subscriber_id email event_type occurred_at url",
-        {"occurred_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "orders",
-        ("order_id",),
-        ("updated_at", "iso"),
-        ("order_id", "created_at", "updated_at"),
-        """order_id customer_id email created_at updated_at cancelled_at financial_status
-        is_test currency total_price total_discounts refunded_amount discount_codes
-        landing_url referring_url""",
-        {
-            "created_at": "iso",
-            "cancelled_at": "iso",
-            "is_test": "boolean_text",
-            "total_price": "money",
-            "total_discounts": "money",
-            "refunded_amount": "money",
-        },
-    ),
-    _spec(
-        "filedrop",
-        "customers",
-        ("customer_id",),
-        ("updated_at", "iso"),
-        ("customer_id", "created_at", "updated_at"),
-        "customer_id email phone created_at updated_at",
-        {"created_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "checkouts",
-        ("checkout_id",),
-        ("updated_at", "iso"),
-        ("checkout_id", "created_at", "updated_at"),
-        """checkout_id checkout_token customer_id email created_at updated_at completed_at
-        total_price currency""",
-        {"created_at": "iso", "completed_at": "iso", "total_price": "money"},
-    ),
-    _spec(
-        "filedrop",
-        "tickets",
-        ("ticket_id",),
-        ("updated_at", "iso"),
-        ("ticket_id", "requester_id", "created_at", "updated_at"),
-        """ticket_id requester_id requester_email created_at updated_at status channel
-        first_reply_minutes full_resolution_minutes reopens solved_at""",
-        {
-            "created_at": "iso",
-            "solved_at": "iso",
-            "first_reply_minutes": "number_text",
-            "full_resolution_minutes": "number_text",
-            "reopens": "integer_text",
-        },
-    ),
-    _spec(
-        "filedrop",
-        "satisfaction_ratings",
-        ("rating_id",),
-        ("updated_at", "iso"),
-        ("rating_id", "ticket_id", "score", "updated_at"),
-        "rating_id ticket_id requester_id score created_at updated_at",
-        {"created_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "nps_responses",
-        ("response_id",),
-        None,
-        ("response_id", "email", "score", "responded_at"),
-        "response_id email score comment responded_at",
-        {"score": "integer_text", "responded_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "reviews",
-        ("review_id",),
-        None,
-        ("review_id", "email", "rating", "reviewed_at"),
-        "review_id email rating title reviewed_at product_id",
-        {"rating": "integer_text", "reviewed_at": "iso"},
-    ),
-    _spec(
-        "filedrop",
-        "marketing_spend",
-        ("spend_date", "channel", "campaign"),
-        None,
-        ("spend_date", "channel", "campaign", "spend"),
-        "spend_date channel source medium campaign spend currency",
-        {"spend_date": "iso", "spend": "money"},
-    ),
-)
-
-STREAMS: dict[tuple[str, str], StreamSpec] = {
-    (spec.source, spec.stream): spec for spec in (*_VENDOR_SPECS, *_FILEDROP_SPECS)
-}
-SOURCES: tuple[str, ...] = ("matomo", "mailchimp", "shopify", "zendesk", "filedrop")
+STREAMS: dict[tuple[str, str], StreamSpec] = specs_from_registry(registry())
+SOURCES: tuple[str, ...] = tuple(registry())
 
 
 def stream_spec(source: str, stream: str) -> StreamSpec:

@@ -1,6 +1,6 @@
 {#- Every email event (int_email_events_unioned: Mailchimp sends, activity events and
     unsubscribes; file-dropped email events) with the person of its record
-    (identity_record_persons; records of erased persons left out). The key of the person ×
+    (int_record_persons; records of erased persons left out). The key of the person ×
     campaign grain: the person, or the recipient (`campaign_recipient_id`) when the address
     belongs to no person (a blocked address); an event naming no campaign, its record. -#}
 
@@ -11,20 +11,7 @@ events as (
 ),
 
 record_persons as (
-    select
-        source,
-        stream,
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_record_persons') }}
-),
-
-suppressed_records as (
-    select distinct
-        source,
-        stream,
-        record_id
-    from {{ source('identity', 'identity_suppressed_records') }}
+    select * from {{ ref('int_record_persons') }}
 ),
 
 final as (
@@ -46,9 +33,7 @@ final as (
     from events
     left join record_persons
         on {{ same_record('events', 'record_persons') }}
-    left join suppressed_records
-        on {{ same_record('events', 'suppressed_records') }}
-    where suppressed_records.record_id is null
+    where not coalesce(record_persons.is_suppressed, false)
 )
 
 select * from final

@@ -181,94 +181,41 @@ click_throughs as (
 ),
 
 evidence as (
-    {{ identity_evidence_rows('logged_in_web_records', 'source', 'stream', 'login', 'record_id', 'observed_at', [
-        ('web_user_id', 'web_user_id', 'true'),
-        ('web_visitor_id', 'web_visitor_id', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('logged_in_web_records', 'source', 'stream', 'login', 'record_id', 'observed_at') }}
     union all
-    {{ identity_evidence_rows('anonymous_web_records', 'source', 'stream', 'visit', 'record_id', 'observed_at', [
-        ('web_visitor_id', 'web_visitor_id', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('anonymous_web_records', 'source', 'stream', 'visit', 'record_id', 'observed_at') }}
     union all
-    {{ identity_evidence_rows('form_fills', 'source', 'stream', 'form_fill', 'record_id', 'occurred_at', [
-        ('email', 'event_name', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('form_fills', 'source', 'stream', 'form_fill', 'record_id', 'occurred_at') }}
     union all
-    {{ identity_evidence_rows('click_throughs', 'source', 'stream', 'email_click_through', 'record_id', 'occurred_at', [
-        ('email_subscriber_id', 'email_subscriber_id', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('click_throughs', 'source', 'stream', 'email_click_through', 'record_id', 'occurred_at') }}
     union all
-    {{ identity_evidence_rows('members', 'source', 'stream', 'email_membership', 'record_id', 'observed_at', [
-        ('email_subscriber_id', 'email_subscriber_id', 'true'),
-        ('email', 'email', "nullif(trim(email_subscriber_id), '') is null"),
-    ]) }}
+    {{ identity_evidence_rows('members', 'source', 'stream', 'email_membership', 'record_id', 'observed_at') }}
     union all
-    {{ identity_evidence_rows('recipients', "'mailchimp'", "'sent_to'", 'email_activity', 'campaign_recipient_id', 'observed_at', [
-        ('email', 'email', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('recipients', "'mailchimp'", "'sent_to'", 'email_activity', 'campaign_recipient_id', 'observed_at') }}
     union all
-    {{ identity_evidence_rows('email_activity', "'mailchimp'", "'email_activity'", 'email_activity', 'campaign_recipient_id', 'observed_at', [
-        ('email', 'email', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('email_activity', "'mailchimp'", "'email_activity'", 'email_activity', 'campaign_recipient_id', 'observed_at') }}
     union all
-    {{ identity_evidence_rows('unsubscribes', "'mailchimp'", "'unsubscribes'", 'email_activity', 'unsubscribe_id', 'unsubscribed_at', [
-        ('email', 'email', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('unsubscribes', "'mailchimp'", "'unsubscribes'", 'email_activity', 'unsubscribe_id', 'unsubscribed_at') }}
     union all
-    {{ identity_evidence_rows('filedrop_email_events', "'filedrop'", "'email_events'", 'email_activity', 'email_event_id', 'occurred_at', [
-        ('email', 'email', 'true'),
-        ('email_subscriber_id', 'subscriber_id', "nullif(trim(email), '') is null"),
-    ]) }}
+    {{ identity_evidence_rows('filedrop_email_events', "'filedrop'", "'email_events'", 'email_activity', 'email_event_id', 'occurred_at') }}
     union all
-    {{ identity_evidence_rows('orders', "'shopify'", "'orders'", 'order', 'order_id', 'created_at', [
-        ('shop_customer_id', 'shop_customer_id', 'true'),
-        ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
-        ('email', 'contact_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
-        ('email', 'customer_email', "nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null and nullif(trim(contact_email), '') is null"),
-        ('checkout_token', 'checkout_token', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('orders', "'shopify'", "'orders'", 'order', 'order_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('filedrop_orders', "'filedrop'", "'orders'", 'order', 'order_id', 'created_at', [
-        ('shop_customer_id', 'shop_customer_id', 'true'),
-        ('email', 'email', "nullif(trim(shop_customer_id), '') is null"),
-    ]) }}
+    {{ identity_evidence_rows('filedrop_orders', "'filedrop'", "'orders'", 'order', 'order_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('customers', 'source', "'customers'", 'shop_customer', 'shop_customer_id', 'created_at', [
-        ('shop_customer_id', 'shop_customer_id', 'true'),
-        ('email', 'email', 'false'),
-        ('phone', 'phone', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('customers', 'source', "'customers'", 'shop_customer', 'shop_customer_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('checkouts', 'source', "'checkouts'", 'checkout', 'checkout_id', 'created_at', [
-        ('checkout_token', 'checkout_token', 'true'),
-        ('shop_customer_id', 'shop_customer_id', "nullif(trim(checkout_token), '') is null"),
-        ('email', 'email', "nullif(trim(checkout_token), '') is null and nullif(trim(shop_customer_id), '') is null"),
-        ('email', 'customer_email',
-         "nullif(trim(checkout_token), '') is null and nullif(trim(shop_customer_id), '') is null and nullif(trim(email), '') is null"),
-    ]) }}
+    {{ identity_evidence_rows('checkouts', 'source', "'checkouts'", 'checkout', 'checkout_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('tickets', 'source', "'tickets'", 'ticket', 'ticket_id', 'created_at', [
-        ('support_requester_id', 'requester_id', 'true'),
-        ('email', 'requester_email', "nullif(trim(requester_id), '') is null"),
-    ]) }}
+    {{ identity_evidence_rows('tickets', 'source', "'tickets'", 'ticket', 'ticket_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('satisfaction_ratings', 'source', "'satisfaction_ratings'", 'ticket', 'satisfaction_rating_id', 'created_at', [
-        ('support_requester_id', 'requester_id', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('satisfaction_ratings', 'source', "'satisfaction_ratings'", 'ticket', 'satisfaction_rating_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('support_users', "'zendesk'", "'users'", 'support_user', 'user_id', 'created_at', [
-        ('support_requester_id', 'user_id', 'true'),
-        ('email', 'email', 'false'),
-        ('phone', 'phone', 'false'),
-    ]) }}
+    {{ identity_evidence_rows('support_users', "'zendesk'", "'users'", 'support_user', 'user_id', 'created_at') }}
     union all
-    {{ identity_evidence_rows('nps_responses', "'filedrop'", "'nps_responses'", 'survey', 'nps_response_id', 'responded_at', [
-        ('email', 'email', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('nps_responses', "'filedrop'", "'nps_responses'", 'survey', 'nps_response_id', 'responded_at') }}
     union all
-    {{ identity_evidence_rows('reviews', "'filedrop'", "'reviews'", 'review', 'review_id', 'reviewed_at', [
-        ('email', 'email', 'true'),
-    ]) }}
+    {{ identity_evidence_rows('reviews', "'filedrop'", "'reviews'", 'review', 'review_id', 'reviewed_at') }}
 ),
 
 

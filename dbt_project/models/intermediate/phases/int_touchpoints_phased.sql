@@ -1,6 +1,6 @@
 {#- Every touchpoint with its person and its phase (contracts §6.2). The person is the person of
-    the touchpoint's record in identity_record_persons; records of erased persons
-    (identity_suppressed_records) and records their vendor removed (int_removed_records_unioned:
+    the touchpoint's record (int_record_persons); records of erased persons (and touchpoints
+    whose person record is one) and records their vendor removed (int_removed_records_unioned:
     deleted or merged tickets and their ratings) are left out. Phases come from the seeds `journey_phase_rules`
     (touchpoint_type, condition, phase) and `journey_phases` (phase, phase_rank, label), so the
     phase model is configuration. Conditions a rule may name:
@@ -18,20 +18,7 @@ touchpoints as (
 ),
 
 record_persons as (
-    select
-        source,
-        stream,
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_record_persons') }}
-),
-
-suppressed_records as (
-    select distinct
-        source,
-        stream,
-        record_id
-    from {{ source('identity', 'identity_suppressed_records') }}
+    select * from {{ ref('int_record_persons') }}
 ),
 
 removed_records as (
@@ -64,15 +51,13 @@ with_person as (
     from touchpoints
     left join record_persons
         on {{ same_record('touchpoints', 'record_persons', 'person_record_') }}
-    left join suppressed_records as suppressed_own
-        on {{ same_record('touchpoints', 'suppressed_own') }}
-    left join suppressed_records as suppressed_person
-        on {{ same_record('touchpoints', 'suppressed_person', 'person_record_') }}
+    left join record_persons as own_records
+        on {{ same_record('touchpoints', 'own_records') }}
     left join removed_records
         on {{ same_record('touchpoints', 'removed_records') }}
     where
-        suppressed_own.record_id is null
-        and suppressed_person.record_id is null
+        not coalesce(own_records.is_suppressed, false)
+        and not coalesce(record_persons.is_suppressed, false)
         and removed_records.record_id is null
 ),
 

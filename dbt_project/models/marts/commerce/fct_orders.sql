@@ -26,20 +26,7 @@ arrivals as (
 ),
 
 record_persons as (
-    select
-        source,
-        stream,
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_record_persons') }}
-),
-
-suppressed_records as (
-    select distinct
-        source,
-        stream,
-        record_id
-    from {{ source('identity', 'identity_suppressed_records') }}
+    select * from {{ ref('int_record_persons') }}
 ),
 
 kept_orders as (
@@ -53,12 +40,7 @@ kept_orders as (
             orders.source = order_persons.source
             and order_persons.stream = 'orders'
             and orders.order_id = order_persons.record_id
-    left join suppressed_records
-        on
-            orders.source = suppressed_records.source
-            and suppressed_records.stream = 'orders'
-            and orders.order_id = suppressed_records.record_id
-    where suppressed_records.record_id is null
+    where not coalesce(order_persons.is_suppressed, false)
 ),
 
 referrers as (
@@ -67,11 +49,9 @@ referrers as (
         record_persons.record_id as referrer_shop_customer_id,
         record_persons.person_id as referrer_person_id
     from record_persons
-    left join suppressed_records
-        on {{ same_record('record_persons', 'suppressed_records') }}
     where
         record_persons.stream = 'customers'
-        and suppressed_records.record_id is null
+        and not record_persons.is_suppressed
 ),
 
 sequenced as (

@@ -10,20 +10,7 @@ sessions as (
 ),
 
 record_persons as (
-    select
-        source,
-        stream,
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_record_persons') }}
-),
-
-suppressed_records as (
-    select distinct
-        source,
-        stream,
-        record_id
-    from {{ source('identity', 'identity_suppressed_records') }}
+    select * from {{ ref('int_record_persons') }}
 ),
 
 final as (
@@ -55,13 +42,9 @@ final as (
         on {{ same_record('sessions', 'login_persons', 'login_record_') }}
     left join record_persons as first_persons
         on {{ same_record('sessions', 'first_persons', 'first_record_') }}
-    left join suppressed_records as suppressed_first
-        on {{ same_record('sessions', 'suppressed_first', 'first_record_') }}
-    left join suppressed_records as suppressed_login
-        on {{ same_record('sessions', 'suppressed_login', 'login_record_') }}
     where
-        suppressed_first.record_id is null
-        and suppressed_login.record_id is null
+        not coalesce(first_persons.is_suppressed, false)
+        and not coalesce(login_persons.is_suppressed, false)
 )
 
 select * from final

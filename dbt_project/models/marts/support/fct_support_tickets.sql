@@ -22,16 +22,9 @@ record_persons as (
     select
         source,
         record_id as ticket_id,
-        person_id
-    from {{ source('identity', 'identity_record_persons') }}
-    where stream = 'tickets'
-),
-
-suppressed_tickets as (
-    select distinct
-        source,
-        record_id as ticket_id
-    from {{ source('identity', 'identity_suppressed_records') }}
+        person_id,
+        is_suppressed
+    from {{ ref('int_record_persons') }}
     where stream = 'tickets'
 ),
 
@@ -75,11 +68,7 @@ person_tickets as (
         on
             tickets.source = record_persons.source
             and tickets.ticket_id = record_persons.ticket_id
-    left join suppressed_tickets
-        on
-            tickets.source = suppressed_tickets.source
-            and tickets.ticket_id = suppressed_tickets.ticket_id
-    where suppressed_tickets.ticket_id is null
+    where not coalesce(record_persons.is_suppressed, false)
 ),
 
 order_history as (

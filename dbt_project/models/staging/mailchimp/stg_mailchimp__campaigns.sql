@@ -1,12 +1,7 @@
-{%- set report_structure = {
-    'id': 'string', 'campaign_title': 'string', 'type': 'string', 'list_id': 'string',
-    'subject_line': 'string', 'emails_sent': 'string', 'send_time': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'campaigns', report_structure, 'report') }}
+    {{ parsed_landed_records('mailchimp', 'campaigns', stream_structure('mailchimp', 'campaigns'), 'report') }}
 ),
 
 final as (

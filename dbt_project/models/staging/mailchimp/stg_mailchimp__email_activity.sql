@@ -3,15 +3,11 @@
     list again or only its newest part (contracts §1.2, §3). -#}
 {#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
 {{ config(**group_replace_config(['campaign_recipient_id'])) }}
-{%- set activity_structure = {
-    'campaign_id': 'string', 'list_id': 'string', 'email_id': 'string', 'email_address': 'string',
-    'activity': [{'action': 'string', 'type': 'string', 'timestamp': 'string', 'url': 'string', 'ip': 'string'}],
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'email_activity', activity_structure, 'recipient', latest=false) }}
+    {{ parsed_landed_records('mailchimp', 'email_activity', stream_structure('mailchimp', 'email_activity'), 'recipient', latest=false) }}
 ),
 
 events as (

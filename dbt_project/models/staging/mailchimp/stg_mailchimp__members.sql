@@ -1,13 +1,7 @@
-{%- set member_structure = {
-    'id': 'string', 'email_address': 'string', 'unique_email_id': 'string', 'status': 'string',
-    'timestamp_signup': 'string', 'timestamp_opt': 'string', 'last_changed': 'string',
-    'source': 'string', 'merge_fields': {'FNAME': 'string', 'LNAME': 'string'}, 'list_id': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'members', member_structure, 'member') }}
+    {{ parsed_landed_records('mailchimp', 'members', stream_structure('mailchimp', 'members'), 'member') }}
 ),
 
 final as (

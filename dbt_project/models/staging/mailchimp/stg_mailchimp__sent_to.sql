@@ -1,14 +1,10 @@
 {#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
 {{ config(**group_replace_config(['campaign_recipient_id'])) }}
-{%- set recipient_structure = {
-    'email_id': 'string', 'email_address': 'string', 'status': 'string', 'open_count': 'string',
-    'last_open': 'string', 'campaign_id': 'string', 'list_id': 'string',
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'sent_to', recipient_structure, 'recipient') }}
+    {{ parsed_landed_records('mailchimp', 'sent_to', stream_structure('mailchimp', 'sent_to'), 'recipient') }}
 ),
 
 final as (

@@ -1,12 +1,7 @@
-{%- set unsubscribe_structure = {
-    'email_id': 'string', 'email_address': 'string', 'timestamp': 'string', 'reason': 'string',
-    'campaign_id': 'string', 'list_id': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('mailchimp', 'unsubscribes', unsubscribe_structure, 'unsubscribe') }}
+    {{ parsed_landed_records('mailchimp', 'unsubscribes', stream_structure('mailchimp', 'unsubscribes'), 'unsubscribe') }}
 ),
 
 final as (

@@ -8,24 +8,11 @@
     watermark have all their actions replaced (group_replace_config on visit_id). A Matomo visit
     only gains actions, so a new version never leaves actions of an older one behind. -#}
 {{ config(**group_replace_config(['visit_id'])) }}
-{%- set visit_structure = {
-    'idVisit': 'string',
-    'actionDetails': [{
-        'type': 'string', 'url': 'string', 'pageTitle': 'string', 'pageIdAction': 'string',
-        'idpageview': 'string', 'timestamp': 'string', 'timeSpent': 'string',
-        'generationTimeMilliseconds': 'string',
-        'eventCategory': 'string', 'eventAction': 'string', 'eventName': 'string', 'eventValue': 'string',
-        'siteSearchKeyword': 'string', 'siteSearchCategory': 'string', 'siteSearchCount': 'string',
-        'contentName': 'string', 'contentPiece': 'string', 'contentTarget': 'string',
-        'contentInteraction': 'string',
-        'goalName': 'string', 'goalId': 'string', 'revenue': 'string', 'items': 'string', 'orderId': 'string',
-    }],
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('matomo', 'visits', visit_structure, 'visit') }}
+    {{ parsed_landed_records('matomo', 'visits', stream_structure('matomo', 'visits'), 'visit') }}
 ),
 
 actions as (

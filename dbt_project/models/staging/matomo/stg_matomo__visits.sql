@@ -2,21 +2,11 @@
     numeric strings, depending on version and field (contracts §1.1). -#}
 {#- Incremental by landed record (dbt_project/README.md, Incremental models). -#}
 {{ config(**group_replace_config(['visit_id'])) }}
-{%- set visit_structure = {
-    'idSite': 'string', 'idVisit': 'string', 'visitorId': 'string', 'userId': 'string',
-    'fingerprint': 'string', 'visitCount': 'string', 'visitorType': 'string',
-    'firstActionTimestamp': 'string', 'lastActionTimestamp': 'string', 'serverTimestamp': 'string',
-    'visitDuration': 'string', 'actions': 'string',
-    'referrerType': 'string', 'referrerName': 'string', 'referrerKeyword': 'string', 'referrerUrl': 'string',
-    'campaignName': 'string', 'campaignSource': 'string', 'campaignMedium': 'string',
-    'campaignKeyword': 'string', 'campaignContent': 'string',
-    'deviceType': 'string', 'browserName': 'string', 'operatingSystem': 'string',
-} -%}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('matomo', 'visits', visit_structure, 'visit') }}
+    {{ parsed_landed_records('matomo', 'visits', stream_structure('matomo', 'visits'), 'visit') }}
 ),
 
 final as (

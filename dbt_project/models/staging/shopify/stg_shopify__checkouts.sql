@@ -1,14 +1,7 @@
-{%- set checkout_structure = {
-    'id': 'string', 'token': 'string', 'cart_token': 'string', 'email': 'string',
-    'created_at': 'string', 'updated_at': 'string', 'completed_at': 'string',
-    'landing_site': 'string', 'referring_site': 'string', 'total_price': 'string', 'currency': 'string',
-    'customer': {'id': 'string', 'email': 'string'},
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'checkouts', checkout_structure, 'checkout') }}
+    {{ parsed_landed_records('shopify', 'checkouts', stream_structure('shopify', 'checkouts'), 'checkout') }}
 ),
 
 final as (

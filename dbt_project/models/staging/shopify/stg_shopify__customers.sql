@@ -1,13 +1,7 @@
-{%- set customer_structure = {
-    'id': 'string', 'email': 'string', 'phone': 'string', 'first_name': 'string', 'last_name': 'string',
-    'created_at': 'string', 'updated_at': 'string', 'orders_count': 'bigint', 'total_spent': 'string',
-    'state': 'string', 'verified_email': 'boolean', 'tags': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'customers', customer_structure, 'customer') }}
+    {{ parsed_landed_records('shopify', 'customers', stream_structure('shopify', 'customers'), 'customer') }}
 ),
 
 final as (

@@ -1,12 +1,7 @@
-{%- set order_structure = {
-    'id': 'string',
-    'discount_codes': [{'code': 'string', 'amount': 'string', 'type': 'string'}],
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+    {{ parsed_landed_records('shopify', 'orders', stream_structure('shopify', 'orders'), 'shop_order') }}
 ),
 
 final as (

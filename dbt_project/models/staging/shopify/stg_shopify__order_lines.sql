@@ -1,15 +1,3 @@
-{%- set money_set = shopify_money_set() -%}
-{%- set order_structure = {
-    'id': 'string',
-    'line_items': [{
-        'id': 'string', 'product_id': 'string', 'variant_id': 'string', 'title': 'string',
-        'quantity': 'bigint', 'price': 'string', 'price_set': money_set, 'sku': 'string',
-        'tip_payment_gateway': 'string', 'tip_payment_method': 'string',
-        'discount_allocations': shopify_discount_allocations(), 'tax_lines': shopify_tax_lines(),
-        'duties': [{'shop_money': {'amount': 'string', 'currency_code': 'string'}}],
-    }],
-} -%}
-
 {#- A tip is a line item of its own (it carries tip_payment_gateway / tip_payment_method,
     contracts §1.3): is_tip marks it, so merchandise and tips can be told apart. The line's
     discount allocations, tax lines and duties are summed per line. -#}
@@ -17,7 +5,7 @@
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+    {{ parsed_landed_records('shopify', 'orders', stream_structure('shopify', 'orders'), 'shop_order') }}
 ),
 
 lines as (

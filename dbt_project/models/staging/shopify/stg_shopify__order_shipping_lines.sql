@@ -1,18 +1,7 @@
-{%- set money_set = shopify_money_set() -%}
-{%- set order_structure = {
-    'id': 'string',
-    'shipping_lines': [{
-        'id': 'string', 'title': 'string', 'code': 'string', 'source': 'string',
-        'price': 'string', 'price_set': money_set,
-        'discounted_price': 'string', 'discounted_price_set': money_set, 'is_removed': 'boolean',
-        'discount_allocations': shopify_discount_allocations(), 'tax_lines': shopify_tax_lines(),
-    }],
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+    {{ parsed_landed_records('shopify', 'orders', stream_structure('shopify', 'orders'), 'shop_order') }}
 ),
 
 shipping_lines as (

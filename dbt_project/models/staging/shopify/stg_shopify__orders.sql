@@ -1,31 +1,10 @@
-{%- set money_set = shopify_money_set() -%}
-{%- set order_structure = {
-    'id': 'string', 'name': 'string', 'email': 'string', 'contact_email': 'string',
-    'created_at': 'string', 'updated_at': 'string', 'processed_at': 'string',
-    'cancelled_at': 'string', 'cancel_reason': 'string', 'financial_status': 'string',
-    'fulfillment_status': 'string', 'test': 'boolean', 'currency': 'string',
-    'presentment_currency': 'string', 'taxes_included': 'boolean', 'duties_included': 'boolean',
-    'total_price': 'string', 'total_price_set': money_set,
-    'subtotal_price': 'string', 'subtotal_price_set': money_set,
-    'total_line_items_price': 'string', 'total_line_items_price_set': money_set,
-    'total_discounts': 'string', 'total_discounts_set': money_set,
-    'total_tax': 'string', 'total_tax_set': money_set,
-    'total_tip_received': 'string', 'total_shipping_price_set': money_set,
-    'original_total_duties_set': money_set, 'current_total_duties_set': money_set,
-    'original_total_additional_fees_set': money_set,
-    'landing_site': 'string', 'referring_site': 'string', 'source_name': 'string',
-    'checkout_token': 'string', 'cart_token': 'string',
-    'customer': {'id': 'string', 'email': 'string', 'created_at': 'string', 'updated_at': 'string',
-                 'first_name': 'string', 'last_name': 'string'},
-} -%}
-
 {#- Amounts are in the shop currency (`currency`): the plain field, else the shop-money side of
     its `*_set` bag (contracts §1.3). The presentment currency and total are kept beside. -#}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+    {{ parsed_landed_records('shopify', 'orders', stream_structure('shopify', 'orders'), 'shop_order') }}
 ),
 
 final as (

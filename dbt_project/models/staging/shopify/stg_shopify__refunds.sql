@@ -1,20 +1,10 @@
-{%- set money_set = shopify_money_set() -%}
-{%- set order_structure = {
-    'id': 'string',
-    'refunds': [{'id': 'string', 'created_at': 'string',
-                 'transactions': [{'amount': 'string', 'kind': 'string', 'status': 'string',
-                                   'currency': 'string'}],
-                 'refund_line_items': [{'id': 'string', 'quantity': 'bigint'}],
-                 'order_adjustments': [{'amount': 'string', 'amount_set': money_set, 'kind': 'string'}]}],
-} -%}
-
 {#- The money a refund gave back is the sum of its successful refund transactions (a failed or
     pending attempt moved nothing), in the transactions' currency (contracts §1.3). -#}
 
 with
 
 parsed as (
-    {{ parsed_landed_records('shopify', 'orders', order_structure, 'shop_order') }}
+    {{ parsed_landed_records('shopify', 'orders', stream_structure('shopify', 'orders'), 'shop_order') }}
 ),
 
 refunds as (

@@ -1,12 +1,7 @@
-{%- set rating_structure = {
-    'id': 'string', 'ticket_id': 'string', 'requester_id': 'string', 'assignee_id': 'string',
-    'score': 'string', 'comment': 'string', 'reason': 'string', 'created_at': 'string', 'updated_at': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('zendesk', 'satisfaction_ratings', rating_structure, 'rating') }}
+    {{ parsed_landed_records('zendesk', 'satisfaction_ratings', stream_structure('zendesk', 'satisfaction_ratings'), 'rating') }}
 ),
 
 final as (

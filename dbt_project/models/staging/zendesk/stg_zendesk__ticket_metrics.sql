@@ -1,15 +1,7 @@
-{%- set minutes = {'calendar': 'double', 'business': 'double'} -%}
-{%- set metric_structure = {
-    'id': 'string', 'ticket_id': 'string', 'created_at': 'string', 'updated_at': 'string',
-    'reopens': 'bigint', 'replies': 'bigint', 'reply_time_in_minutes': minutes,
-    'first_resolution_time_in_minutes': minutes, 'full_resolution_time_in_minutes': minutes,
-    'solved_at': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('zendesk', 'ticket_metrics', metric_structure, 'metric') }}
+    {{ parsed_landed_records('zendesk', 'ticket_metrics', stream_structure('zendesk', 'ticket_metrics'), 'metric') }}
 ),
 
 final as (

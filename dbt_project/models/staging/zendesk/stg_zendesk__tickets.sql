@@ -1,10 +1,3 @@
-{%- set ticket_structure = {
-    'id': 'string', 'created_at': 'string', 'updated_at': 'string', 'subject': 'string',
-    'status': 'string', 'type': 'string', 'priority': 'string', 'requester_id': 'string',
-    'submitter_id': 'string', 'assignee_id': 'string', 'via': {'channel': 'string'},
-    'tags': ['string'], 'satisfaction_rating': {'score': 'string'},
-} -%}
-
 {#- Every ticket the incremental export returns, deleted ones (status `deleted`) and those a
     merge closed (tag `closed_by_merge`) included: int_support_tickets_unioned decides what
     counts (contracts §1.4). -#}
@@ -12,7 +5,7 @@
 with
 
 parsed as (
-    {{ parsed_landed_records('zendesk', 'tickets', ticket_structure, 'ticket') }}
+    {{ parsed_landed_records('zendesk', 'tickets', stream_structure('zendesk', 'tickets'), 'ticket') }}
 ),
 
 final as (

@@ -1,12 +1,7 @@
-{%- set user_structure = {
-    'id': 'string', 'name': 'string', 'email': 'string', 'phone': 'string', 'role': 'string',
-    'created_at': 'string', 'updated_at': 'string',
-} -%}
-
 with
 
 parsed as (
-    {{ parsed_landed_records('zendesk', 'users', user_structure, 'support_user') }}
+    {{ parsed_landed_records('zendesk', 'users', stream_structure('zendesk', 'users'), 'support_user') }}
 ),
 
 final as (
