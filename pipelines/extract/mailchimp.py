@@ -133,7 +133,7 @@ def campaign_keys(records: pl.Series) -> pl.DataFrame:
     """Id, type and send time of each campaign report (record texts)."""
     return pl.DataFrame(
         {name: records.str.json_path_match(f"$.{name}") for name in CAMPAIGN_KEYS}
-    ).cast(dict(CAMPAIGN_KEYS))
+    ).cast(CAMPAIGN_KEYS)
 
 
 def windowed_campaigns(campaigns: pl.DataFrame, sent_since: datetime) -> pl.DataFrame:

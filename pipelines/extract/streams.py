@@ -13,7 +13,7 @@ The validation that applies a spec lives in `landing.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from pipelines.extract.registry import SourceDecl, StreamDecl, all_streams, registry
 
@@ -101,7 +101,7 @@ class StreamSpec:
 def spec_from_declaration(decl: StreamDecl) -> StreamSpec:
     """The extraction contract of one stream declared in the registry (`registry.py`)."""
     fields = decl.fields
-    checks = {name: f.check for name, f in fields.items() if f.check is not None}
+    checks = {name: cast("CheckKind", f.check) for name, f in fields.items() if f.check is not None}
     unknown_kinds = sorted(set(checks.values()) - set(get_args(CheckKind)))
     if unknown_kinds:
         raise ValueError(f"{decl.name}: unknown check kinds {unknown_kinds}")
@@ -114,13 +114,17 @@ def spec_from_declaration(decl: StreamDecl) -> StreamSpec:
         version_format=decl.version_format,  # type: ignore[arg-type]
         required=tuple(name for name, f in fields.items() if f.required),
         known_fields=tuple(fields),
-        checks=checks,  # type: ignore[arg-type]
+        checks=checks,
         not_blank=tuple(name for name, f in fields.items() if f.not_blank),
         item_checks={
-            name: {item: f.check for item, f in array.items.items() if f.check is not None}
+            name: {
+                item: cast("CheckKind", f.check)
+                for item, f in array.items.items()
+                if f.check is not None
+            }
             for name, array in arrays.items()
             if any(f.check is not None for f in array.items.values())
-        },  # type: ignore[arg-type]
+        },
         item_required={
             name: tuple(item for item, f in array.items.items() if f.required)
             for name, array in arrays.items()

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
@@ -45,6 +46,18 @@ HASH_SEED = 17
 NO_COMPONENT = np.iinfo(np.uint32).max
 STATE_FILES = ("identity_state_nodes.parquet", "identity_state_records.parquet")
 STATE_META = "identity_state.json"
+
+
+class StitchOptions(TypedDict):
+    """The arguments a night hands to every `stitch` it runs."""
+
+    rules: IdentityRules
+    run_id: str
+    run_at: datetime
+    erasures: pl.DataFrame | None
+    pseudonymize_key: Secret | None
+
+
 PER_RECORD_TABLES = (
     "identity_record_persons",
     "identity_edges",
@@ -174,22 +187,21 @@ def stitch_night(
     timer.lap("fingerprints")
     wanted = signature(rules, pseudonymize_key)
     why_full = _why_full(state, previous_tables, wanted)
-    options = {
-        "rules": rules,
-        "run_id": run_id,
-        "run_at": run_at,
-        "erasures": erasures,
-        "pseudonymize_key": pseudonymize_key,
-    }
+    options = StitchOptions(
+        rules=rules,
+        run_id=run_id,
+        run_at=run_at,
+        erasures=erasures,
+        pseudonymize_key=pseudonymize_key,
+    )
     if why_full is not None:
         assert why_full
         result = stitch(evidence, previous_map=previous_tables.get("identity_map"), **options)
         timer.lap("stitch")
         nodes, records = _components(evidence, rules, pseudonymize_key, fingerprints)
-        tables = {name: result.tables[name] for name in result.tables}
         timer.lap("state")
         return NightResult(
-            tables,
+            dict(result.tables),
             NightState(nodes, records, wanted),
             result,
             "full",
@@ -295,7 +307,7 @@ def stitch_night(
     part_nodes, part_records = _components(
         part, rules, pseudonymize_key, fingerprints.join(restitch, on="record_key", how="semi")
     )
-    offset = int(state.nodes.get_column("component").max() or 0) + 1
+    offset = int(state.nodes.select(pl.col("component").max().fill_null(0)).item()) + 1
     part_nodes = part_nodes.with_columns(pl.col("component") + offset)
     part_records = part_records.with_columns(
         pl.when(pl.col("component") == NO_COMPONENT)
