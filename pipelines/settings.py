@@ -36,6 +36,10 @@ SOURCE_VARIABLES = {
 }
 
 
+ENGINES = ("duckdb", "spark")
+"""JOURNEY_ENGINE: where dbt builds the warehouse (docs/scale-out.md)."""
+
+
 class SettingsError(JourneyError, ValueError):
     """A setting is present but unusable (the message names the variable)."""
 
@@ -137,6 +141,11 @@ class Settings:
     zendesk: ZendeskSettings | None
     postgres_url: Secret | None = None
     """PostgreSQL target of the analyst surface (libpq URL; off when None)."""
+    engine: str = "duckdb"
+    """Where dbt builds the warehouse (JOURNEY_ENGINE): `duckdb`, or `spark` through dbt-spark
+    (docs/scale-out.md); publishing makes the same surfaces from either."""
+    spark_master: str = "local[2]"
+    """The Spark master of an engine `spark` build (JOURNEY_SPARK_MASTER): local[N] or a cluster URL."""
 
     def yesterday(self, now: datetime | None = None) -> date:
         """The data day a night covers by default: yesterday in the schedule's time zone."""
@@ -161,6 +170,11 @@ class Settings:
     @property
     def build_identity_dir(self) -> Path:
         return self.build_dir / "identity"
+
+    @property
+    def spark_dir(self) -> Path:
+        """An engine `spark` build's Parquet tables (`warehouse/`) and its Derby metastore."""
+        return self.build_dir / "spark"
 
     @property
     def previous_warehouse_path(self) -> Path:
@@ -269,6 +283,11 @@ class Settings:
             raise SettingsError(
                 "JOURNEY_POSTGRES_URL must be a URL postgresql://user:password@host:port/database"
             )
+        engine = text("JOURNEY_ENGINE", "duckdb")
+        if engine not in ENGINES:
+            raise SettingsError(
+                f"JOURNEY_ENGINE must be one of {', '.join(ENGINES)}, got {engine!r}"
+            )
         weak = weak_key_message(key, "JOURNEY_PSEUDONYMIZE_KEY") if key else None
         if weak:
             raise SettingsError(weak)
@@ -321,6 +340,8 @@ class Settings:
                 lambda url, email, token: ZendeskSettings(url.rstrip("/"), email, Secret(token)),
             ),
             postgres_url=Secret(postgres_url) if postgres_url else None,
+            engine=engine,
+            spark_master=text("JOURNEY_SPARK_MASTER", "local[2]"),
         )
 
 

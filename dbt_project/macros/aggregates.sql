@@ -5,7 +5,15 @@
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
 {%- endmacro %}
 
-{#- The median of an expression (exact on DuckDB; Spark and Trino approximate it). -#}
+{#- numerator / denominator as a double (DuckDB's quotient of two decimals). Use it wherever a
+    quotient of decimals or of a decimal literal matters: Spark keeps the quotient a decimal
+    rounded to as few as 6 places. -#}
+{% macro divide(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / cast({{ denominator }} as double))
+{%- endmacro %}
+
+{#- The median of an expression, interpolated between the two middle values (exact on DuckDB,
+    Spark and the standard `percentile_cont`; Trino approximates it). -#}
 {% macro median(expression) -%}
     {{ return(adapter.dispatch('median', 'journey_warehouse')(expression)) }}
 {%- endmacro %}
@@ -18,8 +26,12 @@
     approx_percentile({{ expression }}, 0.5)
 {%- endmacro %}
 
+{% macro spark__median(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
 {% macro default__median(expression) -%}
-    percentile_approx({{ expression }}, 0.5)
+    percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}
 
 {#- The first day of the month of a timestamp or date, as a date. -#}

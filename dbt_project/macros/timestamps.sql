@@ -53,8 +53,10 @@
     (epoch({{ end_expression }}) - epoch({{ start_expression }}))
 {%- endmacro %}
 
+{#- a double, as DuckDB's: a decimal literal divisor would make Spark's quotient a decimal
+    rounded to a few places -#}
 {% macro default__seconds_between(start_expression, end_expression) -%}
-    (unix_micros({{ end_expression }}) - unix_micros({{ start_expression }})) / 1000000.0
+    (cast(unix_micros({{ end_expression }}) - unix_micros({{ start_expression }}) as double) / 1000000)
 {%- endmacro %}
 
 {#- `expression`, an open end (a spell not yet exited: null) read as a timestamp after every

@@ -9,8 +9,10 @@
     cross join unnest({{ list_expression }}) with ordinality as {{ item_alias }}_unnested ({{ item_alias }}, {{ index_alias }})
 {%- endmacro %}
 
+{#- Spark: `inline` over the list turned into (item, 1-based position) structs, so both aliases
+    exist as named (posexplode's position is 0-based and a lateral view cannot add 1). -#}
 {% macro default__unnest_with_index(list_expression, item_alias, index_alias) -%}
-    lateral view posexplode({{ list_expression }}) {{ item_alias }}_unnested as {{ index_alias }}_zero_based, {{ item_alias }}
+    lateral view inline(transform({{ list_expression }}, (list_element, list_position) -> named_struct('item', list_element, 'position', list_position + 1))) {{ item_alias }}_unnested as {{ item_alias }}, {{ index_alias }}
 {%- endmacro %}
 
 {#- True when the list `list_expression` holds `value` (false for an empty list, null for a

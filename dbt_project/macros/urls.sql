@@ -5,6 +5,11 @@
     {{ return(adapter.dispatch('url_parameter', 'journey_warehouse')(url_expression, name)) }}
 {%- endmacro %}
 
+{#- Spark's url_decode is form decoding ('+' is a space); DuckDB's and the URL's own keep '+'. -#}
+{% macro spark__url_parameter(url_expression, name) -%}
+    url_decode(replace({{ journey_warehouse.url_parameter_raw(url_expression, name) }}, '+', '%2B'))
+{%- endmacro %}
+
 {% macro default__url_parameter(url_expression, name) -%}
     url_decode({{ journey_warehouse.url_parameter_raw(url_expression, name) }})
 {%- endmacro %}

@@ -24,6 +24,7 @@ from pipelines.privacy.keys import (
 )
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
+from pipelines.spark.tables import read_table
 from pipelines.warehouse.published import read_published_table, with_history
 
 IDENTITY_TABLES = (
@@ -40,6 +41,8 @@ MAX_CLUSTER_IDENTIFIERS = 200  # a person with more identifiers than this is an 
 
 
 def read_evidence(settings: Settings) -> pl.DataFrame:
+    if settings.engine == "spark":  # the Spark build's Parquet table (docs/scale-out.md)
+        return read_table(settings.spark_dir / "warehouse", "intermediate", EVIDENCE_MODEL)
     con = duckdb.connect(str(settings.build_warehouse_path), read_only=True)
     try:
         return con.sql(f"select * from intermediate.{EVIDENCE_MODEL}").pl()

@@ -30,6 +30,7 @@ from pipelines.console import announce
 from pipelines.quality.dbt_test_descriptions import describe
 from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
+from pipelines.spark.tables import copy_to_duckdb
 from pipelines.warehouse.build import prepare_build
 from pipelines.warehouse.dbt_progress import DbtProgress
 from pipelines.warehouse.dbt_runner import (
@@ -118,6 +119,10 @@ def _run_dbt(
         error = progress.error(invocation.process.wait())
     if error is not None:
         raise error
+    if settings.engine == "spark" and not first:
+        # publishing, quality checks and the report read the build's DuckDB file
+        context.log.info("copying the Spark build's tables into the build warehouse")
+        copy_to_duckdb(settings.spark_dir / "warehouse", settings.build_warehouse_path)
 
 
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipelines.console import announce
 from pipelines.identity.rules import NORMALISATION_ENV, load_rules, normalisation_declaration
 from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.spark.tables import spark_environment
 
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
@@ -36,12 +37,20 @@ PRE_IDENTITY_SELECT = "staging +int_identity_evidence"
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
+    """The variables of a dbt invocation; with JOURNEY_ENGINE=spark also the profile's `spark`
+    target and its folders (pipelines/spark/tables.py)."""
+    engine = (
+        spark_environment(settings.spark_dir, settings.spark_master)
+        if settings.engine == "spark"
+        else {}
+    )
     return {
         "JOURNEY_DBT_DUCKDB_PATH": str(settings.build_warehouse_path),
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
         "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),
         **rules_environment(),
+        **engine,
     }
 
 

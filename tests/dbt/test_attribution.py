@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
+import re
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -21,15 +22,18 @@ MODELS = {
     "markov",
 }
 MARKOV_MODEL = (
-    DBT_PROJECT_DIR / "models/intermediate/attribution/int_channel_removal_effects_solved.py"
+    DBT_PROJECT_DIR / "models/intermediate/attribution/int_channel_removal_effects_solved.sql"
 )
 
 
-def _markov_module():
-    spec = importlib.util.spec_from_file_location("removal_effects_model", MARKOV_MODEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _removal_effects(transitions: pl.DataFrame) -> pl.DataFrame:
+    """The model's SQL run on DuckDB over `transitions` (its only ref; comments stripped)."""
+    sql = re.sub(r"\{#.*?#\}", "", MARKOV_MODEL.read_text(), flags=re.DOTALL)
+    sql = sql.replace("{{ ref('int_channel_transitions_counted') }}", "transitions")
+    sql = sql.replace("{{ dbt.type_bigint() }}", "bigint")
+    with duckdb.connect() as con:
+        con.register("transitions", transitions.to_arrow())
+        return con.sql(sql).pl()
 
 
 def _transitions(*paths: tuple[str, ...]) -> pl.DataFrame:
@@ -123,7 +127,7 @@ def test_removal_effects_of_a_hand_computed_chain() -> None:
     # start→A 2/3, start→B 1/3; A→conv 1/2, A→B 1/2; B→conv 1/2, B→null 1/2.
     # p = 2/3; without A: 1/6 (effect 3/4); without B: 1/3 (effect 1/2); shares 0.6 / 0.4.
     transitions = _transitions(("A", "(conversion)"), ("B", "(null)"), ("A", "B", "(conversion)"))
-    effects = _markov_module().removal_effects(transitions).sort("channel")
+    effects = _removal_effects(transitions).sort("channel")
     assert effects["channel"].to_list() == ["A", "B"]
     assert effects["conversion_probability"].to_list() == pytest.approx([2 / 3, 2 / 3])
     assert effects["conversion_probability_without_channel"].to_list() == pytest.approx(
@@ -141,10 +145,9 @@ def test_removal_effects_are_deterministic_and_sum_normalised(built: BuiltWareho
     assert stored.height >= 5
     assert stored["removal_effect_share"].sum() == pytest.approx(1.0, abs=1e-12)
     assert (stored["removal_effect"] > 0).all()
-    module = _markov_module()
     for seed in range(3):  # any row order gives the same numbers, bit for bit
         shuffled = transitions.sample(fraction=1.0, shuffle=True, seed=seed)
-        assert module.removal_effects(shuffled).sort("channel").equals(stored)
+        assert _removal_effects(shuffled).sort("channel").equals(stored)
     # The closed form agrees with iterating the chain.
     base = _absorption_by_iteration(transitions, removed=None)
     assert stored["conversion_probability"].to_list() == pytest.approx([base] * stored.height)

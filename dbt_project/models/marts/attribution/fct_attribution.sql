@@ -23,24 +23,25 @@
 {%- set half_life_seconds = var('attribution_half_life_days') * 86400 -%}
 {%- set first_weight = var('attribution_position_first_weight') -%}
 {%- set last_weight = var('attribution_position_last_weight') -%}
-{#- Weights stay SQL decimal literals, so 1 - 0.4 - 0.4 is exactly 0.2. -#}
+{#- Weights stay SQL decimal literals, so 1 - 0.4 - 0.4 is exactly 0.2; quotients are doubles
+    (`divide`), as DuckDB computes them (Spark would round a decimal quotient). -#}
 {%- set credit_rules = {
     'first_touch': 'case when step_number = 1 then 1.0 else 0.0 end',
     'last_touch': 'case when step_number = path_steps then 1.0 else 0.0 end',
     'last_non_direct': 'case when step_number = last_non_direct_step then 1.0 else 0.0 end',
-    'linear': '1.0 / path_steps',
-    'time_decay': 'decay_weight / decay_total',
+    'linear': divide('1.0', 'path_steps'),
+    'time_decay': divide('decay_weight', 'decay_total'),
     'position_based': 'case
             when path_steps = 1 then 1.0
-            when path_steps = 2 and step_number = 1 then ' ~ first_weight ~ ' / (' ~ first_weight ~ ' + ' ~ last_weight ~ ')
-            when path_steps = 2 then ' ~ last_weight ~ ' / (' ~ first_weight ~ ' + ' ~ last_weight ~ ')
+            when path_steps = 2 and step_number = 1 then ' ~ divide(first_weight, '(' ~ first_weight ~ ' + ' ~ last_weight ~ ')') ~ '
+            when path_steps = 2 then ' ~ divide(last_weight, '(' ~ first_weight ~ ' + ' ~ last_weight ~ ')') ~ '
             when step_number = 1 then ' ~ first_weight ~ '
             when step_number = path_steps then ' ~ last_weight ~ '
-            else (1.0 - ' ~ first_weight ~ ' - ' ~ last_weight ~ ') / (path_steps - 2)
+            else ' ~ divide('(1.0 - ' ~ first_weight ~ ' - ' ~ last_weight ~ ')', '(path_steps - 2)') ~ '
         end',
     'markov': 'case
-            when path_removal_effect > 0 then removal_effect / path_removal_effect / channel_steps
-            else 1.0 / path_steps
+            when path_removal_effect > 0 then ' ~ divide(divide('removal_effect', 'path_removal_effect'), 'channel_steps') ~ '
+            else ' ~ divide('1.0', 'path_steps') ~ '
         end',
 } -%}
 

@@ -1,0 +1,92 @@
+"""The Spark engine's side of a build, without Dagster: dbt's environment for a Spark build, and
+its tables (Parquet folders under the Spark warehouse directory) read back by DuckDB.
+
+A Spark build writes every model as a Parquet table `<warehouse>/<schema>.db/<table>/`
+(partitioned models in `<column>=<value>/` folders). The identity step reads the evidence from
+there, and publishing copies the schemas it publishes into the build's DuckDB file, so the
+published surfaces (DuckDB file, Parquet exports, PostgreSQL) are made by the same code as after
+a DuckDB build (docs/scale-out.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+DEFAULT_MASTER = "local[2]"
+
+
+def spark_environment(spark_dir: Path, master: str | None = None) -> dict[str, str]:
+    """The variables the profile's `spark` target reads (dbt_project/profiles.yml): the
+    warehouse and Derby metastore under `spark_dir` (absolute), the master (`local[2]` by
+    default; a cluster URL in production)."""
+    spark_dir = spark_dir.absolute()
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "JOURNEY_DBT_TARGET": "spark",
+        "JOURNEY_SPARK_MASTER": master or DEFAULT_MASTER,
+        "JOURNEY_SPARK_WAREHOUSE_DIR": str(spark_dir / "warehouse"),
+        "JOURNEY_SPARK_METASTORE_DIR": str(spark_dir),
+    }
+
+
+def table_dir(warehouse_dir: Path, schema: str, table: str) -> Path:
+    """Where Spark keeps a managed table of the default catalog."""
+    return warehouse_dir / f"{schema}.db" / table
+
+
+def _scan(folder: Path) -> str:
+    files = f"{folder}/**/*.parquet"
+    return f"read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
+
+
+def _naive_utc(con: duckdb.DuckDBPyConnection, scan: str) -> str:
+    """Spark's timestamps are instants (Parquet UTC-adjusted); the DuckDB build's are naive
+    UTC. The select list that converts them back."""
+    columns = con.sql(f"describe select * from {scan}").fetchall()
+    return ", ".join(
+        f'timezone(\'UTC\', "{name}") as "{name}"'
+        if kind == "TIMESTAMP WITH TIME ZONE"
+        else f'"{name}"'
+        for name, kind, *_ in columns
+    )
+
+
+def read_table(warehouse_dir: Path, schema: str, table: str) -> pl.DataFrame:
+    """A table of a Spark build as a Polars frame (timestamps naive UTC, as DuckDB's)."""
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        scan = _scan(table_dir(warehouse_dir, schema, table))
+        return con.sql(f"select {_naive_utc(con, scan)} from {scan}").pl()
+
+
+def copy_to_duckdb(
+    warehouse_dir: Path, database: Path, schemas: tuple[str, ...] | None = None
+) -> list[str]:
+    """Copy every table of `schemas` (default: every schema holding tables) of a Spark build
+    into the DuckDB file `database` (created or replaced table by table); returns the
+    `schema.table` names copied. Tables only: views (dbt's stored test failures) stay in Spark."""
+    if schemas is None:
+        schemas = tuple(
+            sorted(p.name.removesuffix(".db") for p in warehouse_dir.glob("*.db") if p.is_dir())
+        )
+    copied = []
+    with duckdb.connect(str(database)) as con:
+        con.execute("set TimeZone = 'UTC'")
+        for schema in schemas:
+            folder = warehouse_dir / f"{schema}.db"
+            if not folder.is_dir():
+                continue
+            con.execute(f'create schema if not exists "{schema}"')
+            for table in sorted(p for p in folder.iterdir() if p.is_dir()):
+                if not any(table.rglob("*.parquet")):
+                    continue
+                scan = _scan(table)
+                con.execute(
+                    f'create or replace table "{schema}"."{table.name}" as '
+                    f"select {_naive_utc(con, scan)} from {scan}"
+                )
+                copied.append(f"{schema}.{table.name}")
+    return copied

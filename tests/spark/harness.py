@@ -1,0 +1,69 @@
+"""The dbt harness (tests/dbt/harness.py) on Spark: the same landing, dbt selections and
+identity step, with the profile's `spark` target (dbt-spark `method: session`, local master).
+
+The identity step reads `int_identity_evidence` from the Spark build's Parquet table; after the
+build, the published schemas are copied into the warehouse's DuckDB file
+(`pipelines.spark.tables.copy_to_duckdb`), so the same queries and the publish step's own code
+read both engines' builds. `python -m tests.spark.harness DATASET_DIR WORK_DIR` builds one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.identity.rules import load_rules
+from pipelines.identity.stitch import stitch, write_tables
+from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
+from pipelines.spark.tables import copy_to_duckdb, read_table, spark_environment
+from tests.dbt.harness import Warehouse
+
+PUBLISHED_SCHEMAS = ("marts", "identity")
+
+
+class SparkWarehouse(Warehouse):
+    @property
+    def spark_dir(self) -> Path:
+        return self.root / "build" / "spark"
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), **spark_environment(self.spark_dir)}
+
+    def stitch_identities(self, run_id: str, erasures: pl.DataFrame | None = None) -> None:
+        started = time.perf_counter()
+        evidence = read_table(self.spark_dir / "warehouse", "intermediate", "int_identity_evidence")
+        result = stitch(
+            evidence,
+            rules=load_rules(),
+            run_id=run_id,
+            run_at=datetime.now(UTC).replace(tzinfo=None),
+            erasures=erasures,
+        )
+        write_tables(result, self.identity_dir)
+        write_fingerprint(self.identity_dir, fingerprint_frame(None, ()))
+        self.timings[f"stitch {run_id}"] = time.perf_counter() - started
+
+    def build(self, run_id: str, *extra: str, erasures: pl.DataFrame | None = None) -> None:
+        super().build(run_id, *extra, erasures=erasures)
+        started = time.perf_counter()
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        copy_to_duckdb(self.spark_dir / "warehouse", self.database, PUBLISHED_SCHEMAS)
+        self.timings[f"copy {run_id}"] = time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    dataset_dir, root = Path(argv[0]), Path(argv[1])
+    warehouse = SparkWarehouse(root)
+    warehouse.land(dataset_dir, "run-1")
+    warehouse.build("run-1")
+    for step, seconds in warehouse.timings.items():
+        print(f"{seconds:8.1f} s  {step}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
