@@ -161,9 +161,16 @@ start_probabilities as (
         elimination.a as conversion_probability
     from elimination
     cross join state_count
-    where elimination.step = state_count.n
+    where
+        elimination.step = state_count.n
         and elimination.i = 1
         and elimination.j = state_count.n + 1
+),
+
+base_probability as (
+    select conversion_probability
+    from start_probabilities
+    where removed_index = 0
 ),
 
 effects as (
@@ -182,7 +189,7 @@ effects as (
     from states
     inner join start_probabilities as removed
         on states.state_index = removed.removed_index
-    cross join (select conversion_probability from start_probabilities where removed_index = 0) as base
+    cross join base_probability as base
 ),
 
 transitions_into as (
