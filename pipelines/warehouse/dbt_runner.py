@@ -41,6 +41,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
         "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),
+        # dbt var reporting_timezone: the marts' <event>_local_date columns are days in this zone
+        "JOURNEY_SCHEDULE_TIMEZONE": settings.schedule_timezone,
         **rules_environment(),
     }
 
