@@ -52,9 +52,18 @@ def dbt_target_path(settings: Settings) -> Path:
     return settings.build_dir / "dbt_target"
 
 
-def dbt_vars(settings: Settings, *, last_day: date) -> dict[str, str]:
-    """Run-level dbt vars (business rules live in dbt_project.yml vars and seeds)."""
-    return {"run_date": last_day.isoformat()}
+RUN_DATE_ENV = "JOURNEY_RUN_DATE"
+
+
+def run_environment(*, last_day: date) -> dict[str, str]:
+    """The run's last data day for dbt: `env_var('JOURNEY_RUN_DATE')` in a model that needs it.
+
+    An environment variable, not `--vars`: dbt re-parses the whole project when the vars of an
+    invocation differ from the last parse's (partial parsing keeps a hash of them), so a new
+    date in `--vars` every night cost a full parse per night; a changed environment variable
+    re-parses only the files that read it (none today). Business rules stay dbt vars in
+    dbt_project.yml and seeds (DECISIONS.md, "Fixed cost of a run")."""
+    return {RUN_DATE_ENV: last_day.isoformat()}
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
