@@ -3,6 +3,10 @@
 Loaded by `dagster dev` (workspace.yaml) and by the CLI (`python -m pipelines`). Reading the
 settings here is the one exception to "no environment at import time": the schedule's cron
 must be known when the code location loads (DECISIONS.md).
+
+`defs` is built on first access (PEP 562 module `__getattr__`): Dagster's loader finds it by
+name, and the CLI, which calls `build_definitions` itself, does not build everything twice
+(~2 s of each run's start).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines import event_log
 from pipelines.assets.extraction import build_extraction_assets
 from pipelines.assets.gate import build_quarantine_gate
 from pipelines.assets.identity import build_identity_assets
@@ -27,6 +32,7 @@ from pipelines.warehouse.dbt_runner import dbt_executable, ensure_manifest
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
+    event_log.install()  # cheaper Dagster event writes (pipelines/event_log.py)
     extraction = build_extraction_assets()
     landing = [key for assets in extraction for key in assets.keys]
     dbt_models = build_dbt_assets(ensure_manifest())
@@ -51,4 +57,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+def __getattr__(name: str) -> dg.Definitions:
+    if name == "defs":
+        definitions = build_definitions()
+        globals()["defs"] = definitions
+        return definitions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "defs"})

@@ -4,11 +4,11 @@
     a skipped night or a backfill sees exactly the batches it has not processed yet. A failed
     night publishes nothing and its build starts from a copy of the published warehouse, so
     its batches stay above the published watermark and the next night picks them up.
-    Use inside is_incremental(). -#}
-{% macro incremental_watermark(column='_extracted_at') -%}
+    Use inside is_incremental(); `relation`: another model's table instead of the model's own. -#}
+{% macro incremental_watermark(column='_extracted_at', relation=none) -%}
     (
         select coalesce(max({{ column }}), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        from {{ this }}
+        from {{ relation if relation is not none else this }}
     )
 {%- endmacro %}
 
@@ -119,4 +119,63 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+{#- Person grain. The config of an incremental model whose rows are replaced per affected
+    group — a person, or a record without a person — listed by `int_affected_persons` (column
+    `person_group`: every group, old id or new, whose rows change tonight). `key` is the
+    model's column holding the group. DuckDB (and PostgreSQL): a pre-hook deletes the rows of
+    every affected group first — a person id that no longer exists (merged into another) has
+    no new row a `delete+insert` on the key could match — and the model inserts the affected
+    groups' rows again (`delete+insert` on `key`, which then deletes nothing more). Spark:
+    `insert_overwrite` of every `_group_bucket` holding an affected group, old ids included, so
+    a vanished id's bucket is rewritten without it. Use as
+    `config(**affected_groups_config('person_id'))` with rows_of_affected_groups. -#}
+{% macro affected_groups_config(key) -%}
+    {{ return(adapter.dispatch('affected_groups_config', 'journey_warehouse')(key)) }}
+{%- endmacro %}
+
+{% macro default__affected_groups_config(key) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': [key],
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ journey_warehouse.delete_affected_groups('" ~ key ~ "') }}",
+    }) }}
+{%- endmacro %}
+
+{% macro spark__affected_groups_config(key) -%}
+    {{ return(journey_warehouse.spark__group_replace_config([key])) }}
+{%- endmacro %}
+
+{#- Pre-hook of affected_groups_config (DuckDB, PostgreSQL): inside an incremental run, delete
+    the rows of every affected group. -#}
+{% macro delete_affected_groups(key) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ key }} in (select person_group from {{ ref('int_affected_persons') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Inside is_incremental() of a model configured with affected_groups_config: the rows of
+    `relation` (a CTE name) whose group (`key`) is affected (on Spark: every row of a bucket
+    holding an affected group). -#}
+{% macro rows_of_affected_groups(relation, key) -%}
+    {{ return(adapter.dispatch('rows_of_affected_groups', 'journey_warehouse')(relation, key)) }}
+{%- endmacro %}
+
+{% macro default__rows_of_affected_groups(relation, key) -%}
+    select {{ relation }}.*
+    from {{ relation }}
+    where {{ relation }}.{{ key }} in (select person_group from {{ ref('int_affected_persons') }})
+{%- endmacro %}
+
+{% macro spark__rows_of_affected_groups(relation, key) -%}
+    select {{ relation }}.*
+    from {{ relation }}
+    where {{ journey_warehouse.group_bucket([key], relation) }} in (
+        select {{ journey_warehouse.group_bucket(['person_group']) }}
+        from {{ ref('int_affected_persons') }}
+    )
 {%- endmacro %}

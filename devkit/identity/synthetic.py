@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.identity.evidence import EVIDENCE_SCHEMA
+from pipelines.identity.contract import EVIDENCE_SCHEMA
 
 START = np.datetime64("2025-01-01T00:00:00", "us")
 SECONDS_PER_DAY = 86_400

@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext
 from pipelines.assets.common import EXTRACTION_RETRY, is_full_refresh, run_days, step_log
 from pipelines.extract.errors import is_transient
 from pipelines.extract.runner import SOURCES, extract_source, plan_window, streams_of
+from pipelines.quality.gx_loader import prefetch_gx
 from pipelines.resources import JourneyResource
 
 SOURCE_DESCRIPTIONS = {
@@ -64,6 +65,9 @@ def _extraction_asset(source: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDef
         op_tags={"journey/stage": "extract"},
     )
     def _extract(context: AssetExecutionContext, journey: JourneyResource):
+        # the landing checks that follow need Great Expectations: import it while we wait on
+        # the vendors (pipelines/quality/gx_loader.py)
+        prefetch_gx()
         settings = journey.settings()
         first_day, last_day = run_days(context)
         window = plan_window(

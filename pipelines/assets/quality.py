@@ -80,12 +80,13 @@ def _suite_file(suite: Suite) -> str:
 
 
 def _group(group: str, suites: list[Suite]) -> dg.AssetChecksDefinition:
+    files = {suite.name: _suite_file(suite) for suite in suites}  # resolved once per suite
     specs = [
         dg.AssetCheckSpec(
             name=spec.check,
             asset=dg.AssetKey(list(suite.asset)),
             blocking=spec.blocking,
-            description=f"[{spec.severity}] {spec.description} ({_suite_file(suite)})",
+            description=f"[{spec.severity}] {spec.description} ({files[suite.name]})",
             metadata={"severity": spec.severity, "suite": suite.name, "expectation": spec.type},
         )
         for suite in suites

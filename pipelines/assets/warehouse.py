@@ -11,7 +11,6 @@ and test (dagster-dbt's translation), and a progress line per model in the run's
 and database error, not dbt's exit code alone.
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
     dbt_environment,
     dbt_target_path,
-    dbt_vars,
+    run_environment,
 )
 
 
@@ -88,19 +87,13 @@ def _run_dbt(
     last_day = run_last_day(context)
     # dbt unit tests check the SQL logic against fixed inputs: they run in the test suite
     # (tests/dbt), not against each night's data.
-    args = [
-        "build",
-        "--exclude-resource-type",
-        "unit_test",
-        "--vars",
-        json.dumps(dbt_vars(settings, last_day=last_day)),
-    ]
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     progress = DbtProgress("dbt 1/2" if first else "dbt 2/2")
     context.log.info(f"{progress.label}: starting `dbt build` (dbt parses the project first)")
     announce(f"{progress.label}: dbt is starting and parsing the project")
-    with temporary_environment(dbt_environment(settings)):
+    with temporary_environment({**dbt_environment(settings), **run_environment(last_day=last_day)}):
         # One target folder per build folder: every invocation after the first reuses dbt's
         # partial parse (the profile and sources' variables are the same), saving a full parse.
         invocation = dbt.cli(

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.identity.evidence import KIND, EvidenceError, published_identifiers
+from pipelines.identity.contract import KIND, EvidenceError
+from pipelines.identity.published import published_identifiers
 from pipelines.identity.rules import IdentityRules
 from pipelines.settings import Secret
 

@@ -90,7 +90,7 @@ def assign_person_ids(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Person id per cluster, plus merges (survivor, retired) and splits.
 
-    `nodes`: node (numbered in node order, see evidence._number_nodes), cluster, kind, value,
+    `nodes`: node (numbered in node order, see nodes.number_nodes), cluster, kind, value,
     first_seen_at, previous_person_id (null when new), previous_first_seen_at (the previous
     person's first_seen_at).
     Returns (`cluster, person_id`), (`surviving_person_id, retired_person_id`),

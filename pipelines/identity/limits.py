@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.identity.columnar import LATEST, Runs, datetime_ints, order_by
-from pipelines.identity.evidence import KIND, KIND_BITS
+from pipelines.identity.contract import KIND, KIND_BITS
 from pipelines.identity.graph import account_cut, component_labels
 from pipelines.identity.rules import IdentityRules
 
@@ -30,7 +30,7 @@ def rank_pairs(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     Returns the edges sorted by pair (then time) with `pair_key` and `pair_index`, and one row
     per pair in pair_key order: `pair_key, low, high, rank` plus the provenance of its earliest
     edge. Rank order: observed_at, then the pair's identifiers in node order
-    (evidence._number_nodes), a canonical order that does not depend on input row order.
+    (nodes.number_nodes), a canonical order that does not depend on input row order.
     """
     pair_key = pl.Series(
         "pair_key", pair_keys(edges["left_node"].to_numpy(), edges["right_node"].to_numpy())

@@ -36,8 +36,9 @@ from typing import TypedDict
 import numpy as np
 import polars as pl
 
-from pipelines.identity.evidence import RECORD, published_identifiers
+from pipelines.identity.contract import RECORD
 from pipelines.identity.graph import component_labels
+from pipelines.identity.published import published_identifiers
 from pipelines.identity.rules import IdentityRules
 from pipelines.identity.stitch import StitchResult, stitch
 from pipelines.settings import Secret

@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from pipelines.identity.columnar import MISSING
+from pipelines.identity.contract import KIND, RECORD
 from pipelines.identity.erasure import drop_erased_values
-from pipelines.identity.evidence import KIND, RECORD, Encoded
+from pipelines.identity.evidence import Encoded
 from pipelines.identity.rules import IdentityRules
 from pipelines.identity.tables import Gathered, Held, Tables, strings
 

@@ -25,19 +25,11 @@ import polars as pl
 
 from pipelines.console import format_seconds
 from pipelines.identity.columnar import MISSING, index_or_null, small_pages
+from pipelines.identity.contract import KIND, EvidenceError
 from pipelines.identity.erasure import erased_persons
-from pipelines.identity.evidence import (
-    KIND,
-    SEEDS,
-    EvidenceError,
-    HashCollision,
-    encode,
-    prepare_evidence,
-    prepare_previous,
-    prepare_previous_links,
-    publish_values,
-)
+from pipelines.identity.evidence import encode
 from pipelines.identity.ids import assign_person_ids
+from pipelines.identity.keys import SEEDS, HashCollision
 from pipelines.identity.limits import (
     ACCOUNT_REASON,
     account_rejections,
@@ -53,6 +45,8 @@ from pipelines.identity.outputs import (
     build_tables,
     run_metrics,
 )
+from pipelines.identity.published import publish_values
+from pipelines.identity.reading import prepare_evidence, prepare_previous, prepare_previous_links
 from pipelines.identity.rules import IdentityRules
 from pipelines.identity.tables import Tables, write_table
 from pipelines.settings import Secret

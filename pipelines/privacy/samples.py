@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.identity.evidence import published_identifiers
+from pipelines.identity.published import published_identifiers
 from pipelines.identity.rules import IdentityRules, load_rules
 from pipelines.settings import Secret, Settings
 

@@ -29,6 +29,7 @@ import pandas as pd
 from pipelines.console import format_seconds
 from pipelines.privacy.samples import SampleGuard
 from pipelines.quality.frames import landing_frame, warehouse_frame
+from pipelines.quality.pushdown import Reduced, reduce_pandas, reduce_warehouse, supports
 from pipelines.quality.row_counts import (
     STATE_FILE_NAME,
     Baseline,
@@ -37,7 +38,13 @@ from pipelines.quality.row_counts import (
     record_baseline,
     resolve_bounds,
 )
-from pipelines.quality.suites import ExpectationSpec, LandingFrame, Suite
+from pipelines.quality.suites import (
+    ROW_COUNT_EXPECTATION,
+    ExpectationSpec,
+    LandingFrame,
+    Suite,
+    WarehouseFrame,
+)
 from pipelines.settings import Settings
 
 log = logging.getLogger("journey.quality")
@@ -263,11 +270,16 @@ class GxSession:
         *,
         run: RunInfo,
         row_count_bounds: dict[str, ResolvedBounds],
+        reduced: Reduced | None = None,
     ):
         """Run `suite` on `frame`; returns the GX suite validation result and the aliases:
         GX keeps one of several identical expectations (same type and kwargs, e.g. two
         row-count bounds that both resolve to "at least 0" on a first run), so a dropped
-        check takes the result of the one kept (`{dropped check: kept check}`)."""
+        check takes the result of the one kept (`{dropped check: kept check}`).
+
+        With `reduced` (a warehouse suite pushed down to DuckDB, `pushdown.py`), `frame` holds
+        only the offending rows: GX judges them, and the whole frame's counts from DuckDB
+        replace the ones GX saw, before anything is stored or summarised."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.expectations.expectation_configuration import (
             ExpectationConfiguration,
@@ -318,6 +330,8 @@ class GxSession:
 
         store = self.context.validation_results_store
         added = [key for key in store.list_keys() if key not in known]
+        if reduced is not None:
+            apply_counts(result, reduced)
         # GX keeps the unexpected values it saw; its Data Docs pages show them
         self.protect(result)
         for key in added:
@@ -371,10 +385,13 @@ def summarise(
     row_count_bounds: dict[str, ResolvedBounds] | None = None,
     aliases: dict[str, str] | None = None,
     guard: SampleGuard | None = None,
+    reduced: Reduced | None = None,
 ) -> list[CheckOutcome]:
     """One outcome per expectation of `suite`, in suite order; samples and observed values
-    pass `guard` (masked when none is given)."""
+    pass `guard` (masked when none is given). With `reduced`, `frame` holds the offending rows
+    only and the row count and value counts are the whole frame's, from DuckDB."""
     guard = guard or SampleGuard(None)
+    rows = reduced.rows if reduced is not None else len(frame)
     row_count_bounds = row_count_bounds or {}
     aliases = aliases or {}
     by_check = {
@@ -385,11 +402,13 @@ def summarise(
         result = by_check.get(aliases.get(spec.check, spec.check))
         if result is None:
             outcomes.append(
-                _failed(suite, spec, "GX returned no result for this expectation", len(frame))
+                _failed(suite, spec, "GX returned no result for this expectation", rows)
             )
             continue
         outcomes.append(
-            _outcome(suite, spec, frame, result, row_count_bounds.get(spec.check), guard)
+            _outcome(
+                suite, spec, frame, result, row_count_bounds.get(spec.check), guard, rows, reduced
+            )
         )
     return outcomes
 
@@ -401,6 +420,8 @@ def _outcome(
     result: Any,
     resolved: ResolvedBounds | None,
     guard: SampleGuard,
+    rows: int,
+    reduced: Reduced | None,
 ) -> CheckOutcome:
     details = result.result or {}
     kwargs = dict(result.expectation_config.kwargs)
@@ -411,7 +432,7 @@ def _outcome(
     error = _exception_message(result.exception_info)
     where = f"{suite.asset_label}: {spec.check} [{spec.severity}]"
     if error:
-        return _failed(suite, spec, f"could not be evaluated: {error}", len(frame), bound=bound)
+        return _failed(suite, spec, f"could not be evaluated: {error}", rows, bound=bound)
     failed_rows = details.get("unexpected_count")
     observed = guard.protect(jsonable(details.get("observed_value")), column=column)
     unexpected_values = None
@@ -423,8 +444,12 @@ def _outcome(
             values = details.get("partial_unexpected_list") or []
             sample = [{column or "value": jsonable(value)} for value in values[:SAMPLE_ROWS]]
         sample = guard.protect_rows(sample)
-        checked = details.get("element_count", len(frame))
-        if failed_rows:
+        checked = details.get("element_count", rows)
+        if failed_rows and reduced is not None:
+            counts = reduced.counts.get(spec.check)
+            values = counts.unexpected_values if counts else None
+            unexpected_values = jsonable(values) if values is not None else None
+        elif failed_rows:
             unexpected_values = _unexpected_values(spec.type, kwargs, frame)
         if result.success:
             message = f"{where} passed on {checked} rows"
@@ -448,7 +473,7 @@ def _outcome(
         expectation=spec.type,
         description=spec.description,
         message=message,
-        rows=len(frame),
+        rows=rows,
         failed_rows=failed_rows,
         sample=sample,
         observed=observed,
@@ -529,14 +554,132 @@ def validate_frame(
     *,
     previous: Baseline | None = None,
     session: GxSession | None = None,
+    reduced: Reduced | None = None,
 ) -> list[CheckOutcome]:
     """Validate one frame against one suite (no Data Docs unless `session` has a site;
-    samples pass the session's guard)."""
+    samples pass the session's guard). With `reduced`, `frame` is `reduced.frame`: the
+    offending rows of a suite pushed down to DuckDB."""
     run = run or RunInfo(run_id="adhoc")
     session = session or GxSession()
     bounds = row_count_bounds_for(suite, previous, run)
-    validation, aliases = session.validate(suite, frame, run=run, row_count_bounds=bounds)
-    return summarise(suite, frame, validation, bounds, aliases, session.guard)
+    validation, aliases = session.validate(
+        suite, frame, run=run, row_count_bounds=bounds, reduced=reduced
+    )
+    return summarise(suite, frame, validation, bounds, aliases, session.guard, reduced)
+
+
+def validate_warehouse(
+    suite: Suite,
+    warehouse_path: Path,
+    run: RunInfo | None = None,
+    *,
+    previous: Baseline | None = None,
+    session: GxSession | None = None,
+) -> list[CheckOutcome]:
+    """A warehouse suite validated as the nightly job does: pushed down to DuckDB when
+    `pushdown.supports` it, else GX on the whole frame."""
+    run = run or RunInfo(run_id="adhoc")
+    assert isinstance(suite.frame, WarehouseFrame)
+    if not supports(suite):
+        frame = warehouse_frame(warehouse_path, suite.frame)
+        return validate_frame(suite, frame, run, previous=previous, session=session)
+    reduced = reduce_warehouse(warehouse_path, suite.frame, suite, resolved_kwargs(suite, run))
+    return validate_frame(
+        suite, reduced.frame, run, previous=previous, session=session, reduced=reduced
+    )
+
+
+def validate_pushed_down(
+    suite: Suite,
+    frame: pd.DataFrame,
+    run: RunInfo | None = None,
+    *,
+    previous: Baseline | None = None,
+    session: GxSession | None = None,
+) -> list[CheckOutcome]:
+    """`frame` validated the way warehouse suites are: reduced in DuckDB, the offending rows
+    validated by GX (the tests compare this with `validate_frame` on the whole frame)."""
+    run = run or RunInfo(run_id="adhoc")
+    reduced = reduce_pandas(frame, suite, resolved_kwargs(suite, run))
+    return validate_frame(
+        suite, reduced.frame, run, previous=previous, session=session, reduced=reduced
+    )
+
+
+def resolved_kwargs(suite: Suite, run: RunInfo) -> dict[str, dict[str, Any]]:
+    """Each expectation's kwargs with its suite parameters (`now_utc`) resolved by GX."""
+    import_gx()
+    from great_expectations.core.suite_parameters import build_suite_parameters
+
+    return {
+        spec.check: build_suite_parameters(dict(spec.kwargs), {"now_utc": run.now})[0]
+        for spec in suite.expectations
+    }
+
+
+def apply_counts(validation: Any, reduced: Reduced) -> None:
+    """Put the whole frame's counts (DuckDB) into GX's results on the offending rows.
+
+    GX's verdict on the offending rows must match DuckDB's count (a row-level check fails
+    iff some row breaks it); if they disagree the check fails as not evaluable, never
+    passes silently. A row-count check's observed value is the whole frame's row count.
+    """
+    rows = reduced.rows
+    for item in validation.results:
+        check = item.expectation_config.meta.get("check")
+        details = dict(item.result or {})
+        if _exception_message(item.exception_info):
+            continue
+        if check in reduced.errors:
+            item.success = False
+            item.exception_info = {
+                "raised_exception": True,
+                "exception_message": reduced.errors[check],
+            }
+            continue
+        if item.expectation_config.type == ROW_COUNT_EXPECTATION:
+            kwargs = item.expectation_config.kwargs
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            item.success = (low is None or rows >= low) and (high is None or rows <= high)
+            details["observed_value"] = rows
+            item.result = details
+            continue
+        counts = reduced.counts.get(check)
+        if counts is None:
+            continue
+        if bool(details.get("unexpected_count")) != bool(counts.unexpected):
+            item.success = False
+            item.exception_info = {
+                "raised_exception": True,
+                "exception_message": (
+                    f"GX found {details.get('unexpected_count')} offending rows among the "
+                    f"{len(reduced.frame)} handed to it, DuckDB {counts.unexpected} in the "
+                    f"whole frame; they must agree"
+                ),
+            }
+            continue
+        present = rows - counts.missing
+        details.update(
+            element_count=rows,
+            missing_count=counts.missing,
+            missing_percent=100 * counts.missing / rows if rows else None,
+            unexpected_count=counts.unexpected,
+            unexpected_percent=100 * counts.unexpected / present if present else None,
+            unexpected_percent_total=100 * counts.unexpected / rows if rows else None,
+            unexpected_percent_nonmissing=100 * counts.unexpected / present if present else None,
+        )
+        item.result = details
+    validation.success = all(item.success for item in validation.results)
+    statistics = dict(validation.statistics or {})
+    if statistics:
+        successful = sum(1 for item in validation.results if item.success)
+        evaluated = len(validation.results)
+        statistics.update(
+            successful_expectations=successful,
+            unsuccessful_expectations=evaluated - successful,
+            success_percent=100 * successful / evaluated if evaluated else None,
+        )
+        validation.statistics = statistics
 
 
 def load_frame(suite: Suite, paths: QualityPaths, run: RunInfo) -> pd.DataFrame:
@@ -584,8 +727,18 @@ def run_suites(
     try:
         for number, suite in enumerate(suites, start=1):
             started = time.perf_counter()
+            reduced: Reduced | None = None
             try:
-                frame = frame_loader(suite) if frame_loader else load_frame(suite, paths, run)
+                if frame_loader:
+                    frame = frame_loader(suite)
+                elif isinstance(suite.frame, WarehouseFrame) and supports(suite):
+                    # counts in DuckDB; GX sees the offending rows only (pushdown.py)
+                    reduced = reduce_warehouse(
+                        paths.warehouse_path, suite.frame, suite, resolved_kwargs(suite, run)
+                    )
+                    frame = reduced.frame
+                else:
+                    frame = load_frame(suite, paths, run)
             except Exception as error:  # reported as failed checks, with the reason
                 suite_outcomes = frame_failed(suite, error)
                 site.record(suite, suite_outcomes, identifiers=None)
@@ -596,13 +749,15 @@ def run_suites(
                 continue
             loaded = time.perf_counter()
             previous = baselines.get(suite.name)
-            suite_outcomes = validate_frame(suite, frame, run, previous=previous, session=session)
+            suite_outcomes = validate_frame(
+                suite, frame, run, previous=previous, session=session, reduced=reduced
+            )
             suite_outcomes = _timed(suite_outcomes, loaded - started, time.perf_counter() - loaded)
             if _should_record(suite, suite_outcomes, run):
                 record_baseline(
                     paths.state_file,
                     suite.name,
-                    rows=len(frame),
+                    rows=reduced.rows if reduced is not None else len(frame),
                     days=run.days,
                     run_id=run.run_id,
                     full_refresh=run.full_refresh,

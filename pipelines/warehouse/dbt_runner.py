@@ -49,6 +49,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
         "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),
+        # dbt var reporting_timezone: the marts' <event>_local_date columns are days in this zone
+        "JOURNEY_SCHEDULE_TIMEZONE": settings.schedule_timezone,
         **rules_environment(),
         **engine,
     }
@@ -59,9 +61,18 @@ def dbt_target_path(settings: Settings) -> Path:
     return settings.build_dir / "dbt_target"
 
 
-def dbt_vars(settings: Settings, *, last_day: date) -> dict[str, str]:
-    """Run-level dbt vars (business rules live in dbt_project.yml vars and seeds)."""
-    return {"run_date": last_day.isoformat()}
+RUN_DATE_ENV = "JOURNEY_RUN_DATE"
+
+
+def run_environment(*, last_day: date) -> dict[str, str]:
+    """The run's last data day for dbt: `env_var('JOURNEY_RUN_DATE')` in a model that needs it.
+
+    An environment variable, not `--vars`: dbt re-parses the whole project when the vars of an
+    invocation differ from the last parse's (partial parsing keeps a hash of them), so a new
+    date in `--vars` every night cost a full parse per night; a changed environment variable
+    re-parses only the files that read it (none today). Business rules stay dbt vars in
+    dbt_project.yml and seeds (DECISIONS.md, "Fixed cost of a run")."""
+    return {RUN_DATE_ENV: last_day.isoformat()}
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -116,54 +127,9 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 
     Dagster needs the manifest to build the asset graph when the code location loads.
     Parsing needs the profile's variables; placeholders are enough because parsing
-    neither connects nor reads data. Processes loading the code location at the same time
-    (test workers, `dagster dev`'s code server and a CLI run) parse once: the first takes a
-    file lock, parses into its own folder and renames the manifest into place, so nobody ever
-    reads a half-written one.
+    neither connects nor reads data.
     """
-    from filelock import FileLock
-
-    manifest = project_dir / "target" / "manifest.json"
-
-    def fresh() -> bool:
-        return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
-
-    if fresh():
-        return manifest
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(manifest.parent / ".parse.lock")):
-        if fresh():  # another process parsed while this one waited
-            return manifest
-        announce("parsing the dbt project (after a change to it, or the first time)")
-        with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
-            env = {
-                **os.environ,
-                "JOURNEY_DBT_DUCKDB_PATH": str(Path(tmp) / "parse.duckdb"),
-                "JOURNEY_LANDING_DIR": str(Path(tmp) / "landing"),
-                "JOURNEY_QUARANTINE_DIR": str(Path(tmp) / "quarantine"),
-                "JOURNEY_IDENTITY_DIR": str(Path(tmp) / "identity"),
-                **rules_environment(),
-            }
-            target = Path(tmp) / "target"
-            completed = subprocess.run(
-                [dbt_executable(), "parse", "--project-dir", str(project_dir),
-                 "--profiles-dir", str(project_dir), "--target-path", str(target)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )  # fmt: skip
-            if completed.returncode != 0:
-                raise RuntimeError(
-                    "dbt parse failed; fix the dbt project before loading the pipeline:\n"
-                    + (completed.stdout[-4000:] or completed.stderr[-4000:])
-                )
-            staged = manifest.with_name(f".manifest.{os.getpid()}.json")
-            shutil.copyfile(target / "manifest.json", staged)
-            os.replace(staged, manifest)
-    return manifest
-    announce("parsing the dbt project (after a change to it, or the first time)")
-    with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-env-") as tmp:
         env = {
             **os.environ,
             "JOURNEY_DBT_DUCKDB_PATH": str(Path(tmp) / "parse.duckdb"),
@@ -172,23 +138,46 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
             "JOURNEY_IDENTITY_DIR": str(Path(tmp) / "identity"),
             **rules_environment(),
         }
-        completed = subprocess.run(
-            [
-                dbt_executable(),
-                "parse",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            "dbt parse failed; fix the dbt project before loading the pipeline:\n"
-            + (completed.stdout[-4000:] or completed.stderr[-4000:])
-        )
-    return manifest
+        return parsed_artifact(project_dir, "manifest.json", env)
+
+
+def parsed_artifact(project_dir: Path, name: str, env: dict[str, str]) -> Path:
+    """`target/<name>` of `dbt parse` (with `env`), parsed again when the project changed.
+
+    Processes needing it at the same time (test workers, `dagster dev`'s code server, a CLI
+    run) parse once: the first takes a file lock, parses into its own folder and renames the
+    artifact into place, so nobody ever reads a half-written one. A failed parse raises
+    `RuntimeError` with dbt's output.
+    """
+    from filelock import FileLock
+
+    artifact = project_dir / "target" / name
+
+    def fresh() -> bool:
+        return artifact.exists() and artifact.stat().st_mtime >= _newest_source_mtime(project_dir)
+
+    if fresh():
+        return artifact
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(artifact.parent / f".{name}.lock")):
+        if fresh():  # another process parsed while this one waited
+            return artifact
+        announce(f"parsing the dbt project for {name} (after a change to it, or the first time)")
+        with tempfile.TemporaryDirectory(prefix="journey-dbt-parse-") as tmp:
+            completed = subprocess.run(
+                [dbt_executable(), "parse", "--project-dir", str(project_dir),
+                 "--profiles-dir", str(project_dir), "--target-path", tmp],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # fmt: skip
+            if completed.returncode != 0:
+                raise RuntimeError(
+                    f"dbt parse failed ({name}); fix the dbt project before loading the pipeline:\n"
+                    + (completed.stdout[-4000:] or completed.stderr[-4000:])
+                )
+            staged = artifact.with_name(f".{artifact.stem}.{os.getpid()}{artifact.suffix}")
+            shutil.copyfile(Path(tmp) / name, staged)
+            os.replace(staged, artifact)
+    return artifact

@@ -14,7 +14,6 @@ does the same from Python and returns a Polars frame.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import polars as pl
 
 from pipelines.errors import JourneyError
 from pipelines.settings import DBT_PROJECT_DIR
-from pipelines.warehouse.dbt_runner import _newest_source_mtime, dbt_executable, rules_environment
+from pipelines.warehouse.dbt_runner import parsed_artifact, rules_environment
 
 TARGET = "metricflow"
 WAREHOUSE_VARIABLE = "JOURNEY_METRICS_WAREHOUSE"
@@ -58,39 +57,13 @@ def metricflow_environment(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR)
 
 def ensure_semantic_manifest(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """`target/semantic_manifest.json` for the `metricflow` target, parsed again when the
-    project changed (under a file lock, renamed into place: concurrent callers never read a
-    half-written one)."""
-    from filelock import FileLock
-
-    manifest = project_dir / "target" / "semantic_manifest.json"
-
-    def fresh() -> bool:
-        return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
-
-    if fresh():
-        return manifest
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(manifest.parent / ".semantic-parse.lock")):
-        if fresh():
-            return manifest
-        with tempfile.TemporaryDirectory(prefix="journey-metrics-parse-") as tmp:
-            completed = subprocess.run(
-                [dbt_executable(), "parse", "--project-dir", str(project_dir),
-                 "--profiles-dir", str(project_dir), "--target-path", tmp],
-                env=metricflow_environment(warehouse, project_dir),
-                capture_output=True,
-                text=True,
-                check=False,
-            )  # fmt: skip
-            if completed.returncode != 0:
-                raise MetricsError(
-                    "dbt parse of the semantic layer failed: "
-                    + (completed.stdout[-2000:] or completed.stderr[-2000:])
-                )
-            staged = manifest.with_name(f".semantic_manifest.{os.getpid()}.json")
-            shutil.copyfile(Path(tmp) / "semantic_manifest.json", staged)
-            os.replace(staged, manifest)
-    return manifest
+    project changed (`dbt_runner.parsed_artifact`)."""
+    try:
+        return parsed_artifact(
+            project_dir, "semantic_manifest.json", metricflow_environment(warehouse, project_dir)
+        )
+    except RuntimeError as error:
+        raise MetricsError(f"the semantic layer could not be parsed: {error}") from error
 
 
 def mf_executable() -> str:

@@ -292,7 +292,7 @@ def _erased_persons_in(settings: Settings, generation_id: str) -> int:
     import polars as pl
 
     from pipelines.identity.erasure import read_erasure_file
-    from pipelines.identity.evidence import published_identifiers
+    from pipelines.identity.published import published_identifiers
     from pipelines.identity.rules import load_rules
 
     erasures = read_erasure_file(settings.erasure_file)

@@ -46,6 +46,9 @@ CHAIN = (("run-1", MID_PERIOD), ("run-2", LATE_PERIOD), ("run-3", None))
 """The nights of the vendor path: run id and the moment the vendors are read (None: the end)."""
 INCREMENTAL_COPY = "incremental_copy"
 """Schema holding the published tables as the incremental chain left them."""
+CHAIN_IDENTITIES = "chain_identities"
+"""Schema holding each night's record → person mapping (`record_persons_<night>`), so a test can
+show that person ids moved between nights (merges, splits) in the chain it compares."""
 BUILDS = ("vendor", "drop")
 # Touchpoints of Matomo action types a page-view file drop has no way to say (contracts §4)
 DROP_PATH_UNSUPPORTED_TOUCHPOINTS = ("site_search", "download")
@@ -167,10 +170,16 @@ def build_vendor_path(root: Path) -> dict:
         landed.append(warehouse.land(dataset, run_id, as_of=as_of))
         if night == 0:
             warehouse.build(run_id)
-            continue
-        keep_only_new_versions(warehouse.landing_dir, [run for run, _ in CHAIN[:night]], run_id)
-        last = night == len(CHAIN) - 1
-        warehouse.build(run_id, erasures=erasures if last else None)
+        else:
+            keep_only_new_versions(warehouse.landing_dir, [run for run, _ in CHAIN[:night]], run_id)
+            last = night == len(CHAIN) - 1
+            warehouse.build(run_id, erasures=erasures if last else None)
+        with duckdb.connect(str(warehouse.database)) as con:
+            con.sql(f"create schema if not exists {CHAIN_IDENTITIES}")
+            con.sql(
+                f"create table {CHAIN_IDENTITIES}.record_persons_{night} as "
+                "select source, stream, record_id, person_id from identity.identity_record_persons"
+            )
 
     with duckdb.connect(str(warehouse.database)) as con:
         con.sql(f"create schema if not exists {INCREMENTAL_COPY}")

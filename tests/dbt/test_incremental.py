@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import duckdb
 
-from tests.dbt.conftest import CHAIN, INCREMENTAL_COPY, BuiltWarehouse, published_tables
+from tests.dbt.conftest import (
+    CHAIN,
+    CHAIN_IDENTITIES,
+    INCREMENTAL_COPY,
+    BuiltWarehouse,
+    published_tables,
+)
 
 
 def _differences(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, int]:
@@ -87,3 +93,33 @@ def test_each_later_night_landed_only_new_versions(vendor_built: BuiltWarehouse)
         "group by all having count(distinct run_id) > 1)"
     ).item()
     assert landed_again == 0
+
+
+def test_the_chain_moves_records_between_persons(vendor_built: BuiltWarehouse) -> None:
+    # The person-grain incremental models (int_affected_persons) must follow records whose
+    # person changed between nights: identity re-stitches the whole history, so a later night
+    # merges persons (records of two earlier persons now share one) and moves records. The
+    # equality above covers those cases only if the chain has them: it does.
+    moves = []
+    for night in range(1, len(CHAIN)):
+        before, after = (f"{CHAIN_IDENTITIES}.record_persons_{n}" for n in (night - 1, night))
+        moves.append(
+            vendor_built.query(
+                f"""
+                with both_nights as (
+                    select before.person_id as before_person, after.person_id as after_person
+                    from {before} as before
+                    inner join {after} as after using (source, stream, record_id)
+                )
+                select
+                    count(*) filter (where before_person is distinct from after_person) as moved,
+                    (select count(*) from (
+                        select after_person from both_nights
+                        group by after_person having count(distinct before_person) > 1
+                    )) as merged
+                from both_nights
+                """
+            ).row(0, named=True)
+        )
+    assert moves[0]["merged"] > 0, moves  # night 2 merges persons of night 1
+    assert all(night["moved"] > 0 for night in moves), moves

@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from devkit.postgres_server import PostgresServer
-from pipelines.identity.evidence import published_identifiers
+from pipelines.identity.published import published_identifiers
 from pipelines.identity.rules import load_rules
 from pipelines.settings import PROJECT_ROOT, Secret, temporary_environment
 from pipelines.warehouse.generations import generations_dir, load_generation, read_pointer

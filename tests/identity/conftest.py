@@ -5,7 +5,7 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from pipelines.identity.evidence import EVIDENCE_SCHEMA
+from pipelines.identity.contract import EVIDENCE_SCHEMA
 from pipelines.identity.rules import load_rules, rules_from_mapping
 
 EVIDENCE_COLUMNS = list(EVIDENCE_SCHEMA)

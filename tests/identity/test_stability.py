@@ -192,7 +192,7 @@ def test_new_ids_are_the_documented_hash_and_clashes_take_a_counter():
     import hashlib
     import hmac
 
-    from pipelines.identity.evidence import KIND
+    from pipelines.identity.contract import KIND
     from pipelines.identity.ids import derive_ids
     from pipelines.settings import Secret
 

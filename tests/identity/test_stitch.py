@@ -392,7 +392,8 @@ def test_write_tables_writes_every_table(tmp_path, rules):
 
 
 def test_rehash_after_a_collision_gives_the_same_graph(rules):
-    from pipelines.identity.evidence import encode, prepare_evidence
+    from pipelines.identity.evidence import encode
+    from pipelines.identity.reading import prepare_evidence
 
     frame = evidence(
         ("matomo", "visits", "v2", 2, "login", [("web_user_id", "42"), ("web_visitor_id", "aaa1")]),
@@ -435,7 +436,7 @@ def test_node_key_collisions_are_split_by_value(monkeypatch, rules):
     apart by value. Forcing every value of a kind onto one key must not change any table but
     the order of rows."""
     from devkit.identity.synthetic import generate_evidence
-    from pipelines.identity import evidence as module
+    from pipelines.identity import nodes as module
 
     frame, _ = generate_evidence(300, seed=11)
     honest = run(frame, rules)

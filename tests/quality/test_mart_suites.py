@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from pipelines.quality.frames import warehouse_frame
-from pipelines.quality.runner import RunInfo, validate_frame
+from pipelines.quality.pushdown import supports
+from pipelines.quality.runner import RunInfo, validate_frame, validate_warehouse
 from pipelines.quality.suites import WarehouseFrame, load_suites
 
 SUITES = {s.name: s for s in load_suites() if isinstance(s.frame, WarehouseFrame)}
@@ -87,8 +88,18 @@ def warehouse(clean_warehouse, tmp_path) -> Path:
 
 
 def _validate(path: Path, suite_name: str, session):
+    """As the nightly job validates: pushed down to DuckDB, GX on the offending rows."""
+    return validate_warehouse(SUITES[suite_name], path, RUN, session=session)
+
+
+def _whole_frame(path: Path, suite_name: str, session):
+    """As before the pushdown: GX on a pandas copy of the whole frame."""
     suite = SUITES[suite_name]
     return validate_frame(suite, warehouse_frame(path, suite.frame), RUN, session=session)
+
+
+def test_every_mart_suite_is_pushed_down():
+    assert [name for name, suite in SUITES.items() if not supports(suite)] == []
 
 
 @pytest.mark.parametrize("suite_name", sorted(SUITES))
@@ -276,3 +287,6 @@ def test_each_corruption_trips_its_check(name, warehouse, gx_session):
     assert outcome.failed_rows == failed_rows
     assert outcome.sample, "the sample shows the offending rows"
     assert sample_subset.items() <= outcome.sample[0].items()
+    # exactly what GX on a pandas copy of the whole frame says, for every check of the suite
+    whole = _whole_frame(warehouse, suite_name, gx_session)
+    assert [o.as_dict() for o in outcomes.values()] == [o.as_dict() for o in whole]

@@ -3,15 +3,29 @@
     touchpoint_type, touchpoint_id); a new episode at the first touchpoint and after every gap
     of more than `journey_lapse_days`; within an episode the phase is the running maximum rank;
     a spell is a maximal run of one episode and phase, entered at its first touchpoint and
-    exited when the next spell is entered. -#}
+    exited when the next spell is entered.
+
+    Incremental by person (affected_groups_config on person_id): a night recomputes the spells
+    of the persons int_affected_persons lists (built in the same run as int_touchpoints_phased,
+    whose changes it lists); a person's spells depend only on that person's touchpoints. -#}
+{{ config(**affected_groups_config('person_id')) }}
+-- depends_on: {{ ref('int_affected_persons') }}
 
 with
 
-touchpoints as (
+phased_touchpoints as (
     select * from {{ ref('int_touchpoints_phased') }}
     where
         person_id is not null
         and phase_rank is not null
+),
+
+touchpoints as (
+    {% if is_incremental() -%}
+    {{ rows_of_affected_groups('phased_touchpoints', 'person_id') }}
+    {%- else -%}
+        select * from phased_touchpoints
+    {%- endif %}
 ),
 
 journey_phases as (
@@ -121,7 +135,7 @@ final as (
         spell_entries.entry_touchpoint_type,
         spell_entries.entry_channel,
         lead(journey_phases.phase) over (partition by spells.person_id order by spells.spell_number) as next_phase,
-        lead(spells.spell_number) over (partition by spells.person_id order by spells.spell_number) is null as is_current
+        lead(spells.spell_number) over (partition by spells.person_id order by spells.spell_number) is null as is_current{{ group_bucket_column(['person_id'], 'spells') }}  -- noqa: LT02
     from spells
     inner join spell_entries
         on

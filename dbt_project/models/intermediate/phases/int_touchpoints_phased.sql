@@ -1,7 +1,6 @@
-{#- Every touchpoint with its person and its phase (contracts §6.2). The person is the person of
-    the touchpoint's record (int_record_persons); records of erased persons (and touchpoints
-    whose person record is one) and records their vendor removed (int_removed_records_unioned:
-    deleted or merged tickets and their ratings) are left out. Phases come from the seeds `journey_phase_rules`
+{#- Every touchpoint with its person and its phase (contracts §6.2). The person, and which
+    touchpoints are left out (erased persons, records their vendor removed), come from
+    int_touchpoints_persons. Phases come from the seeds `journey_phase_rules`
     (touchpoint_type, condition, phase) and `journey_phases` (phase, phase_rank, label), so the
     phase model is configuration. Conditions a rule may name:
       any; prospect / customer (the person's first order is strictly earlier: customer);
@@ -9,24 +8,27 @@
       nps_promoter (score 9-10) / nps_passive (7-8) / nps_detractor (0-6) (nps_response);
       review_positive (rating 4-5) / review_negative (1-3) (review).
     A touchpoint type no rule names is not phase evidence (phase null). Where several rules
-    match, the highest-ranked phase wins. -#}
+    match, the highest-ranked phase wins.
+
+    Incremental by person (affected_groups_config on person_group): a night recomputes the
+    touchpoints of the persons int_affected_persons lists — persons touched by new data or whose
+    records changed person — and of the records without a person that changed; the rest stay as
+    built. A person's rows depend only on that person's touchpoints (the first order). -#}
+{{ config(**affected_groups_config('person_group')) }}
+-- depends_on: {{ ref('int_affected_persons') }}
 
 with
 
 touchpoints as (
-    select * from {{ ref('int_touchpoints') }}
+    select * from {{ ref('int_touchpoints_persons') }}
 ),
 
-record_persons as (
-    select * from {{ ref('int_record_persons') }}
-),
-
-removed_records as (
-    select
-        source,
-        stream,
-        record_id
-    from {{ ref('int_removed_records_unioned') }}
+with_person as (
+    {% if is_incremental() -%}
+    {{ rows_of_affected_groups('touchpoints', 'person_group') }}
+    {%- else -%}
+        select * from touchpoints
+    {%- endif %}
 ),
 
 phase_rules as (
@@ -42,23 +44,6 @@ journey_phases as (
         lower(trim(phase)) as phase,
         phase_rank
     from {{ ref('journey_phases') }}
-),
-
-with_person as (
-    select
-        touchpoints.*,
-        record_persons.person_id
-    from touchpoints
-    left join record_persons
-        on {{ same_record('touchpoints', 'record_persons', 'person_record_') }}
-    left join record_persons as own_records
-        on {{ same_record('touchpoints', 'own_records') }}
-    left join removed_records
-        on {{ same_record('touchpoints', 'removed_records') }}
-    where
-        not coalesce(own_records.is_suppressed, false)
-        and not coalesce(record_persons.is_suppressed, false)
-        and removed_records.record_id is null
 ),
 
 first_orders as (
@@ -135,7 +120,9 @@ final as (
         matched_rules.phase,
         matched_rules.phase_rank,
         conditioned.is_customer,
-        conditioned.first_order_at
+        conditioned.first_order_at,
+        conditioned.person_group,
+        conditioned._extracted_at{{ group_bucket_column(['person_group'], 'conditioned') }}  -- noqa: LT02
     from conditioned
     left join matched_rules
         on

@@ -13,12 +13,29 @@
     file-dropped row when it has an external referrer), else the latest such action before it in
     the same visit (a file-dropped page reached by internal navigation continues the visit's
     arrival); no arrival at all is direct. Arrival traffic: the URL's campaign parameters, else
-    the visit's referrer. -#}
+    the visit's referrer.
+
+    Incremental by record (group_replace_config on source, record_id), as stg_matomo__actions:
+    the actions of every record (Matomo visit, file-dropped page view) with a row from a batch
+    after the watermark are classified again and replace the record's old ones. An action
+    depends only on the actions of its visit, and a visit is complete in what is read again: a
+    Matomo visit is one record, and every file-dropped row carries its visitor's latest
+    `_extracted_at` (int_web_actions_unioned), so all of a visitor's file-dropped rows are read
+    again together. -#}
+{{ config(**group_replace_config(['source', 'record_id'])) }}
 
 with
 
-actions as (
+unioned_actions as (
     select * from {{ ref('int_web_actions_unioned') }}
+),
+
+actions as (
+    {% if is_incremental() -%}
+    {{ rows_of_changed_groups('unioned_actions', ['source', 'record_id']) }}
+    {%- else -%}
+        select * from unioned_actions
+    {%- endif %}
 ),
 
 page_categories as (
@@ -170,7 +187,7 @@ attributed as (
 final as (
     select
         attributed.*,
-        channels.channel
+        channels.channel{{ group_bucket_column(['source', 'record_id'], 'attributed') }}  -- noqa: LT02
     from attributed
     left join {{ channel_mapping('attributed') }} as channels
         on {{ channel_join('attributed', 'channels') }}

@@ -186,6 +186,7 @@ final as (
         traffic_medium,
         campaign,
         order_created_at,
+        {{ local_date('order_created_at') }} as order_created_local_date,
         seconds_before_order / 86400.0 as days_before_order,
         credit,
         {{ money('(revenue_minor_units + case when remainder_rank <= minor_units_left then 1 else 0 end) / ' ~ minor_units ~ '.0') }}

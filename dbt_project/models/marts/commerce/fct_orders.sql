@@ -76,6 +76,7 @@ final as (
         case when sequenced.earlier_orders = 0 then 'new' else 'repeat' end as customer_type,
         sequenced.created_at,
         cast(sequenced.created_at as date) as created_date,
+        {{ local_date('sequenced.created_at') }} as created_local_date,
         sequenced.cancelled_at,
         sequenced.is_cancelled,
         sequenced.financial_status,

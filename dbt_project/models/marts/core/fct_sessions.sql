@@ -19,6 +19,7 @@ final as (
         sessions.web_visitor_id,
         coalesce(login_persons.person_id, first_persons.person_id) as person_id,
         sessions.started_at,
+        {{ local_date('sessions.started_at') }} as started_local_date,
         sessions.ended_at,
         sessions.duration_seconds,
         cast(sessions.page_views as {{ dbt.type_bigint() }}) as page_views,

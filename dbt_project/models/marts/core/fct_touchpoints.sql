@@ -16,6 +16,7 @@ final as (
         touchpoints.touchpoint_id,
         touchpoints.person_id,
         touchpoints.occurred_at,
+        {{ local_date('touchpoints.occurred_at') }} as occurred_local_date,
         touchpoints.source,
         touchpoints.stream,
         touchpoints.record_id,

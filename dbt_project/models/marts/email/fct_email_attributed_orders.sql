@@ -101,6 +101,7 @@ final as (
         order_touches.order_id,
         order_touches.person_id,
         order_touches.created_at,
+        {{ local_date('order_touches.created_at') }} as created_local_date,
         order_touches.total_price,
         order_touches.net_revenue,
         order_touches.currency,

@@ -89,6 +89,7 @@ final as (
         person_tickets.source,
         person_tickets.person_id,
         person_tickets.created_at,
+        {{ local_date('person_tickets.created_at') }} as created_local_date,
         person_tickets.ticket_status,
         person_tickets.ticket_type,
         person_tickets.priority,
