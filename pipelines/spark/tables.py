@@ -42,15 +42,21 @@ def _scan(folder: Path) -> str:
     return f"read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
 
 
+ENGINE_COLUMNS = frozenset({"_group_bucket"})
+"""Partition columns only Spark's tables have (macros/incremental.sql: the hash bucket an
+incremental model overwrites); not part of the published tables."""
+
+
 def _naive_utc(con: duckdb.DuckDBPyConnection, scan: str) -> str:
     """Spark's timestamps are instants (Parquet UTC-adjusted); the DuckDB build's are naive
-    UTC. The select list that converts them back."""
+    UTC. The select list that converts them back (Spark's partition columns left out)."""
     columns = con.sql(f"describe select * from {scan}").fetchall()
     return ", ".join(
         f'timezone(\'UTC\', "{name}") as "{name}"'
         if kind == "TIMESTAMP WITH TIME ZONE"
         else f'"{name}"'
         for name, kind, *_ in columns
+        if name not in ENGINE_COLUMNS
     )
 
 

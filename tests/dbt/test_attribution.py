@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from types import SimpleNamespace
 
 import duckdb
+import jinja2
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 
 from pipelines.settings import DBT_PROJECT_DIR
 from tests.dbt.conftest import BuiltWarehouse
@@ -24,13 +26,31 @@ MODELS = {
 MARKOV_MODEL = (
     DBT_PROJECT_DIR / "models/intermediate/attribution/int_channel_removal_effects_solved.sql"
 )
+MARKOV_MACROS = DBT_PROJECT_DIR / "macros/markov.sql"
 
 
-def _removal_effects(transitions: pl.DataFrame) -> pl.DataFrame:
-    """The model's SQL run on DuckDB over `transitions` (its only ref; comments stripped)."""
-    sql = re.sub(r"\{#.*?#\}", "", MARKOV_MODEL.read_text(), flags=re.DOTALL)
-    sql = sql.replace("{{ ref('int_channel_transitions_counted') }}", "transitions")
-    sql = sql.replace("{{ dbt.type_bigint() }}", "bigint")
+def _removal_effects(
+    transitions: pl.DataFrame, form: str = "default", max_states: int | None = None
+) -> pl.DataFrame:
+    """The model's SQL run on DuckDB over `transitions` (its only ref), rendered with macro
+    markov_elimination's `form` (`default`: the recursive CTE; `spark`: unrolled for
+    `max_states`, default the project's var `markov_max_states`)."""
+    bound = (
+        max_states
+        or yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"][
+            "markov_max_states"
+        ]
+    )
+    environment = jinja2.Environment()
+    environment.globals["var"] = {"markov_max_states": bound}.__getitem__
+    macros = environment.from_string(MARKOV_MACROS.read_text()).module
+    sql = environment.from_string(MARKOV_MODEL.read_text()).render(
+        ref={"int_channel_transitions_counted": "transitions"}.__getitem__,
+        dbt=SimpleNamespace(type_bigint=lambda: "bigint"),
+        journey_warehouse=SimpleNamespace(
+            markov_elimination=getattr(macros, f"{form}__markov_elimination")
+        ),
+    )
     with duckdb.connect() as con:
         con.register("transitions", transitions.to_arrow())
         return con.sql(sql).pl()
@@ -135,6 +155,12 @@ def test_removal_effects_of_a_hand_computed_chain() -> None:
     )
     assert effects["removal_effect"].to_list() == pytest.approx([0.75, 0.5])
     assert effects["removal_effect_share"].to_list() == pytest.approx([0.6, 0.4])
+    # Spark's unrolled form: the same numbers to the bit, for exactly the chain's three states
+    # or more (the extra steps change nothing); for fewer the elimination stops short (singular
+    # test assert_markov_states_within_bound fails the build then)
+    for states in (3, 5):
+        assert _removal_effects(transitions, "spark", states).sort("channel").equals(effects)
+    assert not _removal_effects(transitions, "spark", 2).sort("channel").equals(effects)
 
 
 def test_removal_effects_are_deterministic_and_sum_normalised(built: BuiltWarehouse) -> None:
@@ -145,9 +171,20 @@ def test_removal_effects_are_deterministic_and_sum_normalised(built: BuiltWareho
     assert stored.height >= 5
     assert stored["removal_effect_share"].sum() == pytest.approx(1.0, abs=1e-12)
     assert (stored["removal_effect"] > 0).all()
-    for seed in range(3):  # any row order gives the same numbers, bit for bit
-        shuffled = transitions.sample(fraction=1.0, shuffle=True, seed=seed)
-        assert _removal_effects(shuffled).sort("channel").equals(stored)
+    # Any row order gives the same numbers, bit for bit, and so does Spark's unrolled form (run
+    # here on DuckDB, for exactly the chain's states) — except the shares' last bit: their
+    # denominator is a sum of doubles, which adds in the order the rows come.
+    exact = pl.exclude("removal_effect_share")
+    recomputed = [
+        _removal_effects(transitions.sample(fraction=1.0, shuffle=True, seed=seed))
+        for seed in range(3)
+    ] + [_removal_effects(transitions, "spark", stored.height + 1)]
+    for effects in recomputed:
+        effects = effects.sort("channel")
+        assert effects.select(exact).equals(stored.select(exact))
+        assert effects["removal_effect_share"].to_list() == pytest.approx(
+            stored["removal_effect_share"].to_list(), rel=1e-15
+        )
     # The closed form agrees with iterating the chain.
     base = _absorption_by_iteration(transitions, removed=None)
     assert stored["conversion_probability"].to_list() == pytest.approx([base] * stored.height)

@@ -6,13 +6,13 @@
     conversion probabilities of all transient states solve (I - Q) p = r (unique: every state
     reaches an absorbing one). Removing a channel sends every transition into it to `(null)`
     (its row and column of Q and its entry of r are zeroed). One system per variant (nothing
-    removed, or one channel removed), all solved together by Gauss-Jordan elimination: a
-    recursive CTE with one step per transient state, each step dividing the pivot row by the
-    pivot and subtracting it from the other rows (no pivoting needed: I - Q is a diagonally
-    dominant M-matrix). The removal effect is the relative drop of the conversion probability
-    from `(start)`, clipped at 0; shares are the effects normalised to sum to 1. Plain SQL
-    (window functions, a recursive CTE), so it runs on every engine, Spark included, where dbt
-    Python models cannot run. -#}
+    removed, or one channel removed), all solved together by Gauss-Jordan elimination (macro
+    markov_elimination: a recursive CTE; on Spark unrolled for up to var `markov_max_states`
+    states), one step per transient state, each step dividing the pivot row by the pivot and
+    subtracting it from the other rows (no pivoting needed: I - Q is a diagonally dominant
+    M-matrix). The removal effect is the relative drop of the conversion probability from
+    `(start)`, clipped at 0; shares are the effects normalised to sum to 1. Plain SQL, so it
+    runs on every engine, Spark included, where dbt Python models cannot run. -#}
 
 with recursive
 
@@ -117,54 +117,18 @@ system as (
     group by cells.removed_index, cells.i, cells.j, state_count.n
 ),
 
-elimination (step, removed_index, i, j, a) as (
-    select
-        0 as step,
-        removed_index,
-        i,
-        j,
-        cast(a as double) as a
-    from system
-    union all
-    select
-        step + 1 as step,
-        removed_index,
-        i,
-        j,
-        case
-            when i = step + 1 then a / pivot_value
-            else a - pivot_column_value * pivot_row_value / pivot_value
-        end as a
-    from (
-        select
-            elimination.step,
-            elimination.removed_index,
-            elimination.i,
-            elimination.j,
-            elimination.a,
-            max(case when elimination.i = elimination.step + 1 and elimination.j = elimination.step + 1 then elimination.a end)
-                over (partition by elimination.removed_index) as pivot_value,
-            max(case when elimination.i = elimination.step + 1 then elimination.a end)
-                over (partition by elimination.removed_index, elimination.j) as pivot_row_value,
-            max(case when elimination.j = elimination.step + 1 then elimination.a end)
-                over (partition by elimination.removed_index, elimination.i) as pivot_column_value
-        from elimination
-        cross join state_count
-        where elimination.step < state_count.n
-    ) as previous_step
-),
+{{ journey_warehouse.markov_elimination() }},
 
 {#- p(start) of each variant: row 1 of the solved column -#}
 start_probabilities as (
     select
-        elimination.removed_index,
-        elimination.a as conversion_probability
-    from elimination
+        solved.removed_index,
+        solved.a as conversion_probability
+    from solved
     cross join state_count
     where
-        elimination.step = state_count.n
-        and elimination.i = 1
-        and elimination.j = state_count.n + 1
+        solved.i = 1
+        and solved.j = state_count.n + 1
 ),
 
 base_probability as (
