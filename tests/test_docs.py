@@ -22,6 +22,69 @@ def test_every_setting_is_in_the_readme_and_env_example():
     assert sorted(n for n in names if n not in ENV_EXAMPLE) == []
 
 
+# An environment variable as the code names it: a quoted name with one of these prefixes in
+# Python (read, or set for a process it starts), `env_var('NAME'` in the dbt project.
+PYTHON_VARIABLE = re.compile(
+    r"""["']((?:JOURNEY|MATOMO|MAILCHIMP|SHOPIFY|ZENDESK|DAGSTER|DBT|GX|DO_NOT)_[A-Z0-9_]+)["']"""
+)
+DBT_VARIABLE = re.compile(r"""env_var\(\s*["']([A-Z0-9_]+)["']""")
+DOCUMENTED_ROW = re.compile(r"^\| ((?:`[A-Z0-9_]+`(?:, )?)+) \| ([^|]+) \| ([^|]+) \|$", re.M)
+
+
+def code_environment_variables() -> dict[str, str]:
+    """Every environment variable the product, the test rig, the benchmarks and the dbt project
+    name → the first file naming it."""
+    found: dict[str, str] = {}
+    for folder in ("pipelines", "devkit", "bench"):
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
+            for name in PYTHON_VARIABLE.findall(path.read_text()):
+                found.setdefault(name, str(path.relative_to(PROJECT_ROOT)))
+    dbt = PROJECT_ROOT / "dbt_project"
+    paths = [dbt / "dbt_project.yml", dbt / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "analyses", "snapshots"):
+        paths += sorted((dbt / folder).rglob("*.sql")) + sorted((dbt / folder).rglob("*.yml"))
+    for path in paths:
+        for name in DBT_VARIABLE.findall(path.read_text()):
+            found.setdefault(name, str(path.relative_to(PROJECT_ROOT)))
+    return found
+
+
+def readme_environment_variables() -> dict[str, tuple[str, str]]:
+    """The README's "Configuration" tables: variable → (default or who sets it, meaning)."""
+    section = README.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    documented: dict[str, tuple[str, str]] = {}
+    for names, default, meaning in DOCUMENTED_ROW.findall(section):
+        for name in re.findall(r"`([A-Z0-9_]+)`", names):
+            assert name not in documented, f"{name} is documented twice"
+            documented[name] = (default.strip(), meaning.strip())
+    return documented
+
+
+def test_every_environment_variable_the_code_names_is_documented_once_in_the_readme():
+    """Settings (pipelines/settings.py), what the pipeline sets for dbt and MetricFlow, what
+    the dbt project reads with `env_var(...)`, telemetry and test hooks: each has a row in the
+    README's "Configuration" with its default (or who sets it) and its meaning, and no row
+    names a variable the code no longer knows."""
+    code = code_environment_variables()
+    documented = readme_environment_variables()
+    assert {"JOURNEY_SCHEDULE_TIMEZONE", "JOURNEY_LANDING_DIR", "MATOMO_TOKEN"} <= set(code)
+    assert {name: where for name, where in code.items() if name not in documented} == {}
+    assert sorted(set(documented) - set(code)) == []
+    assert [
+        name for name, (default, meaning) in documented.items() if not default or not meaning
+    ] == []
+
+
+def test_the_environment_variable_scan_sees_python_and_dbt_reads():
+    """The scan itself: a quoted name in Python and an `env_var` in dbt are found; the
+    README parser reads a row with several variables."""
+    assert PYTHON_VARIABLE.findall('os.environ.get("JOURNEY_NEW_THING")') == ["JOURNEY_NEW_THING"]
+    assert PYTHON_VARIABLE.findall('x = "STEP_START"') == []
+    assert DBT_VARIABLE.findall("{{ env_var( 'JOURNEY_X', 'd') }}") == ["JOURNEY_X"]
+    row = "| `A_B`, `C_D` | unset | two |"
+    assert DOCUMENTED_ROW.findall(row) == [("`A_B`, `C_D`", "unset", "two")]
+
+
 @pytest.mark.parametrize(
     "target", sorted(set(re.findall(r"`make ([a-z-]+)`", README)) | {"demo", "test"})
 )
