@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -143,3 +144,40 @@ def test_make_dev_loads_the_code_location_with_its_job_and_schedule(tmp_path):
 
     assert defs.resolve_job_def("nightly") is not None
     assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
+
+
+def test_the_output_tables_are_the_published_tables_each_with_its_grain():
+    """README "Output tables" lists exactly the tables of the published schemas (the golden
+    checksums of the demo builds, tests/dbt/golden/published.json, hold the published file's
+    tables), each with its grain ("one row per …"). The e2e test_publish_surface checks the same
+    list against a published file; this one fails without a build."""
+    golden = json.loads((PROJECT_ROOT / "tests" / "dbt" / "golden" / "published.json").read_text())
+    published = {table for build in golden.values() for table in build}
+    section = README.split("\n## Output tables\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `((?:marts|identity)\.[a-z_]+)` \| ([^|]+) \|$", section, re.M))
+    assert len(published) >= 25
+    assert sorted(rows) == sorted(published)
+    assert [table for table, grain in rows.items() if not grain.startswith("one row")] == []
+
+
+def test_every_make_target_with_help_is_in_the_readme():
+    """`make help` lists the targets with a `## ` comment; the README names each."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.M)
+    assert {"demo", "test", "dev", "lint"} <= set(targets)
+    assert [target for target in targets if f"`make {target}`" not in README] == []
+
+
+def test_every_cli_command_is_in_the_readme():
+    """Each `python -m pipelines <command>` (from its `--help`) is named in the README."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    commands = re.search(r"\{([a-z,-]+)\}", done.stdout).group(1).split(",")  # type: ignore[union-attr]
+    assert {"run", "report", "rollback", "check-connections"} <= set(commands)
+    named = set(re.findall(r"python -m pipelines ([a-z-]+)", README))
+    assert sorted(set(commands) - named) == []
