@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,80 @@ def test_every_cli_command_is_in_the_readme():
     assert {"run", "report", "rollback", "check-connections"} <= set(commands)
     named = set(re.findall(r"python -m pipelines ([a-z-]+)", README))
     assert sorted(set(commands) - named) == []
+
+
+def documentation_pages() -> list[Path]:
+    """The project's Markdown: README, DECISIONS, docs/ and every folder's README."""
+    skip = {"dbt_packages", "target", "node_modules"}
+    folders = sorted(
+        path
+        for path in PROJECT_ROOT.glob("*/**/*.md")
+        if not skip & set(path.relative_to(PROJECT_ROOT).parts)
+        and not any(part.startswith(".") for part in path.relative_to(PROJECT_ROOT).parts)
+        and (path.name == "README.md" or path.parent.name == "docs" or path.parent.name == "bench")
+    )
+    return [PROJECT_ROOT / "README.md", PROJECT_ROOT / "DECISIONS.md", *folders]
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+CODE_SPAN = re.compile(r"`([A-Za-z0-9_./-]+)`")
+REPOSITORY_FOLDERS = ("pipelines/", "dbt_project/", "docs/", "tests/", "config/", "devkit/",
+                      "bench/", "expectations/", ".ci/")  # fmt: skip
+FILE_SUFFIXES = (".md", ".py", ".sql", ".yml", ".yaml", ".csv", ".json", ".toml")
+# what exists only after a run or a benchmark (git-ignored), or is a vendor's URL path
+NOT_IN_THE_REPOSITORY = ("warehouse/", "bench/results/", "dbt_project/target/", "/",
+                         "incremental/", ".generations/", "data/", "demo_data/")  # fmt: skip
+
+
+def unresolved_references(page: Path) -> list[str]:
+    """Links and code-span paths of `page` that name no file or folder of the repository.
+    A code span counts as a path when it starts with a top folder, or has a folder and a
+    file suffix; it may be relative to the page, the root, `pipelines/` or `dbt_project/`."""
+    text = page.read_text()
+    missing = [
+        f"link {target}"
+        for target in MARKDOWN_LINK.findall(text)
+        if not target.startswith(("http://", "https://", "mailto:"))
+        and not (page.parent / target).exists()
+    ]
+    for span in CODE_SPAN.findall(text):
+        reference = span.rstrip(".,:")
+        is_path = reference.startswith(REPOSITORY_FOLDERS) or (
+            "/" in reference and reference.endswith(FILE_SUFFIXES)
+        )
+        if not is_path or reference.startswith(NOT_IN_THE_REPOSITORY):
+            continue
+        bases = (
+            PROJECT_ROOT,
+            page.parent,
+            PROJECT_ROOT / "pipelines",
+            PROJECT_ROOT / "dbt_project",
+        )
+        if not any((base / reference).exists() for base in bases):
+            missing.append(f"`{reference}`")
+    return missing
+
+
+def test_the_docs_name_only_files_that_exist():
+    """Docs drift is a bug: every Markdown link resolves, and every file or folder a page names
+    in code (`pipelines/…`, `dbt_project/models/…/x.sql`) exists (what a run writes, under
+    `warehouse/`, is not checked)."""
+    pages = documentation_pages()
+    assert {"README.md", "DECISIONS.md", "docs/operations.md", "dbt_project/README.md"} <= {
+        str(page.relative_to(PROJECT_ROOT)) for page in pages
+    }
+    missing = {
+        str(page.relative_to(PROJECT_ROOT)): found
+        for page in pages
+        if (found := unresolved_references(page))
+    }
+    assert missing == {}
+
+
+def test_a_reference_to_a_missing_file_is_found(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "[here](gone.md), [there](page.md), `pipelines/gone.py`, `pipelines/cli.py`, "
+        "`warehouse/reports/latest.md`, `quality/docs.py`\n"
+    )
+    assert unresolved_references(page) == ["link gone.md", "`pipelines/gone.py`"]
