@@ -15,6 +15,7 @@ from pipelines.settings import PROJECT_ROOT
 README = (PROJECT_ROOT / "README.md").read_text()
 ENV_EXAMPLE = (PROJECT_ROOT / ".env.example").read_text()
 SETTING = re.compile(r'"((?:JOURNEY|MATOMO|MAILCHIMP|SHOPIFY|ZENDESK)_[A-Z_]+)"')
+SETTING_NAME = re.compile(r"\b((?:JOURNEY|MATOMO|MAILCHIMP|SHOPIFY|ZENDESK)_[A-Z0-9_]+)\b")
 
 
 def test_every_setting_is_in_the_readme_and_env_example():
@@ -259,3 +260,16 @@ def test_a_reference_to_a_missing_file_is_found(tmp_path):
         "`warehouse/reports/latest.md`, `quality/docs.py`\n"
     )
     assert unresolved_references(page) == ["link gone.md", "`pipelines/gone.py`"]
+
+
+def test_the_docs_name_only_environment_variables_the_code_knows():
+    """A renamed or removed setting leaves no page naming the old one (DECISIONS.md may name a
+    rejected alternative)."""
+    code = code_environment_variables()
+    pages = [page for page in documentation_pages() if page.name != "DECISIONS.md"]
+    stale = {
+        str(page.relative_to(PROJECT_ROOT)): unknown
+        for page in [*pages, PROJECT_ROOT / ".env.example"]
+        if (unknown := sorted(set(SETTING_NAME.findall(page.read_text())) - set(code)))
+    }
+    assert stale == {}
