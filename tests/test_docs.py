@@ -273,3 +273,24 @@ def test_the_docs_name_only_environment_variables_the_code_knows():
         if (unknown := sorted(set(SETTING_NAME.findall(page.read_text())) - set(code)))
     }
     assert stale == {}
+
+
+def test_every_python_module_the_docs_run_exists_and_runs_as_a_script():
+    """`python -m <module>` in any page names a module of the repository that runs as a
+    script (a `__main__.py`, or an `if __name__ == "__main__"` block)."""
+    named = {
+        module
+        for page in documentation_pages()
+        for module in re.findall(r"python -m ([a-z_][a-z0-9_.]*[a-z0-9_])", page.read_text())
+        if module.split(".")[0] in {"pipelines", "devkit", "bench", "tests"}
+    }
+    assert {"pipelines", "bench.run", "pipelines.extract.derive"} <= named
+
+    def runs_as_script(module: str) -> bool:
+        path = PROJECT_ROOT.joinpath(*module.split("."))
+        if (path / "__main__.py").exists():
+            return True
+        script = path.with_suffix(".py")
+        return script.exists() and '__name__ == "__main__"' in script.read_text()
+
+    assert sorted(module for module in named if not runs_as_script(module)) == []
