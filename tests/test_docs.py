@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.settings import PROJECT_ROOT
 
@@ -294,3 +295,21 @@ def test_every_python_module_the_docs_run_exists_and_runs_as_a_script():
         return script.exists() and '__name__ == "__main__"' in script.read_text()
 
     assert sorted(module for module in named if not runs_as_script(module)) == []
+
+
+def test_every_dbt_var_is_in_the_dbt_project_readme():
+    """The business rules analysts tune (dbt vars in dbt_project.yml) each have a row in
+    dbt_project/README.md's "Vars" table, with its default and meaning."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    readme = (PROJECT_ROOT / "dbt_project" / "README.md").read_text()
+    section = readme.split("\n## Vars\n", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for names, default, meaning in re.findall(
+            r"^\| ((?:`[a-z_]+`(?:, )?)+) \| ([^|]+) \| ([^|]+) \|$", section, re.M
+        )
+        for name in re.findall(r"`([a-z_]+)`", names)
+        if default.strip() and meaning.strip()
+    }
+    assert {"session_max_minutes", "money_scale"} <= set(project["vars"])
+    assert sorted(set(project["vars"]) - documented) == []
