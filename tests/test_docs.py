@@ -313,3 +313,16 @@ def test_every_dbt_var_is_in_the_dbt_project_readme():
     }
     assert {"session_max_minutes", "money_scale"} <= set(project["vars"])
     assert sorted(set(project["vars"]) - documented) == []
+
+
+def test_decisions_holds_one_entry_per_decision_and_no_benchmark_diary():
+    """DECISIONS.md: each entry opens with its decision in bold, no two entries have the same
+    decision, and no entry is a dated measurement (figures go to bench/FIGURES.md with their
+    date and load)."""
+    text = (PROJECT_ROOT / "DECISIONS.md").read_text()
+    titles = re.findall(r"^\*\*(.+?)\*\*", text, flags=re.M | re.S)
+    assert len(titles) >= 80
+    normalised = [re.sub(r"[^a-z0-9]+", " ", title.lower()).strip() for title in titles]
+    assert sorted({t for t in normalised if normalised.count(t) > 1}) == []
+    diary = re.findall(r"\b20\d\d-\d\d-\d\d\b.*|load average.*", text)
+    assert diary == []
