@@ -326,3 +326,27 @@ def test_decisions_holds_one_entry_per_decision_and_no_benchmark_diary():
     assert sorted({t for t in normalised if normalised.count(t) > 1}) == []
     diary = re.findall(r"\b20\d\d-\d\d-\d\d\b.*|load average.*", text)
     assert diary == []
+
+
+def test_the_readme_states_each_settings_literal_default():
+    """A default written as a literal in pipelines/settings.py (`integer("JOURNEY_LOOKBACK_DAYS",
+    3)`) is the one the README's row states; `unset` where the setting has none."""
+    source = (PROJECT_ROOT / "pipelines" / "settings.py").read_text()
+    defaults = re.findall(
+        r'\b(?:text|integer|number|get)\("([A-Z_]+)", ("[^"]*"|[0-9.]+)\)', source
+    )
+    assert len(defaults) >= 10
+    documented = readme_environment_variables()
+    wrong = {}
+    for name, literal in defaults:
+        value = literal.strip('"')
+        if not literal.startswith('"'):
+            value = f"{float(value):g}"  # 30.0 is written 30
+        stated = documented[name][0]
+        if value == "0" and name == "JOURNEY_HTTP_PAGE_SIZE":
+            continue  # 0: each vendor's own page size, which the row lists
+        if f"`{value}`" not in stated:
+            wrong[name] = (value, stated)
+    assert wrong == {}
+    for name in re.findall(r'\b(?:get|optional_path)\("([A-Z_]+)"\)', source):
+        assert documented[name][0].startswith("unset"), name
