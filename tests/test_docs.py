@@ -350,3 +350,18 @@ def test_the_readme_states_each_settings_literal_default():
     assert wrong == {}
     for name in re.findall(r'\b(?:get|optional_path)\("([A-Z_]+)"\)', source):
         assert documented[name][0].startswith("unset"), name
+
+
+def test_the_dbt_project_readme_lists_the_same_published_tables():
+    """dbt_project/README.md's "Output tables" (by schema) names the tables the README lists."""
+    readme = (PROJECT_ROOT / "dbt_project" / "README.md").read_text()
+    section = readme.split("\n## Output tables\n", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        f"{schema}.{table}"
+        for names, schema in re.findall(
+            r"^\| ((?:`[a-z_]+`(?:, )?)+) \| (marts|identity) \|", section, re.M
+        )
+        for table in re.findall(r"`([a-z_]+)`", names)
+    }
+    top = README.split("\n## Output tables\n", 1)[1].split("\n## ", 1)[0]
+    assert listed == set(re.findall(r"^\| `((?:marts|identity)\.[a-z_]+)` \|", top, re.M))
