@@ -365,3 +365,12 @@ def test_the_dbt_project_readme_lists_the_same_published_tables():
     }
     top = README.split("\n## Output tables\n", 1)[1].split("\n## ", 1)[0]
     assert listed == set(re.findall(r"^\| `((?:marts|identity)\.[a-z_]+)` \|", top, re.M))
+
+
+def test_every_metric_is_named_in_the_readme():
+    """The README's "Metrics" section names every MetricFlow metric of the semantic layer."""
+    metrics_file = PROJECT_ROOT / "dbt_project" / "models" / "semantic" / "_metrics.yml"
+    names = [metric["name"] for metric in yaml.safe_load(metrics_file.read_text())["metrics"]]
+    section = README.split("\n## Metrics (the semantic layer)\n", 1)[1].split("\n## ", 1)[0]
+    assert len(names) >= 40
+    assert [name for name in names if f"`{name}`" not in section] == []
