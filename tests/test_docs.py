@@ -31,6 +31,9 @@ def test_every_setting_is_in_the_readme_and_env_example():
 PYTHON_VARIABLE = re.compile(
     r"""["']((?:JOURNEY|MATOMO|MAILCHIMP|SHOPIFY|ZENDESK|DAGSTER|DBT|GX|DO_NOT)_[A-Z0-9_]+)["']"""
 )
+ENVIRON_READ = re.compile(
+    r"""(?:environ\.get|environ\.setdefault|environ\.pop|getenv|environ\[)\(?\s*["']([A-Z][A-Z0-9_]*)["']"""
+)  # any other name read from os.environ
 DBT_VARIABLE = re.compile(r"""env_var\(\s*["']([A-Z0-9_]+)["']""")
 DOCUMENTED_ROW = re.compile(r"^\| ((?:`[A-Z0-9_]+`(?:, )?)+) \| ([^|]+) \| ([^|]+) \|$", re.M)
 
@@ -41,7 +44,8 @@ def code_environment_variables() -> dict[str, str]:
     found: dict[str, str] = {}
     for folder in ("pipelines", "devkit", "bench"):
         for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
-            for name in PYTHON_VARIABLE.findall(path.read_text()):
+            text = path.read_text()
+            for name in PYTHON_VARIABLE.findall(text) + ENVIRON_READ.findall(text):
                 found.setdefault(name, str(path.relative_to(PROJECT_ROOT)))
     dbt = PROJECT_ROOT / "dbt_project"
     paths = [dbt / "dbt_project.yml", dbt / "profiles.yml"]
@@ -84,6 +88,8 @@ def test_the_environment_variable_scan_sees_python_and_dbt_reads():
     README parser reads a row with several variables."""
     assert PYTHON_VARIABLE.findall('os.environ.get("JOURNEY_NEW_THING")') == ["JOURNEY_NEW_THING"]
     assert PYTHON_VARIABLE.findall('x = "STEP_START"') == []
+    assert ENVIRON_READ.findall('os.environ.get("SPARK_HOME")') == ["SPARK_HOME"]
+    assert ENVIRON_READ.findall("os.getenv('TZ', 'UTC')") == ["TZ"]
     assert DBT_VARIABLE.findall("{{ env_var( 'JOURNEY_X', 'd') }}") == ["JOURNEY_X"]
     row = "| `A_B`, `C_D` | unset | two |"
     assert DOCUMENTED_ROW.findall(row) == [("`A_B`, `C_D`", "unset", "two")]
