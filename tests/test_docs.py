@@ -380,3 +380,19 @@ def test_every_metric_is_named_in_the_readme():
     section = README.split("\n## Metrics (the semantic layer)\n", 1)[1].split("\n## ", 1)[0]
     assert len(names) >= 40
     assert [name for name in names if f"`{name}`" not in section] == []
+
+
+def test_every_module_of_the_product_is_named_where_its_package_is_described():
+    """Each module of `pipelines/` and its packages is named in the package's README (or, without
+    one, its `__init__` docstring): the folder's map a newcomer reads first."""
+    unnamed = []
+    for package in [PROJECT_ROOT / "pipelines", *sorted((PROJECT_ROOT / "pipelines").iterdir())]:
+        if not (package / "__init__.py").exists():
+            continue
+        readme = package / "README.md"
+        text = readme.read_text() if readme.exists() else (package / "__init__.py").read_text()
+        for module in sorted(package.glob("*.py")):
+            name = module.stem
+            if name not in ("__init__", "__main__") and not re.search(rf"\b{name}\b", text):
+                unnamed.append(str(module.relative_to(PROJECT_ROOT)))
+    assert unnamed == []
