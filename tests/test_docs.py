@@ -383,10 +383,12 @@ def test_every_metric_is_named_in_the_readme():
 
 
 def test_every_module_of_the_product_is_named_where_its_package_is_described():
-    """Each module of `pipelines/` and its packages is named in the package's README (or, without
-    one, its `__init__` docstring): the folder's map a newcomer reads first."""
+    """Each module of `pipelines/` and its packages, `devkit/` and `bench/` is named in the
+    package's README (or, without one, its `__init__` docstring): the folder's map a newcomer
+    reads first."""
     unnamed = []
-    for package in [PROJECT_ROOT / "pipelines", *sorted((PROJECT_ROOT / "pipelines").iterdir())]:
+    packages = [PROJECT_ROOT / "pipelines", *sorted((PROJECT_ROOT / "pipelines").iterdir())]
+    for package in [*packages, PROJECT_ROOT / "devkit", PROJECT_ROOT / "bench"]:
         if not (package / "__init__.py").exists():
             continue
         readme = package / "README.md"
