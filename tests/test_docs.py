@@ -398,3 +398,13 @@ def test_every_module_of_the_product_is_named_where_its_package_is_described():
             if name not in ("__init__", "__main__") and not re.search(rf"\b{name}\b", text):
                 unnamed.append(str(module.relative_to(PROJECT_ROOT)))
     assert unnamed == []
+
+
+def test_every_makefile_variable_a_user_may_set_is_in_the_readme():
+    """The Makefile's overridable variables (`NAME ?= default`) and argument pass-throughs
+    (`$(DEMO_ARGS)`) are each named in the README."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    names = set(re.findall(r"^(?:export )?([A-Z_]+) \?=", makefile, flags=re.M))
+    names |= set(re.findall(r"\$\(([A-Z_]+_ARGS)\)", makefile))
+    assert {"DEV_PORT", "DEMO_ARGS", "PYTHON"} <= names
+    assert sorted(name for name in names if not re.search(rf"\b{name}\b", README)) == []
