@@ -3,6 +3,8 @@
 run        run the nightly job for one date or a date range, against whatever the
            MATOMO_* / MAILCHIMP_* / SHOPIFY_* / ZENDESK_* / JOURNEY_DROP_DIR variables point to
 summary    print the summary of the published warehouse
+query      run SQL on the published warehouse (read-only)
+metrics    query the semantic layer's metrics with MetricFlow's `mf`
 report     write the journey report (HTML + PNG of the map), or one person's journey
 rollback   make the previous published warehouse live again
 rotate-key allow the next runs to change the pseudonymisation key (JOURNEY_PSEUDONYMIZE_KEY)

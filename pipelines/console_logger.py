@@ -11,12 +11,14 @@ evaluations, …) stay in the Dagster UI.
 from __future__ import annotations
 
 import logging
+import time
 
 import dagster as dg
 
 from pipelines.console import Console, current_console, format_seconds
 from pipelines.failures import explain_failure
 
+READ_ATTEMPTS = 5
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING}
 # dagster-dbt's own lines about how it calls dbt: the step's log in the UI keeps them; the
 # terminal has the progress lines of `pipelines.warehouse.dbt_progress` instead.
@@ -81,9 +83,23 @@ class _ConsoleHandler(logging.Handler):
             self.console.line("retrying", label=step)
 
     def _seconds(self, step: str | None) -> float | None:
+        """The step's duration by the event log. Read again a few times if the read fails or
+        does not see the step's end yet (a busy SQLite file): the line must not go missing."""
         from pipelines.run_report import step_seconds
 
-        return step_seconds(self.instance, self.run_id, step) if step else None
+        if not step:
+            return None
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                seconds = step_seconds(self.instance, self.run_id, step)
+            except Exception:
+                if attempt == READ_ATTEMPTS - 1:
+                    return None
+                seconds = None
+            if seconds is not None:
+                return seconds
+            time.sleep(0.05 * (attempt + 1))
+        return None
 
 
 def console_logger(instance: dg.DagsterInstance) -> dg.LoggerDefinition:

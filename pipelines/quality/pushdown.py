@@ -95,14 +95,19 @@ class Reduced:
     with the reason: they fail as not evaluable."""
 
 
-def supports(suite: Suite) -> bool:
-    """Whether every expectation of `suite` is computed in DuckDB (else: whole-frame GX)."""
-    return isinstance(suite.frame, WarehouseFrame) and all(
+def computable(suite: Suite) -> bool:
+    """Whether DuckDB computes every expectation of `suite` (kinds and arguments)."""
+    return all(
         spec.type in SUPPORTED
         and set(spec.kwargs) <= SUPPORTED[spec.type]
         and "row_condition" not in spec.kwargs
         for spec in suite.expectations
     )
+
+
+def supports(suite: Suite) -> bool:
+    """Whether `suite` reads the warehouse and is computed in DuckDB (else: whole-frame GX)."""
+    return isinstance(suite.frame, WarehouseFrame) and computable(suite)
 
 
 def _ident(name: str) -> str:
@@ -283,20 +288,12 @@ def reduce_frame(
         + ", ".join([f"rowid as {POSITION}", *windows])
         + f" from {FRAME_TABLE}"
     )
-    aggregates = ["count(*)"]
-    for spec in row_specs:
-        aggregates.append(f"count(*) filter (where {predicates[spec.check]})")
-        missing = " and ".join(
-            cols.missing(column) for column in _key_columns_or_column(spec, kwargs[spec.check])
-        )
-        aggregates.append(f"count(*) filter (where {missing})")
-    totals = con.execute(f"select {', '.join(aggregates)} from {view}").fetchone()
-    assert totals is not None
-    rows = int(totals[0])
+    rows, totals = _totals(con, view, row_specs, predicates, kwargs, cols, errors)
+    row_specs = [spec for spec in row_specs if spec.check in totals]
     counts: dict[str, CheckCounts] = {}
     wanted: set[int] = set()
-    for number, spec in enumerate(row_specs):
-        unexpected, missing_rows = int(totals[1 + 2 * number]), int(totals[2 + 2 * number])
+    for spec in row_specs:
+        unexpected, missing_rows = totals[spec.check]
         positions: tuple[int, ...] = ()
         values = None
         if unexpected:
@@ -319,6 +316,55 @@ def reduce_frame(
     con.execute(f"drop view {view}")
     con.execute(f"drop table {FRAME_TABLE}")
     return Reduced(rows=rows, frame=frame, counts=counts, errors=errors)
+
+
+def _totals(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    specs: list[ExpectationSpec],
+    predicates: dict[str, str],
+    kwargs: dict[str, dict[str, Any]],
+    cols: _Columns,
+    errors: dict[str, str],
+) -> tuple[int, dict[str, tuple[int, int]]]:
+    """The frame's rows and, per check, its unexpected and missing rows — in one scan. A
+    value DuckDB cannot convert at run time (a bound whose type only fails on data) fails that
+    check alone: the scan is repeated per check and the failing ones go to `errors`."""
+
+    def aggregates(spec: ExpectationSpec) -> list[str]:
+        missing = " and ".join(
+            cols.missing(column) for column in _key_columns_or_column(spec, kwargs[spec.check])
+        )
+        return [
+            f"count(*) filter (where {predicates[spec.check]})",
+            f"count(*) filter (where {missing})",
+        ]
+
+    def scan(chosen: list[ExpectationSpec]) -> tuple[int, ...]:
+        selected = ["count(*)", *(sql for spec in chosen for sql in aggregates(spec))]
+        row = con.execute(f"select {', '.join(selected)} from {view}").fetchone()
+        assert row is not None
+        return tuple(int(value) for value in row)
+
+    try:
+        row = scan(specs)
+        return row[0], {
+            spec.check: (row[1 + 2 * number], row[2 + 2 * number])
+            for number, spec in enumerate(specs)
+        }
+    except duckdb.Error:
+        if not specs:
+            raise
+    rows = scan([])[0]
+    totals: dict[str, tuple[int, int]] = {}
+    for spec in specs:
+        try:
+            _, unexpected, missing_rows = scan([spec])
+        except duckdb.Error as error:
+            errors[spec.check] = f"{type(error).__name__}: {error}".splitlines()[0]
+            continue
+        totals[spec.check] = (unexpected, missing_rows)
+    return rows, totals
 
 
 def _key_columns_or_column(spec: ExpectationSpec, kwargs: dict[str, Any]) -> list[str]:

@@ -29,7 +29,13 @@ import pandas as pd
 from pipelines.console import format_seconds
 from pipelines.privacy.samples import SampleGuard
 from pipelines.quality.frames import landing_frame, warehouse_frame
-from pipelines.quality.pushdown import Reduced, reduce_pandas, reduce_warehouse, supports
+from pipelines.quality.pushdown import (
+    Reduced,
+    computable,
+    reduce_pandas,
+    reduce_warehouse,
+    supports,
+)
 from pipelines.quality.row_counts import (
     STATE_FILE_NAME,
     Baseline,
@@ -599,6 +605,11 @@ def validate_pushed_down(
 ) -> list[CheckOutcome]:
     """`frame` validated the way warehouse suites are: reduced in DuckDB, the offending rows
     validated by GX (the tests compare this with `validate_frame` on the whole frame)."""
+    if not computable(suite):
+        raise ValueError(
+            f"suite {suite.name} has expectations DuckDB does not compute "
+            "(pushdown.SUPPORTED): validate it with validate_frame"
+        )
     run = run or RunInfo(run_id="adhoc")
     reduced = reduce_pandas(frame, suite, resolved_kwargs(suite, run))
     return validate_frame(

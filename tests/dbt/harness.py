@@ -37,10 +37,16 @@ class DbtFailed(RuntimeError):
 
 @dataclass
 class Warehouse:
-    """A temporary warehouse: its data folders, DuckDB file and dbt environment."""
+    """A temporary warehouse: its data folders, DuckDB file and dbt environment.
+
+    `schedule_timezone` feeds dbt var `reporting_timezone` (JOURNEY_SCHEDULE_TIMEZONE): UTC
+    unless a test sets another zone here, whatever the caller's shell exports, so the golden
+    checksums and ground truths never depend on the developer's environment.
+    """
 
     root: Path
     timings: dict[str, float] = field(default_factory=dict)
+    schedule_timezone: str = "UTC"
 
     @property
     def landing_dir(self) -> Path:
@@ -65,6 +71,7 @@ class Warehouse:
             "JOURNEY_LANDING_DIR": str(self.landing_dir),
             "JOURNEY_QUARANTINE_DIR": str(self.quarantine_dir),
             "JOURNEY_IDENTITY_DIR": str(self.identity_dir),
+            "JOURNEY_SCHEDULE_TIMEZONE": self.schedule_timezone,
             "DBT_TARGET_PATH": str(self.root / "dbt_target"),
             "DBT_LOG_PATH": str(self.root / "dbt_logs"),
             **rules_environment(),

@@ -1,14 +1,16 @@
 """`<event>_local_date` columns (issue 21): the day of a UTC timestamp in the reporting time zone.
 
-dbt runs the macro `local_date` (dbt var `reporting_timezone`, fed by JOURNEY_SCHEDULE_TIMEZONE)
-on DuckDB over a tiny fixture of UTC timestamps: the last and first second of local days around
-both daylight-saving changes of Europe/Berlin and the spring change of America/New_York, where
-the UTC time of local midnight moves by an hour. The expected dates are written out by hand.
+dbt runs the macro `local_date` (dbt var `reporting_timezone`, fed by JOURNEY_SCHEDULE_TIMEZONE,
+which the harness pins to UTC unless a test sets `Warehouse.schedule_timezone`) on DuckDB over
+a tiny fixture of UTC timestamps: the last and first second of local days around both
+daylight-saving changes of Europe/Berlin and the spring change of America/New_York, where the
+UTC time of local midnight moves by an hour. The expected dates are written out by hand.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -49,9 +51,9 @@ def warehouse(tmp_path_factory) -> Warehouse:
     return Warehouse(tmp_path_factory.mktemp("local_dates"))
 
 
-def test_local_dates_around_midnight_and_daylight_saving_changes(warehouse, monkeypatch):
+def test_local_dates_around_midnight_and_daylight_saving_changes(warehouse):
     """The zone comes from JOURNEY_SCHEDULE_TIMEZONE through the dbt var; a null stays null."""
-    monkeypatch.setenv("JOURNEY_SCHEDULE_TIMEZONE", "Europe/Berlin")
+    warehouse = replace(warehouse, schedule_timezone="Europe/Berlin")
     values = ", ".join(f"(cast('{at}' as timestamp))" for at in CASES) + ", (null)"
     dispatch = "adapter.dispatch('local_date', 'journey_warehouse')"
     inline = (
@@ -76,7 +78,14 @@ def test_local_dates_around_midnight_and_daylight_saving_changes(warehouse, monk
     }
 
 
-def test_a_zone_that_is_not_an_iana_name_fails_the_compile(warehouse, monkeypatch):
-    monkeypatch.setenv("JOURNEY_SCHEDULE_TIMEZONE", "UTC'; drop table x; --")
+def test_the_harness_pins_utc_whatever_the_shell_exports(warehouse, monkeypatch):
+    """A developer with JOURNEY_SCHEDULE_TIMEZONE set builds the same warehouse as CI."""
+    monkeypatch.setenv("JOURNEY_SCHEDULE_TIMEZONE", "Europe/Berlin")
+    rows = shown(warehouse, "select '{{ var(\"reporting_timezone\") }}' as zone")
+    assert rows == [{"zone": "UTC"}]
+
+
+def test_a_zone_that_is_not_an_iana_name_fails_the_compile(warehouse):
+    warehouse = replace(warehouse, schedule_timezone="UTC'; drop table x; --")
     with pytest.raises(DbtFailed, match="must be an IANA time zone"):
         shown(warehouse, "select {{ local_date('current_timestamp') }} as day")

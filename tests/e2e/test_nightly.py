@@ -142,7 +142,10 @@ def test_make_demo_is_never_silent_for_10_s_and_ends_with_where_things_are(night
     report = outcome.report
     for stage in report["stages"]:
         done = f"{stage['step']:<24} done in {format_seconds(stage['seconds'])}"
-        assert any(done in line for line in text), done
+        assert any(done in line for line in text), (
+            done,
+            [line for line in text if stage["step"] in line or "Logging error" in line][-5:],
+        )
     assert (
         f"The nightly job published the warehouse in {format_seconds(report['seconds'])} "
         f"(run {report['run_id']})." in text

@@ -199,3 +199,36 @@ def test_a_missing_column_fails_only_its_check(gx_session):
     assert not gone.passed
     assert "could not be evaluated" in gone.message
     assert "gone" in gone.message
+
+
+def test_a_value_duckdb_cannot_convert_fails_only_its_check():
+    """A bound that binds but fails when the scan runs (a text bound on a timestamp column that
+    is not a time) is that check's error (the runner reports it as not evaluable); the suite's
+    other checks keep their exact counts."""
+    suite = make_suite(
+        [
+            expectation("expect_column_values_to_not_be_null", "id_not_null", column="id"),
+            expectation(
+                "expect_column_values_to_be_between",
+                "seen_between",
+                column="seen_at",
+                min_value="not a time",
+                max_value="2030-01-01",
+            ),
+        ]
+    )
+    seen = pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"])
+    frame = pd.DataFrame({"id": ["a", None, "c"], "seen_at": seen})
+    reduced = reduce_pandas(frame, suite, resolved_kwargs(suite, RUN))
+    assert reduced.rows == 3
+    assert reduced.counts["id_not_null"].unexpected == 1
+    assert "seen_between" not in reduced.counts
+    assert reduced.errors["seen_between"].startswith("ConversionException"), reduced.errors
+    assert reduced.counts["id_not_null"].positions == (1,)
+
+
+def test_a_suite_duckdb_does_not_compute_is_refused_not_half_checked():
+    suite = make_suite([CASES["parseable_where_present"][0]])
+    frame = CASES["parseable_where_present"][1]
+    with pytest.raises(ValueError, match="validate it with validate_frame"):
+        validate_pushed_down(suite, frame, RUN)
