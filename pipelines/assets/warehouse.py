@@ -3,7 +3,9 @@
 `dbt_before_identity` builds staging and everything the evidence model needs, into a fresh
 staging warehouse (write-audit-publish: never the published file). The identity assets read
 `int_identity_evidence` and write the identity tables that `dbt_after_identity` reads as dbt
-sources. dbt tests become asset checks; tests with severity `error` are blocking.
+sources. dbt tests become asset checks; tests with severity `error` are blocking. The failing
+rows of failed and warned tests are kept as views after each invocation
+(`pipelines.warehouse.dbt_failures`).
 
 Each invocation streams dbt's structured events as they come: Dagster events for every model
 and test (dagster-dbt's translation), and a progress line per model in the run's log
@@ -30,6 +32,7 @@ from pipelines.quality.dbt_test_descriptions import describe
 from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
 from pipelines.warehouse.build import prepare_build
+from pipelines.warehouse.dbt_failures import keep_failing_rows
 from pipelines.warehouse.dbt_progress import DbtProgress
 from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
@@ -109,6 +112,7 @@ def _run_dbt(
                 project=invocation.project,
             )
         error = progress.error(invocation.process.wait())
+    keep_failing_rows(settings.build_warehouse_path, dbt_target_path(settings))
     if error is not None:
         raise error
 
