@@ -13,6 +13,7 @@ and test (dagster-dbt's translation), and a progress line per model in the run's
 and database error, not dbt's exit code alone.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ def _run_dbt(
     progress = DbtProgress("dbt 1/2" if first else "dbt 2/2")
     context.log.info(f"{progress.label}: starting `dbt build` (dbt parses the project first)")
     announce(f"{progress.label}: dbt is starting and parsing the project")
+    started = time.time()
     with temporary_environment({**dbt_environment(settings), **run_environment(last_day=last_day)}):
         # One target folder per build folder: every invocation after the first reuses dbt's
         # partial parse (the profile and sources' variables are the same), saving a full parse.
@@ -112,7 +114,7 @@ def _run_dbt(
                 project=invocation.project,
             )
         error = progress.error(invocation.process.wait())
-    keep_failing_rows(settings.build_warehouse_path, dbt_target_path(settings))
+    keep_failing_rows(settings.build_warehouse_path, dbt_target_path(settings), started=started)
     if error is not None:
         raise error
 

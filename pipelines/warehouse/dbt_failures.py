@@ -20,13 +20,15 @@ FAILURES_SCHEMA = "test_failures"
 KEPT_STATUSES = {"fail", "warn"}
 
 
-def keep_failing_rows(warehouse: Path, target: Path) -> list[str]:
+def keep_failing_rows(warehouse: Path, target: Path, *, started: float = 0.0) -> list[str]:
     """Create a view of the failing rows of every test that failed or warned in the dbt
     invocation whose artifacts are in `target`, drop those of its tests that passed; the names
-    of the views created. An invocation without test results (dbt stopped early) changes
-    nothing."""
+    of the views created. An invocation without test results (dbt stopped early: no
+    `run_results.json` written since `started`, a POSIX time) changes nothing."""
     results_file, manifest_file = target / "run_results.json", target / "manifest.json"
     if not results_file.exists() or not manifest_file.exists():
+        return []
+    if results_file.stat().st_mtime < started:  # an earlier invocation's results
         return []
     results = [
         result
@@ -45,7 +47,11 @@ def keep_failing_rows(warehouse: Path, target: Path) -> list[str]:
 
     import duckdb
 
-    with duckdb.connect(str(warehouse)) as con:
+    try:
+        con = duckdb.connect(str(warehouse))
+    except duckdb.Error:  # held by another process: the samples must not hide dbt's outcome
+        return []
+    with con:
         existing = {
             name
             for (name,) in con.execute(
