@@ -5,8 +5,8 @@ it: a run stores ~2,000 events (a planned and an evaluation event per asset chec
 dbt tests; a materialization per asset; log lines), each one to three such connections. Every
 commit waits for an fsync of the write-ahead log, and every close of the *last* connection to a
 file checkpoints the log into the database with two more fsyncs. Measured on this machine: 13 ms
-per write as Dagster does it, 0.1 ms with the two changes below (DECISIONS.md, "Fixed cost of a
-run").
+per write as Dagster does it, 0.1 ms with the two changes below (DECISIONS.md, "Dagster's
+SQLite storage runs with `synchronous=NORMAL`").
 
 - `PRAGMA synchronous=NORMAL` on every SQLite connection whose file is in WAL mode (Dagster puts
   its event log, run and schedule storages in WAL mode): a commit no longer waits for the disk;
