@@ -140,9 +140,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def serve(dataset: Path, env_queue: multiprocessing.Queue) -> None:
-    """The sandbox, in a process of its own so its memory is not counted as extraction's."""
-    server = SandboxServer(dataset, call_limit=(400, 20.0))
+def serve(dataset: Path, env_queue: multiprocessing.Queue, sources: tuple[str, ...]) -> None:
+    """The sandbox, in a process of its own so its memory is not counted as extraction's; it
+    loads only the sources extracted."""
+    server = SandboxServer(dataset, call_limit=(400, 20.0), sources=sources)
     env_queue.put(server.env())
     server.serve_forever()
 
@@ -214,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="extract_bench_"))
     context = multiprocessing.get_context("spawn")
     env_queue = context.Queue()
-    sandbox = context.Process(target=serve, args=(dataset, env_queue), daemon=True)
+    sandbox = context.Process(
+        target=serve, args=(dataset, env_queue, tuple(args.sources)), daemon=True
+    )
     try:
         started = time.perf_counter()
         sandbox.start()
