@@ -53,7 +53,6 @@ DROP_FILES = {  # stream: (frame attribute, month column, canonical columns)
     ),
 }
 OUTPUT_PARTS = ("vendor", "drop", "truth", "manifest.json")
-Shape = Callable[[pl.LazyFrame], pl.LazyFrame]
 
 
 def build_world(
@@ -95,20 +94,17 @@ def generate(
     for stream, (attribute, month_column, columns) in DROP_FILES.items():
         frame = getattr(world.drops, attribute).select(columns)
         counts.update(_write_drop(out_dir, stream, frame, month_column))
-
-    # One truth frame in memory at a time (built, written, released): at 1M persons the world
-    # alone holds ~7 GB, and building all five before writing any passed 12 GB.
-    def write_truth(name: str, frame: pl.DataFrame, shape: Shape | None = None) -> None:
+    touchpoints = truth.touchpoints(world)
+    truth_frames = {
+        "identities": (truth.identities(world), None),
+        "touchpoints": (touchpoints, truth.published_touchpoints),
+        "phases": (truth.phases(touchpoints), None),
+        "sessions": (truth.sessions(world), None),
+        "orders": (truth.orders(world), None),
+    }
+    for name, (frame, shape) in truth_frames.items():
         path = out_dir / "truth" / f"{name}.parquet"
         counts[path.relative_to(out_dir).as_posix()] = _write_frame(path, frame, shape)
-
-    touchpoints = truth.touchpoints(world)
-    write_truth("touchpoints", touchpoints, truth.published_touchpoints)
-    write_truth("phases", truth.phases(touchpoints))
-    del touchpoints
-    write_truth("identities", truth.identities(world))
-    write_truth("sessions", truth.sessions(world))
-    write_truth("orders", truth.orders(world))
     manifest = {
         "generator": "devkit.demo",
         "generator_version": GENERATOR_VERSION,
@@ -157,7 +153,9 @@ def _write_vendor(path: Path, frames: Iterator[pl.DataFrame], duplicated: bool) 
     return rows
 
 
-def _write_frame(path: Path, frame: pl.DataFrame, shape: Shape | None = None) -> int:
+def _write_frame(
+    path: Path, frame: pl.DataFrame, shape: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+) -> int:
     """Write `frame` (through `shape`, slice by slice, so a large one never doubles in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
