@@ -50,6 +50,7 @@ class Sampler:
     samples: list[tuple[float, float, int]] = field(default_factory=list)
     dbt_results: list[dict] = field(default_factory=list)
     run_results: Path | None = None
+    stale_invocation: str | None = None  # the previous run's run_results.json: not this run's
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -93,8 +94,10 @@ class Sampler:
         except (OSError, json.JSONDecodeError):
             return  # being written; the next sample reads it
         stamp = results.get("metadata", {}).get("invocation_id")
-        if stamp and all(
-            r.get("metadata", {}).get("invocation_id") != stamp for r in self.dbt_results
+        if (
+            stamp
+            and stamp != self.stale_invocation
+            and all(r.get("metadata", {}).get("invocation_id") != stamp for r in self.dbt_results)
         ):
             self.dbt_results.append(results)
 
@@ -136,6 +139,11 @@ def run_night(
     if full_refresh:
         command.append("--full-refresh")
     print(f"\n== {label}: {' '.join(command[1:])}", flush=True)
+    # A night that fails before dbt runs leaves the previous run's results in place.
+    run_results = build_dir / "dbt_target" / "run_results.json"
+    stale = None
+    if run_results.exists():
+        stale = json.loads(run_results.read_text()).get("metadata", {}).get("invocation_id")
     started = time.time()
     process = subprocess.Popen(
         command,
@@ -145,7 +153,7 @@ def run_night(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    sampler = Sampler(process.pid, run_results=build_dir / "dbt_target" / "run_results.json")
+    sampler = Sampler(process.pid, run_results=run_results, stale_invocation=stale)
     sampler.start()
     loads = []
     assert process.stdout is not None

@@ -5,8 +5,8 @@ it: a run stores ~2,000 events (a planned and an evaluation event per asset chec
 dbt tests; a materialization per asset; log lines), each one to three such connections. Every
 commit waits for an fsync of the write-ahead log, and every close of the *last* connection to a
 file checkpoints the log into the database with two more fsyncs. Measured on this machine: 13 ms
-per write as Dagster does it, 0.1 ms with the two changes below (DECISIONS.md, "Fixed cost of a
-run").
+per write as Dagster does it, 0.1 ms with the two changes below (DECISIONS.md, "Dagster's
+SQLite storage runs with `synchronous=NORMAL`").
 
 - `PRAGMA synchronous=NORMAL` on every SQLite connection whose file is in WAL mode (Dagster puts
   its event log, run and schedule storages in WAL mode): a commit no longer waits for the disk;
@@ -17,6 +17,13 @@ run").
   Dagster's short-lived connections no longer checkpoints each time; SQLite checkpoints when the
   log reaches 1,000 pages, and when the process exits. The idle connection never opens a
   transaction, so it holds no snapshot and blocks no writer or checkpoint of other processes.
+- A background thread checkpoints every kept file that changed, at most every
+  `CHECKPOINT_SECONDS` (`PRAGMA wal_checkpoint(PASSIVE)`: it copies what the log holds into the
+  database file without waiting for, or blocking, any reader or writer). Readers in other
+  processes see committed events without it (they read the log), but the Dagster UI learns that
+  a running run has new events from a file watcher on the run's `<run_id>.db` file, which only
+  changes at a checkpoint: without this thread the live view of a run stood still until the log
+  reached 1,000 pages (most of a small run).
 
 `install()` is idempotent; the definitions module calls it, so the CLI, `dagster dev`'s run
 processes and the tests' instances all write this way.
@@ -24,13 +31,22 @@ processes and the tests' instances all write this way.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from typing import Any
 
+CHECKPOINT_SECONDS = 0.5
+"""How stale the database file (and so the Dagster UI's live view of a run) may get."""
+
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_checkpoint_lock = threading.Lock()
 _installed = False
 _keepers: dict[str, sqlite3.Connection] = {}
+_checkpointed_version: dict[str, int] = {}
+_checkpointer_pid: int | None = None
 
 
 def install() -> None:
@@ -75,6 +91,43 @@ def _keep_open(path: str) -> None:
             "select count(*) from sqlite_master"
         ).fetchall()  # opens the file and its WAL index
         _keepers[path] = keeper
+        _start_checkpointer()
+
+
+def _start_checkpointer() -> None:
+    """The checkpoint thread of this process (again in a forked child: threads do not fork)."""
+    global _checkpointer_pid
+    if _checkpointer_pid == os.getpid():
+        return
+    _checkpointer_pid = os.getpid()
+    threading.Thread(target=_checkpoint_loop, name="sqlite-wal-checkpoint", daemon=True).start()
+
+
+def _checkpoint_loop() -> None:
+    pause = threading.Event()  # never set: a sleep
+    while not pause.wait(CHECKPOINT_SECONDS):
+        checkpoint_changed()
+
+
+def checkpoint_changed() -> list[str]:
+    """`PRAGMA wal_checkpoint(PASSIVE)` on every kept file committed to since its last
+    checkpoint (SQLite's `data_version` tells, without reading the log); the files checkpointed."""
+    done = []
+    with _lock:
+        kept = list(_keepers.items())
+    # not under `_lock`: a checkpoint syncs files, and new connections of Dagster take `_lock`
+    with _checkpoint_lock:
+        for path, keeper in kept:
+            try:
+                version = keeper.execute("PRAGMA data_version").fetchone()[0]
+                if _checkpointed_version.get(path) == version:
+                    continue
+                keeper.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _checkpointed_version[path] = version
+                done.append(path)
+            except sqlite3.Error as error:  # a busy or vanished file: try again next time
+                _log.debug("WAL checkpoint of %s skipped: %s", path, error)
+    return done
 
 
 def kept_files() -> list[str]:

@@ -1,13 +1,16 @@
 """Dagster's SQLite storage with `synchronous=NORMAL` on WAL files kept open (pipelines/event_log.py):
-the events a run writes are all there, read back by another process, and only WAL files are
-touched."""
+the events a run writes are all there, read back by another process, only WAL files are
+touched, and the database file itself receives a running run's events (checkpoints), which is
+what the Dagster UI's file watcher waits for."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 
 import dagster as dg
 from sqlalchemy import create_engine, text
@@ -63,3 +66,77 @@ def test_only_wal_files_get_synchronous_normal(tmp_path):
     assert levels == {"wal.db": 1, "rollback.db": 2}  # 1 NORMAL, 2 FULL (SQLite's default)
     assert str(wal) in event_log.kept_files()
     assert str(rollback) not in event_log.kept_files()
+
+
+def test_a_watcher_of_a_running_run_sees_its_events_before_the_run_ends(tmp_path):
+    """The Dagster UI's live view: a file watcher on the run's `<run_id>.db` (Dagster's own
+    `watch`, as the UI uses it). With the log kept open, the database file only changes at a
+    checkpoint; the checkpoint thread must bring the run's events into it while it runs."""
+    event_log.install()
+    run_ids: list[str] = []
+    started, watching, release = threading.Event(), threading.Event(), threading.Event()
+
+    @dg.asset
+    def slow(context) -> int:
+        run_ids.append(context.run_id)
+        started.set()
+        assert watching.wait(30)
+        context.log.info("halfway through")
+        assert release.wait(30)
+        return 1
+
+    seen = threading.Event()
+
+    def on_event(entry, _cursor) -> None:
+        if entry.user_message == "halfway through":
+            seen.set()
+
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        results = []
+        runner = threading.Thread(
+            target=lambda: results.append(dg.materialize([slow], instance=instance))
+        )
+        runner.start()
+        try:
+            assert started.wait(30)
+            [run_id] = run_ids
+            storage = instance.event_log_storage
+            storage.watch(run_id, None, on_event)
+            watching.set()
+            assert seen.wait(10 * event_log.CHECKPOINT_SECONDS + 5), "the watcher saw nothing"
+            assert runner.is_alive()  # still writing: the run waits for `release`
+            # the database file alone (without its write-ahead log) holds the event
+            main_file = tmp_path / "history" / "runs" / f"{run_id}.db"
+            copy = tmp_path / "copy.db"
+            shutil.copyfile(main_file, copy)
+            with sqlite3.connect(copy) as reader:
+                [(count,)] = reader.execute(
+                    "select count(*) from event_logs where event like '%halfway through%'"
+                ).fetchall()
+            assert count == 1
+            storage.end_watch(run_id, on_event)
+        finally:
+            watching.set()
+            release.set()
+            runner.join(60)
+        assert results and results[0].success
+
+
+def test_only_changed_files_are_checkpointed(tmp_path):
+    event_log.install()
+    path = tmp_path / "wal.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("create table t (x)"))
+    event_log.checkpoint_changed()
+    assert str(path) not in event_log.checkpoint_changed()  # nothing new since
+    with engine.begin() as connection:
+        connection.execute(text("insert into t values (1)"))
+    event_log.checkpoint_changed()  # (or the thread did it first)
+    engine.dispose()
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(path, copy)  # the database file without its log
+    with sqlite3.connect(copy) as reader:
+        assert reader.execute("select x from t").fetchall() == [(1,)]

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster_dbt import DbtCliResource
 
@@ -117,15 +119,18 @@ TINY_MODELS = {
 }
 
 
-def test_a_dbt_model_error_names_the_model_its_file_and_the_database_error(tmp_path, folders):
+def run_tiny_dbt(tmp_path: Path, models: dict[str, str]) -> tuple[dg.DagsterInstance, Any, Path]:
+    """The real `dbt_before_identity` asset on a small dbt project of `models` (path → text):
+    the instance, the run's result and the project's manifest."""
     project = tmp_path / "dbt"
     (project / "models").mkdir(parents=True)
     (project / "profiles.yml").write_text(TINY_PROFILE)
     (project / "dbt_project.yml").write_text(TINY_PROJECT)
-    for name, sql in TINY_MODELS.items():
+    for name, text in models.items():
         (project / "models" / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / "models" / name).write_text(sql)
-    before_identity, _ = build_dbt_assets(ensure_manifest(project))
+        (project / "models" / name).write_text(text)
+    manifest = ensure_manifest(project)
+    before_identity, _ = build_dbt_assets(manifest)
     dbt = DbtCliResource(
         project_dir=str(project), profiles_dir=str(project), dbt_executable=dbt_executable()
     )
@@ -137,6 +142,11 @@ def test_a_dbt_model_error_names_the_model_its_file_and_the_database_error(tmp_p
     result = defs.resolve_job_def("nightly").execute_in_process(
         instance=instance, raise_on_error=False
     )
+    return instance, result, manifest
+
+
+def test_a_dbt_model_error_names_the_model_its_file_and_the_database_error(tmp_path, folders):
+    instance, result, _ = run_tiny_dbt(tmp_path, TINY_MODELS)
 
     assert not result.success
     report, markdown = linked_report(instance, result.run_id)
@@ -204,3 +214,60 @@ def test_a_report_the_run_wrote_itself_is_not_written_again_by_the_sensor(tmp_pa
     )
     {s.name: s for s in build_report_sensors(job)}["run_report_on_failure"](context)
     assert json.loads(path.read_text()) == {"kept": True}
+
+
+FAILING_TESTS_YML = """
+models:
+  - name: stg_orders
+    columns:
+      - name: order_id
+        data_tests:
+          - not_null
+          - unique
+      - name: total_price
+        data_tests:
+          - accepted_values:
+              values: ["10.00", "11.00", "12.00", "13.00", "14.00", "15.00", "16.00", "17.00"]
+              config:
+                severity: warn
+"""
+
+
+def test_failed_and_warned_dbt_tests_show_their_failing_rows_and_passing_tests_leave_no_view(
+    tmp_path, folders
+):
+    """dbt stores no failures itself: the dbt step keeps a view of the failing rows of each
+    failed or warned test (named by its check, even when dbt shortens the test's alias) and
+    none for a passing one; the report samples them from the build warehouse."""
+    models = {
+        "staging/stg_orders.sql": (
+            "select * from (values (1, '12.50'), (null, '12.00'), (3, '99.99')) "
+            "as t (order_id, total_price)"
+        ),
+        "staging/_stg.yml": FAILING_TESTS_YML,
+        "intermediate/int_identity_evidence.sql": "select order_id from {{ ref('stg_orders') }}",
+    }
+    instance, result, manifest = run_tiny_dbt(tmp_path, models)
+
+    assert not result.success
+    report, _ = linked_report(instance, result.run_id)
+    [failed] = report["checks"]["failures"]
+    assert failed["check"] == "not_null_stg_orders_order_id"
+    assert failed["metadata"]["sample"] == [{"order_id": None}]  # dbt selects the column
+    [warned] = report["checks"]["warnings"]
+    long_name = (
+        "accepted_values_stg_orders_total_price__10_00__11_00__12_00__13_00__14_00__15_00__16_00"
+        "__17_00"
+    )
+    assert warned["check"] == long_name
+    assert warned["metadata"]["unexpected_values"] == [
+        {"value": "12.50", "count": 1},
+        {"value": "99.99", "count": 1},
+    ]
+    nodes = json.loads(manifest.read_text())["nodes"]
+    assert any(n["name"] == long_name and n["alias"] != long_name for n in nodes.values())
+    with duckdb.connect(str(folders.build_warehouse_path), read_only=True) as con:
+        views = con.sql(
+            "select view_name from duckdb_views() where schema_name = 'test_failures'"
+        ).fetchall()
+    assert sorted(views) == sorted([(long_name,), ("not_null_stg_orders_order_id",)])

@@ -29,6 +29,7 @@ from devkit.sandbox.matomo import MatomoApi
 from devkit.sandbox.shopify import DEFAULT_SCOPES, ShopifyApi
 from devkit.sandbox.store import VendorStore
 from devkit.sandbox.zendesk import ZendeskApi
+from devkit.vendor_dataset import VENDOR_SOURCES
 
 log = logging.getLogger("journey.sandbox")
 
@@ -75,8 +76,9 @@ class SandboxServer:
         call_limit: tuple[int, float] = (40, 2.0),
         shopify_scopes: tuple[str, ...] = DEFAULT_SCOPES,
         zendesk_role: str = "admin",
+        sources: tuple[str, ...] = VENDOR_SOURCES,
     ) -> None:
-        self.store = VendorStore(Path(dataset_dir), clock)
+        self.store = VendorStore(Path(dataset_dir), clock, sources)
         self.faults = FaultPlan(faults)
         self.bucket = LeakyBucket(*call_limit)
         self.credentials = {

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from pipelines.assets.common import is_full_refresh, run_days, skipped_this_run
+from pipelines.extract.registry import registry
 from pipelines.quality.gate import (
     GATE_CHECK,
     STATE_FILE_NAME,
@@ -20,6 +21,13 @@ from pipelines.quality.gate import (
     record_state,
 )
 from pipelines.resources import JourneyResource
+
+
+def arrival(source: str, stream: str) -> str:
+    """The stream's registry `arrival` (a stream the registry does not declare: steady)."""
+    declared = registry().get(source)
+    decl = declared.streams.get(stream) if declared else None
+    return decl.arrival if decl else "steady"
 
 
 def _metadata(values: dict) -> dict[str, dg.MetadataValue]:
@@ -93,6 +101,7 @@ def build_quarantine_gate(landing_keys: Iterable[dg.AssetKey]) -> dg.AssetChecks
                 max_share=settings.quarantine_max_share,
                 previous=state.get(label),
                 window_days=window_days,
+                steady=arrival(source, stream) == "steady",
             )
             if verdict.passed:
                 passing[label] = {"landed": night.landed, "days": window_days}

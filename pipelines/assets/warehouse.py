@@ -3,7 +3,9 @@
 `dbt_before_identity` builds staging and everything the evidence model needs, into a fresh
 staging warehouse (write-audit-publish: never the published file). The identity assets read
 `int_identity_evidence` and write the identity tables that `dbt_after_identity` reads as dbt
-sources. dbt tests become asset checks; tests with severity `error` are blocking.
+sources. dbt tests become asset checks; tests with severity `error` are blocking. The failing
+rows of failed and warned tests are kept as views after each invocation
+(`pipelines.warehouse.dbt_failures`).
 
 Each invocation streams dbt's structured events as they come: Dagster events for every model
 and test (dagster-dbt's translation), and a progress line per model in the run's log
@@ -11,6 +13,7 @@ and test (dagster-dbt's translation), and a progress line per model in the run's
 and database error, not dbt's exit code alone.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
 from pipelines.spark.tables import copy_to_duckdb
 from pipelines.warehouse.build import prepare_build
+from pipelines.warehouse.dbt_failures import keep_failing_rows
 from pipelines.warehouse.dbt_progress import DbtProgress
 from pipelines.warehouse.dbt_runner import (
     PRE_IDENTITY_SELECT,
@@ -93,6 +97,7 @@ def _run_dbt(
     progress = DbtProgress("dbt 1/2" if first else "dbt 2/2")
     context.log.info(f"{progress.label}: starting `dbt build` (dbt parses the project first)")
     announce(f"{progress.label}: dbt is starting and parsing the project")
+    started = time.time()
     with temporary_environment({**dbt_environment(settings), **run_environment(last_day=last_day)}):
         # One target folder per build folder: every invocation after the first reuses dbt's
         # partial parse (the profile and sources' variables are the same), saving a full parse.
@@ -110,6 +115,7 @@ def _run_dbt(
                 project=invocation.project,
             )
         error = progress.error(invocation.process.wait())
+    keep_failing_rows(settings.build_warehouse_path, dbt_target_path(settings), started=started)
     if error is not None:
         raise error
     if settings.engine == "spark" and not first:

@@ -264,7 +264,13 @@ def stream_tables(sources: dict[str, SourceDecl]) -> str:
             )
             key = " + ".join(f"`{k}`" for k in decl.key)
             out.append(f"#### `{decl.source}/{decl.stream}`\n")
-            out.append(f"{decl.description} Key {key}{version}.\n")
+            arrival = (
+                " Arrives in bursts: a night without records is normal (not judged by the "
+                "quarantine gate's vanished-stream rule)."
+                if decl.arrival == "bursty"
+                else ""
+            )
+            out.append(f"{decl.description} Key {key}{version}.{arrival}\n")
             out.append(
                 "| field | landing check | required | staging parses as | suite reads as "
                 "| enumeration (extensible) | personal data | note |"

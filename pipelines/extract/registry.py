@@ -45,7 +45,12 @@ _FIELD_KEYS = frozenset(
         "fields",
     }
 )
-_STREAM_KEYS = frozenset({"description", "key", "version", "fields"})
+_STREAM_KEYS = frozenset({"description", "key", "version", "fields", "arrival"})
+ARRIVALS = ("steady", "bursty")
+"""How a stream's records arrive: `steady` — every night brings some, so a night with none is
+suspicious (the quarantine gate's vanished-stream rule judges it); `bursty` — records come in
+bursts (a file dropped now and then, recipients of a campaign when one is sent), so a night
+with none is normal and that rule does not judge it."""
 
 
 class RegistryError(ValueError):
@@ -95,6 +100,8 @@ class StreamDecl:
     version_field: str | None
     version_format: str | None
     fields: dict[str, FieldDecl]
+    arrival: str = "steady"
+    """`ARRIVALS`: whether a night without records is suspicious (steady) or normal (bursty)."""
 
     @property
     def name(self) -> str:
@@ -173,7 +180,13 @@ def _check_parse(where: str, parse: Any) -> None:
         raise RegistryError(f"{where}: parse is a type, a one-element list or a mapping")
 
 
-def _stream(source: str, stream: str, raw: dict, path: Path) -> StreamDecl:
+def _arrival(where: str, value: Any) -> str:
+    if value not in ARRIVALS:
+        raise RegistryError(f"{where}: arrival {value!r} is not one of {ARRIVALS}")
+    return str(value)
+
+
+def _stream(source: str, stream: str, raw: dict, path: Path, arrival: str = "steady") -> StreamDecl:
     where = f"{path.name}: {stream}"
     unknown = set(raw) - _STREAM_KEYS
     if unknown:
@@ -190,6 +203,7 @@ def _stream(source: str, stream: str, raw: dict, path: Path) -> StreamDecl:
         version_field=version.get("field"),
         version_format=version.get("format"),
         fields=fields,
+        arrival=_arrival(where, raw.get("arrival", arrival)),
     )
     if not decl.key or not decl.description:
         raise RegistryError(f"{where}: key and description are required")
@@ -201,8 +215,9 @@ def load_source(path: Path) -> SourceDecl:
     source = raw.get("source")
     if source != path.stem:
         raise RegistryError(f"{path}: `source: {source}` must match the file name")
+    arrival = _arrival(str(path.name), raw.get("arrival", "steady"))  # the source's default
     streams = {
-        str(stream): _stream(source, str(stream), body or {}, path)
+        str(stream): _stream(source, str(stream), body or {}, path, arrival)
         for stream, body in (raw.get("streams") or {}).items()
     }
     return SourceDecl(source, str(raw.get("description") or "").strip(), streams, path)

@@ -9,7 +9,9 @@ A night is judged per stream on the files the run wrote (contracts §3):
   (default 1 %), or everything was quarantined (whatever the threshold);
 * the stream received nothing at all although, at the rate of the last night that passed, at
   least `VANISHED_MIN_EXPECTED` records were due in tonight's window (a source that silently
-  returns nothing). That night's count and window are kept in
+  returns nothing). Only streams whose records arrive steadily are judged so: a stream declared
+  `arrival: bursty` in its registry file (file drops; Mailchimp's campaign-driven streams) may
+  bring nothing for nights on end, and that is a normal night. That night's count and window are kept in
   `{data_dir}/state/quarantine_gate.json`, one entry per stream, written only by nights that
   pass — so a vanished stream keeps failing until someone looks (to accept it, unconfigure the
   source or delete the stream's entry). Streams of an unconfigured source are not judged.
@@ -203,9 +205,11 @@ def judge_night(
     max_share: float,
     previous: dict[str, Any] | None,
     window_days: int,
+    steady: bool = True,
 ) -> Verdict:
     """Does the stream's night pass the gate? `previous`: the stream's state entry (the last
-    night that passed: `landed`, `days`), for the vanished-stream rule."""
+    night that passed: `landed`, `days`), for the vanished-stream rule, which judges only a
+    `steady` stream (registry `arrival`)."""
     metadata: dict[str, Any] = {
         "landed": night.landed,
         "quarantined": night.quarantined,
@@ -235,7 +239,14 @@ def judge_night(
             f"{reasons}" + (f"; e.g. {example['record']}: {example['reason']}" if example else "")
         )
         return Verdict(False, message, metadata)
-    if night.received == 0 and expected is not None and expected >= VANISHED_MIN_EXPECTED:
+    if not steady:
+        metadata["arrival"] = "bursty"
+    if (
+        steady
+        and night.received == 0
+        and expected is not None
+        and expected >= VANISHED_MIN_EXPECTED
+    ):
         message = (
             f"{GATE_CHECK}: {night.label} landed nothing although the last night that passed "
             f"landed {before['landed']:,} records in {before['days']} day(s) "

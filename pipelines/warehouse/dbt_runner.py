@@ -71,7 +71,8 @@ def run_environment(*, last_day: date) -> dict[str, str]:
     invocation differ from the last parse's (partial parsing keeps a hash of them), so a new
     date in `--vars` every night cost a full parse per night; a changed environment variable
     re-parses only the files that read it (none today). Business rules stay dbt vars in
-    dbt_project.yml and seeds (DECISIONS.md, "Fixed cost of a run")."""
+    dbt_project.yml and seeds (DECISIONS.md, "The run date reaches dbt as
+    `JOURNEY_RUN_DATE`")."""
     return {RUN_DATE_ENV: last_day.isoformat()}
 
 

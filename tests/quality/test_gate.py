@@ -165,6 +165,38 @@ def test_a_stream_that_vanished_fails_and_a_quiet_one_does_not():
     assert judge_night(silent, max_share=0.01, previous=None, window_days=4).passed
 
 
+def test_a_bursty_stream_without_records_is_a_normal_night():
+    """A file drop or a campaign-driven stream brings nothing on most nights: never 'vanished'
+    (at 100k persons the monthly NPS drop blocked the second night before this)."""
+    nothing = StreamNight("filedrop", "nps_responses", 0, 0)
+    full_refresh = {"landed": 4734, "days": 637}  # ≈ 30 due in a 4-day window
+    assert not judge_night(nothing, max_share=0.01, previous=full_refresh, window_days=4).passed
+    verdict = judge_night(
+        nothing, max_share=0.01, previous=full_refresh, window_days=4, steady=False
+    )
+    assert verdict.passed and verdict.metadata["arrival"] == "bursty"
+    # bursty streams are still judged on what they quarantine
+    bad = StreamNight("filedrop", "nps_responses", 0, 3, top_reasons=[("not a number", 3)])
+    assert not judge_night(bad, max_share=0.01, previous=None, window_days=4, steady=False).passed
+
+
+def test_which_streams_arrive_in_bursts():
+    from pipelines.assets.gate import arrival
+    from pipelines.extract.registry import all_streams
+
+    bursty = sorted(decl.name for decl in all_streams() if decl.arrival == "bursty")
+    drops = [decl.name for decl in all_streams() if decl.source == "filedrop"]
+    assert set(drops) <= set(bursty)
+    assert sorted(set(bursty) - set(drops)) == [
+        "mailchimp/campaigns",
+        "mailchimp/email_activity",
+        "mailchimp/sent_to",
+        "mailchimp/unsubscribes",
+    ]
+    assert arrival("matomo", "visits") == "steady" and arrival("filedrop", "reviews") == "bursty"
+    assert arrival("nowhere", "nothing") == "steady"
+
+
 # --- as a blocking Dagster check ------------------------------------------------------------
 
 

@@ -86,6 +86,16 @@ def test_matomo_filters_the_date_range_and_pages_by_offset(server: SandboxServer
     assert matomo(server, filter_limit=5, filter_offset=40).json() == []
 
 
+def test_a_sandbox_of_some_sources_serves_those_in_full_and_the_others_empty(
+    dataset: Path, server: SandboxServer
+):
+    """What the 1M-person extraction benchmark uses: only the extracted vendors in memory."""
+    with SandboxServer(dataset, sources=("matomo",)) as matomo_only:
+        assert matomo(matomo_only).json() == matomo(server).json() != []
+        members = mailchimp(matomo_only, f"/lists/{matomo_only.env()['MAILCHIMP_LIST_ID']}/members")
+        assert members.json()["total_items"] == 0 and members.json()["members"] == []
+
+
 def test_matomo_answers_a_wrong_token_and_a_site_without_access_as_matomo_does(
     server: SandboxServer,
 ):
