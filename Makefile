@@ -32,9 +32,10 @@ install: $(VENV)/.synced ## create .venv and install the locked dependencies
 # PostgreSQL 15 (the PostgreSQL target's tests start a throwaway server). Installed with apt
 # when missing and we are root; otherwise the command to run is printed and the tests that
 # need them fail with the same hint.
-system: ## install chromium and PostgreSQL from Debian's packages when missing (needs root)
+system: ## install chromium, PostgreSQL and Java 17 (Spark) from Debian's packages when missing (needs root)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
