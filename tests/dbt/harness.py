@@ -162,9 +162,10 @@ class Warehouse:
         return target
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], kind: type[Warehouse] = Warehouse) -> int:
+    """`python -m <harness> DATASET ROOT`: land the dataset and build it once, timed."""
     dataset_dir, root = Path(argv[0]), Path(argv[1])
-    warehouse = Warehouse(root)
+    warehouse = kind(root)
     warehouse.land(dataset_dir, "run-1")
     warehouse.build("run-1")
     for step, seconds in warehouse.timings.items():

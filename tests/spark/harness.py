@@ -20,7 +20,7 @@ from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import stitch, write_tables
 from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
 from pipelines.spark.tables import copy_to_duckdb, read_table, spark_environment
-from tests.dbt.harness import Warehouse
+from tests.dbt.harness import Warehouse, main
 
 PUBLISHED_SCHEMAS = ("marts", "identity")
 
@@ -62,15 +62,5 @@ class SparkWarehouse(Warehouse):
         self.timings[f"copy {run_id}"] = time.perf_counter() - started
 
 
-def main(argv: list[str]) -> int:
-    dataset_dir, root = Path(argv[0]), Path(argv[1])
-    warehouse = SparkWarehouse(root)
-    warehouse.land(dataset_dir, "run-1")
-    warehouse.build("run-1")
-    for step, seconds in warehouse.timings.items():
-        print(f"{seconds:8.1f} s  {step}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], SparkWarehouse))
