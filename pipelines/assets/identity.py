@@ -1,8 +1,14 @@
 """Identity assets: read the evidence dbt built, stitch in Polars, write the identity tables.
 
 Keys `[identity, <table>]` match the dbt source `identity`, so the marts depend on them
-without glue. Stable ids come from the *published* warehouse's identity_map: a run that did
-not publish never becomes "previous".
+without glue. A night re-stitches only the candidate components its new, changed or gone
+records touch (`pipelines.identity.nightly`), against the state and identity tables the live
+generation holds (`pipelines.warehouse.identity_state`); it writes tonight's state beside its
+tables in the build, and `publish` keeps it with the generation. A run that did not publish
+never becomes "previous". Without a usable state (first night, full refresh, a generation
+without one, an unreadable state, other rules, key or Polars) the night stitches everything,
+with stable ids from the published identity_map; the mode and its reason are the
+identity_map's metadata (`identity_mode`, `identity_mode_reason`) and so in the run report.
 """
 
 from datetime import UTC, datetime
@@ -14,7 +20,6 @@ from dagster import AssetExecutionContext
 
 from pipelines.assets.common import is_full_refresh, step_log
 from pipelines.identity.rules import load_rules
-from pipelines.identity.stitch import stitch, write_tables
 from pipelines.privacy.keys import (
     FINGERPRINT_TABLE,
     fingerprint_frame,
@@ -25,7 +30,7 @@ from pipelines.privacy.keys import (
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
 from pipelines.spark.tables import read_table
-from pipelines.warehouse.published import read_published_table, with_history
+from pipelines.warehouse.identity_state import run_identity_night
 
 IDENTITY_TABLES = (
     "identity_map",
@@ -108,28 +113,23 @@ def build_identity_assets() -> list:
         full_refresh = is_full_refresh(context)
         rules = load_rules()
 
-        def previous(table: str) -> pl.DataFrame | None:
-            return None if full_refresh else read_published_table(settings, "identity", table)
-
         with step_log(context):
-            result = stitch(
+            done = run_identity_night(
+                settings,
                 evidence,
                 rules=rules,
                 run_id=context.run_id,
                 run_at=datetime.now(UTC).replace(tzinfo=None),
-                previous_map=previous("identity_map"),
                 erasures=read_erasures(settings),
-                pseudonymize_key=settings.pseudonymize_key,
+                full_refresh=full_refresh,
             )
-        for table in ("identity_merges", "identity_splits"):
-            result.tables[table] = with_history(result.tables[table], previous(table))
-        context.log.info(f"identity: writing {len(IDENTITY_TABLES)} tables")
-        paths = write_tables(result, settings.build_identity_dir)
+        del evidence
+        result, paths, metrics = done.result, done.paths, done.metrics
         fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
-        metrics = {key: value for key, value in result.metrics.items()}
+        largest_cluster = int(metrics["largest_cluster"])
         for table in IDENTITY_TABLES:
-            metadata = {"rows": dg.MetadataValue.int(result.tables[table].height)}
+            metadata = {"rows": dg.MetadataValue.int(result.tables.height(table))}
             metadata["path"] = dg.MetadataValue.path(str(paths[table]))
             if table == "identity_map":
                 metadata.update({name: value for name, value in metrics.items()})
@@ -146,10 +146,10 @@ def build_identity_assets() -> list:
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(["identity", "identity_map"]),
             check_name="cluster_size_bounded",
-            passed=bool(result.metrics.get("largest_cluster", 0) <= MAX_CLUSTER_IDENTIFIERS),
+            passed=largest_cluster <= MAX_CLUSTER_IDENTIFIERS,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "largest_cluster": result.metrics.get("largest_cluster", 0),
+                "largest_cluster": largest_cluster,
                 "bound": MAX_CLUSTER_IDENTIFIERS,
             },
         )

@@ -15,8 +15,8 @@ to whole candidate components gives exactly the full stitch's rows for them. A n
 The state between nights is integer-encoded (`NightState`): per identifier its candidate
 component (UInt32; the identifier strings are the dictionary), and per record a 64-bit key,
 a 64-bit evidence fingerprint and its component. Everything is columnar (Polars joins, scipy
-components); no Dagster here. Not yet called by the asset (DECISIONS.md, "A night can
-re-stitch ...").
+components); no Dagster here. The identity asset calls it with the state of the live
+generation (`pipelines.warehouse.identity_state`; DECISIONS.md, "A night re-stitches ...").
 
 Limits (each falls back to a full stitch, which rebuilds the state): no state yet, a state
 written by another Polars version (the 64-bit hashes are Polars'), different rules or key.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -95,7 +96,7 @@ class NightState:
 
 @dataclass
 class NightResult:
-    tables: dict[str, pl.DataFrame]
+    tables: MutableMapping[str, pl.DataFrame]
     state: NightState
     stitched: StitchResult
     """The stitch of the re-stitched part (its metrics; merges and splits are this run's)."""
@@ -202,7 +203,7 @@ def stitch_night(
         nodes, records = _components(evidence, rules, pseudonymize_key, fingerprints)
         timer.lap("state")
         return NightResult(
-            dict(result.tables),
+            result.tables,  # the stitcher's tables, built slice by slice when written
             NightState(nodes, records, wanted),
             result,
             "full",

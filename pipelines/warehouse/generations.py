@@ -6,6 +6,7 @@ Layout (W = the folder of JOURNEY_WAREHOUSE_PATH, N = its file name, E = JOURNEY
         pointer.json               {"current": id, "previous": id or null, "operation": ...}
         <id>/published.duckdb      the analyst surface of that generation (tables only)
         <id>/build.duckdb          the full build file: the private state the next night starts from
+        <id>/identity/             the identity night's state and tables (identity_state.py)
         <id>/generation.json       run id, time, rows and grain of each table, its export folder
     W/N                            hard link to .generations/<current>/published.duckdb
     W/<stem>.previous<suffix>      hard link to .generations/<previous>/published.duckdb

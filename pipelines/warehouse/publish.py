@@ -4,8 +4,9 @@ Readers (BI tools, analysts) only ever open `JOURNEY_WAREHOUSE_PATH`, the Parque
 `{export_dir}/current`, and (when configured) the PostgreSQL schemas. A publish:
 
 1. writes a new generation (`generations.py`): the analyst surface as a fresh DuckDB file
-   (`surface.py`: tables only, comments; each table's grain recorded), the full build file as the
-   private state of the next night, and the Parquet exports — all durable before anything
+   (`surface.py`: tables only, comments; each table's grain recorded), the full build file and
+   the identity step's state (`identity_state.py`) as the private state of the next night, and
+   the Parquet exports — all durable before anything
    published changes, and beside their targets, so no rename ever crosses a filesystem;
 2. loads the surface into PostgreSQL's `__next` schemas (when configured). If this fails,
    nothing is published anywhere and the step fails: DuckDB and PostgreSQL keep serving the
@@ -52,6 +53,7 @@ from pipelines.warehouse.generations import (
     settle,
     write_pointer,
 )
+from pipelines.warehouse.identity_state import place_identity_state
 from pipelines.warehouse.postgres import PostgresError, PostgresTarget
 from pipelines.warehouse.surface import (
     PUBLISHED_SCHEMAS,
@@ -205,6 +207,7 @@ def _write_generation(
     tables = build_published_file(build, folder / "published.duckdb", spec)
     fault_point("publish:surface-written")
     place_file(build, folder / "build.duckdb")
+    place_identity_state(settings.build_identity_dir, folder)  # the identity night's state
     fault_point("publish:state-placed")
     exports = settings.export_dir / generation_id
     partial = exports.with_name(exports.name + ".tmp")

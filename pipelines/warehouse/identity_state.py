@@ -1,0 +1,203 @@
+"""The identity night's state, kept in the published generation (write-audit-publish).
+
+A night re-stitches only the candidate components its records touch
+(`pipelines.identity.nightly`). It needs the graph of the previous nights in integer form
+(`NightState`) and the previous night's identity tables. Both live in the generation that
+published them:
+
+    W/.generations/<id>/identity/identity_state.json              signature (rules, key, Polars)
+    W/.generations/<id>/identity/identity_state_nodes.parquet     per identifier: its component
+    W/.generations/<id>/identity/identity_state_records.parquet   per record: key, fingerprint, component
+    W/.generations/<id>/identity/<table>.parquet                  that night's identity tables
+
+The identity step writes them into the build (`{build_dir}/identity/`, beside the tables dbt
+reads); `publish` places that folder into the new generation with the build file. So the state
+advances only when a night publishes: a night that fails or is stopped by a check leaves the
+live generation's state as it was, a rollback makes the older generation's state live again
+with its tables, and the state is deleted with its generation (garbage collection, and the
+discard of a generation holding erased persons). Nothing imports Dagster here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.identity.nightly import (
+    CARRIED_TABLES,
+    STATE_FILES,
+    STATE_META,
+    NightResult,
+    NightState,
+    stitch_night,
+)
+from pipelines.identity.rules import IdentityRules
+from pipelines.identity.stitch import StitchResult, write_tables
+from pipelines.settings import Settings
+from pipelines.warehouse.durable import place_file
+from pipelines.warehouse.generations import load_generation, read_pointer
+from pipelines.warehouse.published import read_published_table, with_history
+
+log = logging.getLogger("journey.identity")
+
+IDENTITY_FOLDER = "identity"
+"""The identity state's folder inside a generation folder."""
+HISTORY_TABLES = ("identity_merges", "identity_splits")
+KEPT_TABLES = (*CARRIED_TABLES, *HISTORY_TABLES)
+"""The identity tables kept with the state (the history tables hold every night's events)."""
+
+
+@dataclass
+class NightInputs:
+    """What a night starts from: the state and the previous tables, or why it stitches in full."""
+
+    state: NightState | None
+    previous_tables: dict[str, pl.DataFrame | None] = field(default_factory=dict)
+    reason: str | None = None
+    """Why there is no state (the night then stitches everything); None when there is one."""
+    folder: Path | None = None
+    """The live generation's identity folder the state was read from."""
+
+
+def live_identity_folder(settings: Settings) -> Path | None:
+    """The live generation's identity folder, or None when nothing is published."""
+    pointer = read_pointer(settings)
+    if pointer is None:
+        return None
+    return load_generation(settings, pointer.current).folder / IDENTITY_FOLDER
+
+
+def read_night_inputs(settings: Settings, *, full_refresh: bool) -> NightInputs:
+    """The live generation's identity state and tables; without them, the reason.
+
+    A full refresh, nothing published, a generation without a state (published before the
+    state existed) and a state that cannot be read each give no state: the night stitches
+    everything and writes a fresh one. The stitcher itself also refuses a state written
+    with other rules, another key or another Polars version (`nightly._why_full`).
+    """
+    if full_refresh:
+        return NightInputs(None, reason="full refresh requested")
+    folder = live_identity_folder(settings)
+    if folder is None:
+        return NightInputs(None, reason="nothing published yet")
+    state_paths = [folder / name for name in (STATE_META, *STATE_FILES)]
+    table_paths = {name: folder / f"{name}.parquet" for name in KEPT_TABLES}
+    missing = [path.name for path in [*state_paths, *table_paths.values()] if not path.exists()]
+    if missing:
+        return NightInputs(
+            None,
+            reason=f"the live generation has no identity state (missing {', '.join(missing)})",
+            folder=folder,
+        )
+    try:
+        state = NightState.read(folder)
+        tables: dict[str, pl.DataFrame | None] = {
+            name: pl.read_parquet(path) for name, path in table_paths.items()
+        }
+    except Exception as error:
+        return NightInputs(
+            None,
+            reason=f"the identity state in {folder} is unreadable ({type(error).__name__}: "
+            f"{error})",
+            folder=folder,
+        )
+    return NightInputs(state, tables, folder=folder)
+
+
+def place_identity_state(build_identity_dir: Path, generation_folder: Path) -> list[str]:
+    """Place the build's identity state and tables into a generation being written (hard
+    links where possible, atomically per file); returns the file names placed. A build
+    without them (the identity step did not write a state) places nothing."""
+    meta = build_identity_dir / STATE_META
+    if not meta.exists():
+        return []
+    target = generation_folder / IDENTITY_FOLDER
+    target.mkdir(exist_ok=True)
+    names = [STATE_META, *STATE_FILES, *(f"{name}.parquet" for name in KEPT_TABLES)]
+    for name in names:
+        place_file(build_identity_dir / name, target / name)
+    return names
+
+
+@dataclass
+class IdentityNight:
+    """A night's identity step, written to the build: its tables, state and figures."""
+
+    result: StitchResult
+    """The tables as written (the previous rows kept plus the re-stitched part)."""
+    night: NightResult
+    paths: dict[str, Path]
+    metrics: dict[str, int | float | str]
+    """The stitcher's metrics (of what it stitched), the totals of the tables (`persons`,
+    `identifiers`, `largest_cluster`), `identity_mode`, `identity_mode_reason`,
+    `restitched_records` and `night_seconds[<step>]`."""
+
+
+def run_identity_night(
+    settings: Settings,
+    evidence: pl.DataFrame | pl.LazyFrame,
+    *,
+    rules: IdentityRules,
+    run_id: str,
+    run_at: datetime,
+    erasures: pl.DataFrame | None,
+    full_refresh: bool,
+) -> IdentityNight:
+    """Stitch tonight against the live generation's state and write the identity tables and
+    tonight's state into `settings.build_identity_dir` (published with the generation).
+
+    Without a usable state the night stitches everything, with stable ids from the published
+    identity_map (none on a full refresh). Merges and splits are appended to the history the
+    state's generation kept (the published tables when there is no state).
+    """
+
+    def published(table: str) -> pl.DataFrame | None:
+        return None if full_refresh else read_published_table(settings, "identity", table)
+
+    inputs = read_night_inputs(settings, full_refresh=full_refresh)
+    previous_tables = inputs.previous_tables
+    if inputs.state is None:
+        previous_tables = {name: published(name) for name in ("identity_map", *HISTORY_TABLES)}
+    history = {name: previous_tables.get(name) for name in HISTORY_TABLES}
+    why_no_state = inputs.reason
+    night = stitch_night(
+        evidence,
+        rules=rules,
+        run_id=run_id,
+        run_at=run_at,
+        state=inputs.state,
+        previous_tables=previous_tables,
+        erasures=erasures,
+        pseudonymize_key=settings.pseudonymize_key,
+    )
+    del evidence, previous_tables, inputs  # the previous tables are not needed any more
+    if night.mode == "incremental":
+        reason = night.reason
+    else:  # why there was no state, or why the stitcher refused it
+        reason = f"full stitch: {why_no_state or night.reason}"
+    log.info("identity: %s night (%s)", night.mode, reason)
+    result = night.stitched
+    if night.mode == "incremental":  # the previous rows kept plus the re-stitched part
+        for table, frame in night.tables.items():
+            result.tables[table] = frame
+    for table in HISTORY_TABLES:
+        result.tables[table] = with_history(result.tables[table], history[table])
+    paths = write_tables(result, settings.build_identity_dir)
+    night.state.write(settings.build_identity_dir)
+    metrics: dict[str, int | float | str] = dict(result.metrics)
+    # the stitcher's metrics describe what it stitched; the totals are the tables'
+    sizes = pl.scan_parquet(paths["identity_map"]).group_by("person_id").len().collect()["len"]
+    metrics.update(
+        persons=sizes.len(),
+        identifiers=int(sizes.sum()),
+        largest_cluster=int(sizes.max() or 0),  # type: ignore[arg-type]
+        identity_mode=night.mode,
+        identity_mode_reason=reason,
+        restitched_records=night.restitched_records,
+        **{f"night_seconds[{step}]": value for step, value in night.seconds.items()},
+    )
+    return IdentityNight(result, night, paths, metrics)
