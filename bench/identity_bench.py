@@ -12,9 +12,10 @@ Engines:
 * `nightly`: the nightly asset's night (pipelines/identity/nightly.py): the previous night
   (every record but those of the evidence's last day) is stitched first, outside the timing, by
   a child process (cached in `tables_<size>/nightly_previous/`; delete it after changing the
-  code); then the timed night reads the whole evidence, the previous tables and the integer
+  code); then the timed night, as the asset runs it, scans the evidence in streaming passes
+  (holding per record two 64-bit integers, and the rows it re-stitches), reads the integer
   state, re-stitches the components the last day's records touch, and writes the seven tables
-  and the new state.
+  (the previous tables' kept rows streamed from file to file) and the new state.
 * `duckdb_sql`: a warehouse-native stitcher, the way dbt-based identity graphs work: everything
   in DuckDB SQL over the identifier strings. Read the evidence Parquet; normalise with SQL
   expressions generated from the same rules file (trim / lower / digits per kind, the e-mail
@@ -183,13 +184,13 @@ def run_nightly(evidence_path: Path, out_dir: Path) -> dict:
              "--evidence", str(evidence_path), "--out", str(setup)],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-    from pipelines.identity.nightly import CARRIED_TABLES, NightState, stitch_night
+    from pipelines.identity.nightly import CARRIED_TABLES, NightState, stitch_night, write_night
     from pipelines.identity.rules import load_rules
-    from pipelines.identity.stitch import write_tables
 
     started = time.perf_counter()
-    evidence = pl.scan_parquet(evidence_path / "*.parquet")  # read in streaming passes
-    previous = {name: pl.read_parquet(setup / f"{name}.parquet") for name in CARRIED_TABLES}
+    # as the asset reads them: the evidence and the previous tables as scans of their files
+    evidence = pl.scan_parquet(evidence_path / "*.parquet")
+    previous = {name: pl.scan_parquet(setup / f"{name}.parquet") for name in CARRIED_TABLES}
     state = NightState.read(setup / "state")
     read = time.perf_counter()
     night = stitch_night(
@@ -197,14 +198,10 @@ def run_nightly(evidence_path: Path, out_dir: Path) -> dict:
         state=state, previous_tables=previous,
     )  # fmt: skip
     stitched = time.perf_counter()
-    result = night.stitched
-    for name, frame in night.tables.items():
-        result.tables[name] = frame
-    write_tables(result, out_dir / "nightly")
-    night.state.write(out_dir / "nightly" / "state")
+    paths = write_night(night, out_dir / "nightly")
+    identity_map = pl.scan_parquet(paths["identity_map"])
     return {
-        "persons": night.tables["identity_map"]["person_id"].n_unique(),
-        "largest_cluster": result.metrics.get("largest_cluster", 0),
+        "persons": identity_map.select(pl.col("person_id").n_unique()).collect().item(),
         "restitched_records": night.restitched_records,
         "mode": night.mode,
         "seconds": round(time.perf_counter() - started, 2),

@@ -42,17 +42,26 @@ IDENTITY_TABLES = (
     "identity_suppressed_records",
 )
 EVIDENCE_MODEL = "int_identity_evidence"
+EVIDENCE_FILE = "identity_evidence.parquet"  # in the build folder, deleted after the step
 MAX_CLUSTER_IDENTIFIERS = 200  # a person with more identifiers than this is an over-merge
 
 
-def read_evidence(settings: Settings) -> pl.DataFrame:
+def read_evidence(settings: Settings) -> pl.LazyFrame:
+    """The evidence dbt built, as a scan of a Parquet copy in the build folder: the night reads
+    it in streaming passes and holds only the rows it re-stitches (DuckDB writes the copy
+    without holding the table either)."""
     if settings.engine == "spark":  # the Spark build's Parquet table (docs/scale-out.md)
-        return read_table(settings.spark_dir / "warehouse", "intermediate", EVIDENCE_MODEL)
+        return read_table(settings.spark_dir / "warehouse", "intermediate", EVIDENCE_MODEL).lazy()
+    target = settings.build_dir / EVIDENCE_FILE
+    quoted = str(target).replace("'", "''")
     con = duckdb.connect(str(settings.build_warehouse_path), read_only=True)
     try:
-        return con.sql(f"select * from intermediate.{EVIDENCE_MODEL}").pl()
+        con.execute(
+            f"copy intermediate.{EVIDENCE_MODEL} to '{quoted}' (format parquet, compression lz4)"
+        )
     finally:
         con.close()
+    return pl.scan_parquet(target)
 
 
 def read_erasures(settings: Settings) -> pl.DataFrame | None:
@@ -124,12 +133,13 @@ def build_identity_assets() -> list:
                 full_refresh=full_refresh,
             )
         del evidence
-        result, paths, metrics = done.result, done.paths, done.metrics
+        (settings.build_dir / EVIDENCE_FILE).unlink(missing_ok=True)
+        paths, metrics = done.paths, done.metrics
         fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)
         largest_cluster = int(metrics["largest_cluster"])
         for table in IDENTITY_TABLES:
-            metadata = {"rows": dg.MetadataValue.int(result.tables.height(table))}
+            metadata = {"rows": dg.MetadataValue.int(done.rows[table])}
             metadata["path"] = dg.MetadataValue.path(str(paths[table]))
             if table == "identity_map":
                 metadata.update({name: value for name, value in metrics.items()})

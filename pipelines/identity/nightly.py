@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,8 @@ from pipelines.identity.contract import RECORD
 from pipelines.identity.graph import component_labels
 from pipelines.identity.published import published_identifiers
 from pipelines.identity.rules import IdentityRules
-from pipelines.identity.stitch import StitchResult, stitch
+from pipelines.identity.stitch import StitchResult, stitch, write_tables
+from pipelines.identity.tables import sink_table
 from pipelines.settings import Secret
 
 HASH_SEED = 17
@@ -74,14 +75,15 @@ CARRIED_TABLES = ("identity_map", *PER_RECORD_TABLES)
 class NightState:
     """The graph of the previous nights in integer form."""
 
-    nodes: pl.DataFrame  # kind, value (published form), component (UInt32)
+    nodes: pl.DataFrame | pl.LazyFrame  # kind, value (published form), component (UInt32)
+    """Lazy when read from a folder: a night reads only the identifiers it needs."""
     records: pl.DataFrame  # record_key (UInt64), fingerprint (UInt64), component (UInt32)
     signature: str  # rules, key and library version the state was built with
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for frame, name in zip((self.nodes, self.records), STATE_FILES, strict=True):
-            frame.write_parquet(folder / name)
+            sink_table(frame.lazy(), folder / name)
         (folder / STATE_META).write_text(json.dumps({"signature": self.signature}))
 
     @classmethod
@@ -90,13 +92,17 @@ class NightState:
         if not (folder / STATE_META).exists() or not all(path.exists() for path in paths):
             return None
         meta = json.loads((folder / STATE_META).read_text())
-        nodes, records = (pl.read_parquet(path) for path in paths)
-        return cls(nodes, records, meta["signature"])
+        nodes = pl.scan_parquet(paths[0])
+        nodes.collect_schema()  # an unreadable file fails here, not in the middle of a night
+        return cls(nodes, pl.read_parquet(paths[1]), meta["signature"])
 
 
 @dataclass
 class NightResult:
-    tables: MutableMapping[str, pl.DataFrame]
+    tables: MutableMapping[str, pl.DataFrame] | dict[str, pl.LazyFrame]
+    """Full mode: the stitcher's tables. Incremental: each carried table as a LazyFrame (the
+    previous rows kept, read from their files when written, plus the re-stitched part's),
+    the merges and splits of the re-stitched part."""
     state: NightState
     stitched: StitchResult
     """The stitch of the re-stitched part (its metrics; merges and splits are this run's)."""
@@ -146,11 +152,10 @@ def _record_key() -> pl.Expr:
     return pl.struct(RECORD).hash(HASH_SEED).alias("record_key")
 
 
-def _by_records(frame: pl.DataFrame, keys: pl.DataFrame, how: str) -> pl.DataFrame:
-    """The rows of `frame` whose record is (semi) or is not (anti) among `keys.record_key`;
-    rows keep their order."""
+def _by_records(frame: pl.LazyFrame, keys: pl.DataFrame, how: str) -> pl.LazyFrame:
+    """The rows of `frame` whose record is (semi) or is not (anti) among `keys.record_key`."""
     keyed = frame.with_columns(_record_key())
-    return keyed.join(keys, on="record_key", how=how, maintain_order="left").drop("record_key")  # type: ignore[arg-type]
+    return keyed.join(keys.lazy(), on="record_key", how=how).drop("record_key")  # type: ignore[arg-type]
 
 
 def stitch_night(
@@ -160,17 +165,18 @@ def stitch_night(
     run_id: str,
     run_at: datetime,
     state: NightState | None,
-    previous_tables: dict[str, pl.DataFrame | None],
+    previous_tables: Mapping[str, pl.DataFrame | pl.LazyFrame | None],
     erasures: pl.DataFrame | None = None,
     pseudonymize_key: Secret | None = None,
 ) -> NightResult:
     """Tonight's identity tables from the whole evidence, re-stitching only what changed.
 
-    `previous_tables`: the previous night's published identity_map, identity_record_persons,
+    `previous_tables`: the previous night's identity_map, identity_record_persons,
     identity_edges, identity_rejected_edges and identity_suppressed_records (all rows), the
     ones `state` was built with. Returns the full tables, the new state and how it went.
-    `evidence` may be lazy (`pl.scan_parquet`): a night then reads it in streaming passes and
-    holds only the re-stitched records' rows.
+    `evidence` and the previous tables may be lazy (`pl.scan_parquet`): a night then reads
+    the evidence in streaming passes and holds only the re-stitched records' rows, and the
+    previous tables' kept rows go from file to file when the tables are written.
     """
     timer = _Laps()
     columns = [
@@ -198,7 +204,9 @@ def stitch_night(
     )
     if why_full is not None:
         assert why_full
-        result = stitch(evidence, previous_map=previous_tables.get("identity_map"), **options)
+        given = previous_tables.get("identity_map")
+        full_map = given.lazy().collect() if given is not None else None
+        result = stitch(evidence, previous_map=full_map, **options)
         timer.lap("stitch")
         nodes, records = _components(evidence, rules, pseudonymize_key, fingerprints)
         timer.lap("state")
@@ -250,7 +258,10 @@ def stitch_night(
         )
     seeds = _published_keys(new_rows.unique(), rules, pseudonymize_key)
     seeds = pl.concat([seeds, _same_customer_partners(seeds)]).unique()
-    hit = state.nodes.join(seeds, on=["kind", "value"], how="semi").get_column("component")
+    state_nodes = state.nodes.lazy()
+    hit = _collect(state_nodes.join(seeds.lazy(), on=["kind", "value"], how="semi")).get_column(
+        "component"
+    )
     affected = pl.concat([touched, hit]).unique()
 
     # 3. every record of those components, and the new ones, stitched in full mode
@@ -269,14 +280,15 @@ def stitch_night(
         )
     )
     timer.lap("find_the_touched_components")
-    affected_keys = state.nodes.filter(pl.col("component").is_in(affected.implode())).select(
-        "kind", "value"
+    affected_keys = _collect(
+        state_nodes.filter(pl.col("component").is_in(affected.implode())).select("kind", "value")
     )
-    previous_map = previous_tables["identity_map"]
-    assert previous_map is not None
+    given_map = previous_tables["identity_map"]
+    assert given_map is not None
+    previous_map = given_map.lazy()
     map_keys = ["identifier_kind", "identifier_value"]
-    affected_map_keys = affected_keys.rename({"kind": map_keys[0], "value": map_keys[1]})
-    part_map = previous_map.join(affected_map_keys, on=map_keys, how="semi")
+    affected_map_keys = affected_keys.rename({"kind": map_keys[0], "value": map_keys[1]}).lazy()
+    part_map = _collect(previous_map.join(affected_map_keys, on=map_keys, how="semi"))
     result = stitch(part, previous_map=part_map, **options)
     timer.lap("stitch")
 
@@ -284,32 +296,32 @@ def stitch_night(
     replaced = pl.concat(
         [restitch, compared.filter(pl.col("fingerprint").is_null()).select("record_key")]
     ).unique()
-    tables: dict[str, pl.DataFrame] = {}
+    tables: dict[str, pl.LazyFrame] = {}
     stitched_map = result.tables["identity_map"]
     tables["identity_map"] = pl.concat(
         [
             previous_map.join(affected_map_keys, on=map_keys, how="anti")
             .select(stitched_map.columns)
             .cast(stitched_map.schema),
-            stitched_map,
+            stitched_map.lazy(),
         ]
     )
     for name in PER_RECORD_TABLES:
         previous = previous_tables[name]
         assert previous is not None
-        kept = _by_records(previous, replaced, "anti")
+        kept = _by_records(previous.lazy(), replaced, "anti")
         fresh_rows = result.tables[name]
         tables[name] = pl.concat(
-            [kept.select(fresh_rows.columns).cast(fresh_rows.schema), fresh_rows]
+            [kept.select(fresh_rows.columns).cast(fresh_rows.schema), fresh_rows.lazy()]
         )
     for name in ("identity_merges", "identity_splits"):
-        tables[name] = result.tables[name]
+        tables[name] = result.tables[name].lazy()
 
     # the new state: the re-stitched part's components, numbered after every old one
     part_nodes, part_records = _components(
         part, rules, pseudonymize_key, fingerprints.join(restitch, on="record_key", how="semi")
     )
-    offset = int(state.nodes.select(pl.col("component").max().fill_null(0)).item()) + 1
+    offset = int(_collect(state_nodes.select(pl.col("component").max().fill_null(0))).item()) + 1
     part_nodes = part_nodes.with_columns(pl.col("component") + offset)
     part_records = part_records.with_columns(
         pl.when(pl.col("component") == NO_COMPONENT)
@@ -317,14 +329,17 @@ def stitch_night(
         .otherwise(pl.col("component") + offset)
         .alias("component")
     )
-    nodes = pl.concat(
-        [state.nodes.filter(~pl.col("component").is_in(affected.implode())), part_nodes]
+    new_nodes = pl.concat(
+        [
+            state_nodes.filter(~pl.col("component").is_in(affected.implode())),
+            part_nodes.lazy().cast(state_nodes.collect_schema()),
+        ]
     )
     records = pl.concat([state.records.join(replaced, on="record_key", how="anti"), part_records])
     timer.lap("tables_and_state")
     return NightResult(
         tables,
-        NightState(nodes, records.cast(state.records.schema), wanted),
+        NightState(new_nodes, records.cast(state.records.schema), wanted),
         result,
         "incremental",
         f"{restitch.height:,} of {fingerprints.height:,} records re-stitched "
@@ -334,8 +349,32 @@ def stitch_night(
     )
 
 
+def write_night(night: NightResult, folder: Path) -> dict[str, Path]:
+    """Write a night's seven tables and its new state into `folder` (each file atomically).
+
+    An incremental night's carried tables stream from the previous files to the new ones
+    (`sink_table`: never held whole); the other tables are the stitch's (`write_tables`, with
+    whatever history the caller put into `night.stitched.tables`). Returns each table's path.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    result = night.stitched
+    paths: dict[str, Path] = {}
+    if night.mode == "incremental":
+        for table in CARRIED_TABLES:
+            frame = night.tables[table]
+            assert isinstance(frame, pl.LazyFrame)
+            paths[table] = folder / f"{table}.parquet"
+            sink_table(frame, paths[table])
+            del result.tables[table]
+    paths.update(write_tables(result, folder))
+    night.state.write(folder)
+    return paths
+
+
 def _why_full(
-    state: NightState | None, previous_tables: dict[str, pl.DataFrame | None], wanted: str
+    state: NightState | None,
+    previous_tables: Mapping[str, pl.DataFrame | pl.LazyFrame | None],
+    wanted: str,
 ) -> str | None:
     if state is None:
         return "no identity state yet"

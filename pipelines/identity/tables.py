@@ -104,6 +104,20 @@ class Tables(MutableMapping[str, pl.DataFrame]):
         return self._tables[name].slices(rows)
 
 
+def sink_table(frame: pl.LazyFrame, target: Path) -> None:
+    """Stream a lazy frame to one Parquet file, atomically (a temporary file, then a rename):
+    rows go from the frame's sources to the file without being held all at once."""
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=".parquet.tmp", dir=target.parent
+    )
+    os.close(descriptor)
+    try:
+        frame.sink_parquet(temporary, compression="lz4")
+        os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def write_table(slices: Iterator[pl.DataFrame], target: Path) -> None:
     """Write slices as one Parquet file, atomically (a temporary file, then a rename).
 

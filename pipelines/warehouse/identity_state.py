@@ -34,9 +34,10 @@ from pipelines.identity.nightly import (
     NightResult,
     NightState,
     stitch_night,
+    write_night,
 )
 from pipelines.identity.rules import IdentityRules
-from pipelines.identity.stitch import StitchResult, write_tables
+from pipelines.identity.stitch import StitchResult
 from pipelines.settings import Settings
 from pipelines.warehouse.durable import place_file
 from pipelines.warehouse.generations import load_generation, read_pointer
@@ -56,7 +57,8 @@ class NightInputs:
     """What a night starts from: the state and the previous tables, or why it stitches in full."""
 
     state: NightState | None
-    previous_tables: dict[str, pl.DataFrame | None] = field(default_factory=dict)
+    previous_tables: dict[str, pl.DataFrame | pl.LazyFrame | None] = field(default_factory=dict)
+    """The carried tables as lazy scans of the generation's files; the history tables read."""
     reason: str | None = None
     """Why there is no state (the night then stitches everything); None when there is one."""
     folder: Path | None = None
@@ -95,9 +97,11 @@ def read_night_inputs(settings: Settings, *, full_refresh: bool) -> NightInputs:
         )
     try:
         state = NightState.read(folder)
-        tables: dict[str, pl.DataFrame | None] = {
-            name: pl.read_parquet(path) for name, path in table_paths.items()
-        }
+        tables: dict[str, pl.DataFrame | pl.LazyFrame | None] = {}
+        for name, path in table_paths.items():
+            scan = pl.scan_parquet(path)
+            scan.collect_schema()  # an unreadable file fails here, not in the middle of a night
+            tables[name] = scan.collect() if name in HISTORY_TABLES else scan
     except Exception as error:
         return NightInputs(
             None,
@@ -128,9 +132,11 @@ class IdentityNight:
     """A night's identity step, written to the build: its tables, state and figures."""
 
     result: StitchResult
-    """The tables as written (the previous rows kept plus the re-stitched part)."""
+    """The stitch of what was stitched (all of it, or the re-stitched part)."""
     night: NightResult
     paths: dict[str, Path]
+    rows: dict[str, int]
+    """Rows of each table as written."""
     metrics: dict[str, int | float | str]
     """The stitcher's metrics (of what it stitched), the totals of the tables (`persons`,
     `identifiers`, `largest_cluster`), `identity_mode`, `identity_mode_reason`,
@@ -180,14 +186,16 @@ def run_identity_night(
     else:  # why there was no state, or why the stitcher refused it
         reason = f"full stitch: {why_no_state or night.reason}"
     log.info("identity: %s night (%s)", night.mode, reason)
-    result = night.stitched
-    if night.mode == "incremental":  # the previous rows kept plus the re-stitched part
-        for table, frame in night.tables.items():
-            result.tables[table] = frame
+    result = night.stitched  # tonight's merges and splits after the history
     for table in HISTORY_TABLES:
-        result.tables[table] = with_history(result.tables[table], history[table])
-    paths = write_tables(result, settings.build_identity_dir)
-    night.state.write(settings.build_identity_dir)
+        history_table = history[table]
+        assert not isinstance(history_table, pl.LazyFrame)
+        result.tables[table] = with_history(result.tables[table], history_table)
+    paths = write_night(night, settings.build_identity_dir)
+    rows = {
+        table: pl.scan_parquet(path).select(pl.len()).collect().item()
+        for table, path in paths.items()
+    }
     metrics: dict[str, int | float | str] = dict(result.metrics)
     # the stitcher's metrics describe what it stitched; the totals are the tables'
     sizes = pl.scan_parquet(paths["identity_map"]).group_by("person_id").len().collect()["len"]
@@ -200,4 +208,4 @@ def run_identity_night(
         restitched_records=night.restitched_records,
         **{f"night_seconds[{step}]": value for step, value in night.seconds.items()},
     )
-    return IdentityNight(result, night, paths, metrics)
+    return IdentityNight(result, night, paths, rows, metrics)

@@ -19,8 +19,8 @@ from tests.identity.conftest import RUN_AT, evidence
 COMPARED = (*CARRIED_TABLES, "identity_merges", "identity_splits")
 
 
-def canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(pl.all(), nulls_last=True)
+def canonical(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.lazy().collect().sort(pl.all(), nulls_last=True)
 
 
 def assert_same_tables(night: dict, full: dict) -> None:
@@ -120,12 +120,11 @@ def test_merges_erasure_changed_and_gone_records(rules):
     )
     outcomes = run_chain([night_1, night_2, night_3], rules, {2: erasures})
     assert [outcome.mode for outcome in outcomes] == ["full", "incremental", "incremental"]
-    assert outcomes[1].tables["identity_merges"].height >= 1
-    values = set(outcomes[2].tables["identity_map"].get_column("identifier_value"))
+    second, third = ({k: canonical(v) for k, v in o.tables.items()} for o in outcomes[1:])
+    assert second["identity_merges"].height >= 1
+    values = set(third["identity_map"].get_column("identifier_value"))
     assert "d9" not in values and "10" not in values and {"d1", "7", "9"} <= values
-    assert outcomes[2].tables["identity_suppressed_records"].get_column("record_id").to_list() == [
-        "v9"
-    ]
+    assert third["identity_suppressed_records"].get_column("record_id").to_list() == ["v9"]
 
 
 def test_a_rule_or_key_change_stitches_in_full(synthetic, rules):
