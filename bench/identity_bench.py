@@ -161,12 +161,17 @@ def run_nightly_setup(evidence_path: Path, out_dir: Path) -> dict:
     from pipelines.identity.nightly import CARRIED_TABLES, stitch_night
     from pipelines.identity.rules import load_rules
 
-    history = _night_split(pl.scan_parquet(evidence_path / "*.parquet"))
+    # the history as a file: the stitcher reads a lazy source twice and needs the same row
+    # order both times, which a scan of files gives and a streaming anti-join does not
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _night_split(pl.scan_parquet(evidence_path / "*.parquet")).sink_parquet(
+        out_dir / "history.parquet"
+    )
+    history = pl.scan_parquet(out_dir / "history.parquet")
     night = stitch_night(
         history, rules=load_rules(), run_id="previous", run_at=datetime.now(UTC),
         state=None, previous_tables={},
     )  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
     for name in CARRIED_TABLES:
         night.tables[name].write_parquet(out_dir / f"{name}.parquet")
     night.state.write(out_dir / "state")
