@@ -24,6 +24,10 @@ FULL = [
     ("5-year backfill of the demo dataset", ["bench.backfill_bench"]),
     ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "100000"]),
     ("journey report", ["bench.report_bench", "--sizes", "2000", "100000"]),
+    (
+        "DuckDB vs Spark local[2] + 100M sizing",
+        ["bench.engine_bench", "--persons", "2000", "20000"],
+    ),
 ]
 QUICK = [
     ("demo generator", ["bench.generate_bench", "--sizes", "2000"]),
@@ -36,6 +40,11 @@ QUICK = [
     ("5-year backfill of the demo dataset", ["bench.backfill_bench", "--first-request-only"]),
     ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "5000"]),
     ("journey report", ["bench.report_bench", "--sizes", "2000"]),
+    # Spark: the full run only (a Spark build is 15+ minutes at any size: per-model overhead)
+    (
+        "DuckDB side of DuckDB vs Spark",
+        ["bench.engine_bench", "--persons", "500", "--engines", "duckdb"],
+    ),
 ]
 
 
