@@ -13,9 +13,10 @@
         or lost its anchor's person), erased, removed by its vendor, or new or gone from
         identity — and the records whose touchpoints belong to such a record's person
         (a referral belongs to the referrer's customer record).
-    Only the candidates' touchpoints are compared, tonight's (int_touchpoints_persons) with
+    Only the candidates' touchpoints are compared, tonight's (with their persons attached as
+    int_touchpoints_persons attaches them, macro touchpoints_with_persons, to these only) with
     the ones int_touchpoints_phased holds (as built by the previous run, before it is rebuilt
-    in this one), touchpoint by touchpoint on a fingerprint of their content and group: a
+    in this one), touchpoint by touchpoint on their content and group: a
     group is affected, under its previous id and under its current one, when one of its
     touchpoints is new, is gone, moved to another group or changed content. A record re-pulled
     unchanged (Mailchimp's window re-pulls recipients every night) affects nobody.
@@ -33,11 +34,13 @@
 ) %}
 -- depends_on: {{ ref('int_touchpoints') }}
 -- depends_on: {{ ref('int_record_states') }}
+-- depends_on: {{ ref('int_record_persons') }}
+-- depends_on: {{ ref('int_removed_records_unioned') }}
 
 with
 
-current_touchpoints as (
-    select * from {{ ref('int_touchpoints_persons') }}
+touchpoints as (
+    select * from {{ ref('int_touchpoints') }}
 ),
 
 {% if previous is not none and not flags.FULL_REFRESH -%}
@@ -73,7 +76,7 @@ candidate_records as (
         source,
         stream,
         record_id
-    from {{ ref('int_touchpoints') }}
+    from touchpoints
     where _extracted_at > {{ journey_warehouse.incremental_watermark(relation=previous) }}
     {#- a touchpoint's own record, then the record whose person it takes -#}
     {%- for prefix in ['', 'person_record_'] %}
@@ -82,7 +85,7 @@ candidate_records as (
         touchpoints.source,
         touchpoints.stream,
         touchpoints.record_id
-    from {{ ref('int_touchpoints') }} as touchpoints
+    from touchpoints
     inner join changed_states
         on {{ same_record('touchpoints', 'changed_states', prefix) }}
     {%- endfor %}
@@ -100,40 +103,46 @@ candidate_records as (
         source,
         stream,
         record_id
-    from current_touchpoints
+    from touchpoints
 ),
 -- noqa: enable=LT02
 {% endif -%}
 
-{#- The columns of a touchpoint the phases and the marts read, with its group. -#}
+candidate_touchpoints as (
+    select touchpoints.*
+    from touchpoints
+    inner join candidate_records
+        on {{ same_record('touchpoints', 'candidate_records') }}
+),
+
+{#- as int_touchpoints_persons, for the candidates only -#}
+current_touchpoints as (
+    {{ touchpoints_with_persons('candidate_touchpoints') }}
+),
+
+previous_candidates as (
+    select previous_touchpoints.*
+    from previous_touchpoints
+    inner join candidate_records
+        on {{ same_record('previous_touchpoints', 'candidate_records') }}
+),
+
+{#- The columns of a touchpoint the phases and the marts read; its group. -#}
 {%- set compared = ['occurred_at', 'touchpoint_type', 'channel', 'traffic_source', 'traffic_medium',
                     'campaign', 'touchpoint_value', 'touchpoint_score', 'person_group'] %}
-{%- for side in ['current', 'previous'] %}
-    {%- set touchpoints = side ~ '_touchpoints' %}
-    {%- set columns = [] %}
-    {%- for column in compared %}{% do columns.append(touchpoints ~ '.' ~ column) %}{% endfor %}
-{{ side }}_candidates as (
-    select
-        {{ touchpoints }}.touchpoint_id,
-        {{ touchpoints }}.person_group,
-        {{ surrogate_key(columns) }} as fingerprint
-    from {{ touchpoints }}
-    inner join candidate_records
-        on {{ same_record(touchpoints, 'candidate_records') }}
-),
-{% endfor %}
-
 changed as (
     select
         previous_candidates.person_group as previous_group,
-        current_candidates.person_group as current_group
-    from current_candidates
+        current_touchpoints.person_group as current_group
+    from current_touchpoints
     full outer join previous_candidates
-        on current_candidates.touchpoint_id = previous_candidates.touchpoint_id
+        on current_touchpoints.touchpoint_id = previous_candidates.touchpoint_id
     where
-        current_candidates.touchpoint_id is null
+        current_touchpoints.touchpoint_id is null
         or previous_candidates.touchpoint_id is null
-        or current_candidates.fingerprint <> previous_candidates.fingerprint
+        {%- for column in compared %}
+        or current_touchpoints.{{ column }} is distinct from previous_candidates.{{ column }}
+        {%- endfor %}
 ),
 
 affected as (
@@ -148,8 +157,8 @@ affected as (
 {% else %}
 -- noqa: disable=LT02
 affected as (
-    select person_group
-    from current_touchpoints
+    select cast(null as {{ dbt.type_string() }}) as person_group
+    from touchpoints
     where 1 = 0
 ),
 -- noqa: enable=LT02
