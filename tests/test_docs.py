@@ -121,8 +121,8 @@ def test_ci_runs_the_lint_and_exactly_the_readme_test_command():
     "module",
     ["pipelines", "pipelines.identity", "devkit.demo", "devkit.sandbox", "bench.run",
      "bench.generate_bench", "bench.extract_bench", "bench.identity_bench",
-     "bench.warehouse_bench", "bench.nightly_bench", "bench.backfill_bench",
-     "bench.publish_bench", "bench.report_bench", "bench.engine_bench"],
+     "bench.warehouse_bench", "bench.nightly_bench", "bench.night_models_bench",
+     "bench.backfill_bench", "bench.publish_bench", "bench.report_bench", "bench.engine_bench"],
 )  # fmt: skip
 def test_every_python_command_the_readme_names_answers_help(module):
     done = subprocess.run(

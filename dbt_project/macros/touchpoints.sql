@@ -26,3 +26,40 @@
         cast({{ person_record_id or record_id }} as {{ dbt.type_string() }}) as person_record_id,
         _extracted_at
 {%- endmacro %}
+
+{#- The touchpoints of `touchpoints` (a CTE with int_touchpoints' columns) kept in the journey,
+    with their person (`person_id`) and `person_group` — the body of int_touchpoints_persons
+    (see there). int_affected_persons applies it to its candidate records' touchpoints only, so
+    a night does not attach persons to the whole history to compare a few records. -#}
+{% macro touchpoints_with_persons(touchpoints) -%}
+    select
+        with_person.*,
+        coalesce(
+            with_person.person_id,
+            {{ dbt.concat(["'record '", journey_warehouse.surrogate_key(
+                ['with_person.source', 'with_person.stream', 'with_person.record_id']
+            )]) }}
+        ) as person_group
+    from (
+        select
+            {{ touchpoints }}.*,
+            record_persons.person_id
+        from {{ touchpoints }}
+        left join {{ ref('int_record_persons') }} as record_persons
+            on {{ journey_warehouse.same_record(touchpoints, 'record_persons', 'person_record_') }}
+        left join {{ ref('int_record_persons') }} as own_records
+            on {{ journey_warehouse.same_record(touchpoints, 'own_records') }}
+        left join (
+            select distinct
+                source,
+                stream,
+                record_id
+            from {{ ref('int_removed_records_unioned') }}
+        ) as removed_records
+            on {{ journey_warehouse.same_record(touchpoints, 'removed_records') }}
+        where
+            not coalesce(own_records.is_suppressed, false)
+            and not coalesce(record_persons.is_suppressed, false)
+            and removed_records.record_id is null
+    ) as with_person
+{%- endmacro %}

@@ -26,7 +26,7 @@ import fcntl
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -35,6 +35,7 @@ import pytest
 
 from devkit.demo import truth as demo_truth
 from devkit.demo.generator import generate
+from devkit.vendor_dataset import vendor_stream_path
 from tests.dbt.drop_export import write_drops
 from tests.dbt.harness import Warehouse
 
@@ -46,6 +47,10 @@ CHAIN = (("run-1", MID_PERIOD), ("run-2", LATE_PERIOD), ("run-3", None))
 """The nights of the vendor path: run id and the moment the vendors are read (None: the end)."""
 INCREMENTAL_COPY = "incremental_copy"
 """Schema holding the published tables as the incremental chain left them."""
+INCREMENTAL_CHILDREN = ("stg_shopify__order_lines", "stg_shopify__refunds")
+"""Incremental staging models whose changes no published table shows in full (an order's
+lines reach fct_orders only through fallbacks), kept as the chain left them (schema
+INCREMENTAL_COPY, named `staging__<model>`) and compared with the full refresh too."""
 CHAIN_IDENTITIES = "chain_identities"
 """Schema holding each night's record → person mapping (`record_persons_<night>`), so a test can
 show that person ids moved between nights (merges, splits) in the chain it compares."""
@@ -93,6 +98,47 @@ def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
         }
     )
     return candidate["person_key"], erasures
+
+
+def update_one_order_between_nights(dataset: Path) -> str:
+    """Make one Shopify order gain a line item and a refund between the first two nights.
+
+    The demo refunds orders weeks after they were placed, but within one night of the chain
+    at this size. The first order whose last version (with a refund, more than one line) is
+    served before the first night has that version served after it instead (between the
+    first two nights), and its earlier versions lose their last line item: the first night
+    lands the order with one line fewer and no refund, the second its final version. The
+    order's final version, hence every ground truth, is unchanged. Returns the order's id."""
+    path = vendor_stream_path(dataset, "shopify", "orders")
+    orders = pl.read_parquet(path)
+    has_refund = pl.col("record").str.json_path_match("$.refunds[0].id").is_not_null()
+    has_two_lines = pl.col("record").str.json_path_match("$.line_items[1].id").is_not_null()
+    last = pl.col("updated_at") == pl.col("updated_at").max().over("record_id")
+    order_id = (
+        orders.filter(
+            last & has_refund & has_two_lines & (pl.col("updated_at") <= MID_PERIOD),
+            pl.len().over("record_id") > 1,
+        )
+        .get_column("record_id")
+        .sort()
+        .item(0)
+    )
+
+    def without_last_line(record: str) -> str:
+        order = json.loads(record)
+        order["line_items"] = order["line_items"][:-1]
+        return json.dumps(order)
+
+    is_order = pl.col("record_id") == order_id
+    orders.with_columns(
+        updated_at=pl.when(is_order & last)
+        .then(pl.lit(MID_PERIOD + timedelta(days=1)).cast(orders.schema["updated_at"]))
+        .otherwise(pl.col("updated_at")),
+        record=pl.when(is_order & ~last)
+        .then(pl.col("record").map_elements(without_last_line, return_dtype=pl.String))
+        .otherwise(pl.col("record")),
+    ).write_parquet(path)
+    return order_id
 
 
 def drop_path_truth(dataset: Path, out: Path) -> None:
@@ -163,6 +209,7 @@ def build_vendor_path(root: Path) -> dict:
     dataset = root / "dataset"
     generate(dataset, persons=PERSONS, seed=SEED)
     erased_person_key, erasures = erasure_for_one_person(dataset)
+    update_one_order_between_nights(dataset)
 
     warehouse = Warehouse(root / "warehouse")
     landed = []
@@ -186,6 +233,10 @@ def build_vendor_path(root: Path) -> dict:
         for schema, table in published_tables(con):
             con.sql(
                 f"create table {INCREMENTAL_COPY}.{schema}__{table} as select * from {schema}.{table}"
+            )
+        for table in INCREMENTAL_CHILDREN:
+            con.sql(
+                f"create table {INCREMENTAL_COPY}.staging__{table} as select * from staging.{table}"
             )
     # every model, staging included (incremental ones there too); identities stay as stitched
     warehouse.dbt("build", "--full-refresh")

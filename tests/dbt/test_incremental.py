@@ -4,10 +4,12 @@ published table (vendor path; the chain is built in tests/dbt/conftest.py)."""
 from __future__ import annotations
 
 import duckdb
+import polars as pl
 
 from tests.dbt.conftest import (
     CHAIN,
     CHAIN_IDENTITIES,
+    INCREMENTAL_CHILDREN,
     INCREMENTAL_COPY,
     BuiltWarehouse,
     published_tables,
@@ -57,7 +59,8 @@ def test_a_chain_of_incremental_nights_publishes_what_a_full_refresh_publishes(
                 [INCREMENTAL_COPY, f"{schema}__{table}"],
             ).fetchone()
         ]
-    assert {f"{schema}__{table}" for schema, table in tables} == copied
+    children = {f"staging__{table}" for table in INCREMENTAL_CHILDREN}
+    assert {f"{schema}__{table}" for schema, table in tables} | children == copied
     assert columns_differ == []
     differing = {
         name: counts
@@ -123,3 +126,48 @@ def test_the_chain_moves_records_between_persons(vendor_built: BuiltWarehouse) -
         )
     assert moves[0]["merged"] > 0, moves  # night 2 merges persons of night 1
     assert all(night["moved"] > 0 for night in moves), moves
+
+
+def test_the_chain_updates_an_order_between_nights(vendor_built: BuiltWarehouse) -> None:
+    # Shopify's order children (stg_shopify__order_lines, stg_shopify__refunds) are incremental
+    # per order: an order's lines and refunds are replaced when a new version of it lands. The
+    # equality above covers that only if an order landed on one night gains a line and a refund
+    # on a later one (conftest.update_one_order_between_nights): it does, and fct_orders
+    # publishes the later version.
+    landed = vendor_built.query(
+        "select record_id, regexp_extract(filename, '/(run-[0-9]+)-', 1) as run_id, "
+        "json_array_length(record -> '$.line_items') as line_items, "
+        "json_array_length(record -> '$.refunds') as refunds "
+        f"from read_parquet('{vendor_built.warehouse.landing_dir}/shopify/orders/**/run-*.parquet', "
+        "filename = true)"
+    )
+    first, second = (landed.filter(pl.col("run_id") == run) for run in ("run-1", "run-2"))
+    updated = first.join(second, on="record_id", suffix="_later").filter(
+        (pl.col("line_items_later") > pl.col("line_items"))
+        & (pl.col("refunds") == 0)
+        & (pl.col("refunds_later") > 0)
+    )
+    assert updated.height >= 1, landed
+    order_id = updated.get_column("record_id").item(0)
+    with duckdb.connect(str(vendor_built.warehouse.database), read_only=True) as con:
+        chain = {
+            table: con.execute(
+                f"select count(*) from {INCREMENTAL_COPY}.staging__{table} where order_id = ?",
+                [order_id],
+            ).fetchone()[0]
+            for table in INCREMENTAL_CHILDREN
+        }
+        # the chain's order lines and refunds equal the full refresh's, row for row
+        differing = {table: _differences(con, "staging", table) for table in INCREMENTAL_CHILDREN}
+        refunded = con.execute(
+            f"select refunded_amount from {INCREMENTAL_COPY}.marts__fct_orders where order_id = ?",
+            [order_id],
+        ).fetchone()
+    assert chain == {
+        "stg_shopify__order_lines": updated.get_column("line_items_later").item(0),
+        "stg_shopify__refunds": updated.get_column("refunds_later").item(0),
+    }
+    assert {
+        t: c for t, c in differing.items() if c["only_in_chain"] or c["only_in_full_refresh"]
+    } == {}
+    assert refunded is not None and refunded[0] > 0

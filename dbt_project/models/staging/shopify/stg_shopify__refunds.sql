@@ -1,5 +1,10 @@
 {#- The money a refund gave back is the sum of its successful refund transactions (a failed or
-    pending attempt moved nothing), in the transactions' currency (contracts §1.3). -#}
+    pending attempt moved nothing), in the transactions' currency (contracts §1.3).
+
+    Incremental (issue 17): the orders with a version landed after the watermark have all their
+    refunds replaced (group_replace_config on order_id). An order only gains refunds, so a new
+    version never leaves refunds of an older one behind. -#}
+{{ config(**group_replace_config(['order_id'])) }}
 
 with
 
@@ -79,7 +84,7 @@ final as (
         coalesce(refund_amounts.unsuccessful_transaction_count, 0) as unsuccessful_transaction_count,
         coalesce(line_items.refund_line_item_count, 0) as refund_line_item_count,
         coalesce(adjustments.order_adjustment_amount, 0) as order_adjustment_amount,
-        refunds._extracted_at
+        refunds._extracted_at{{ group_bucket_column(['order_id']) }}  -- noqa: LT02
     from refunds
     left join refund_amounts
         on
