@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import JourneyError
+from pipelines.settings import DuckdbLimits
 from pipelines.warehouse.durable import fsync_file
 
 PUBLISHED_SCHEMAS = ("marts", "identity")
@@ -160,17 +161,21 @@ def describe_tables(
     ]
 
 
-def build_published_file(build: Path, target: Path, spec: SurfaceSpec) -> dict[str, int]:
+def build_published_file(
+    build: Path, target: Path, spec: SurfaceSpec, limits: DuckdbLimits | None = None
+) -> dict[str, int]:
     """Write the analyst surface of `build` into the new file `target`; rows per table.
 
     Tables are created with their exact column types (naive UTC timestamps as TIMESTAMP WITH
     TIME ZONE: `INSTANT_TYPES`), filled from the build, and given the build's table and column
-    comments."""
+    comments. `limits`: the run's DuckDB memory ceiling and spill folder."""
     target.unlink(missing_ok=True)
     con = duckdb.connect(
         str(target), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}
     )
     try:
+        if limits:
+            limits.apply(con)
         con.execute(f"attach {literal(str(build))} as build (read_only)")
         tables = describe_tables(con, "build", spec)
         if not tables:
