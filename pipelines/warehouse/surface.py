@@ -13,7 +13,8 @@ Because the file is written fresh, no byte of an internal layer ever reaches it.
 What each table's grain is and which facts are exported partitioned by month come from the dbt
 manifest (`SurfaceSpec.from_manifest`): the grain is the key a blocking dbt test already
 guarantees (dbt's own `primary_key` — a `unique` and `not_null` column — or else the model's
-`unique_combination` test, every column of it tested `not_null`); the month partition is the
+`unique_combination` test, every column of it tested `not_null` or listed in the model's
+`not_null_columns`); the month partition is the
 model's `config.meta.export_partition_month`.
 """
 
@@ -75,6 +76,8 @@ class SurfaceSpec:
                 continue
             if test.get("name") == "not_null":
                 not_null.setdefault(node["attached_node"], set()).add(node["column_name"])
+            elif test.get("name") == "not_null_columns":  # one test per model, its columns listed
+                not_null.setdefault(node["attached_node"], set()).update(test["kwargs"]["columns"])
             elif test.get("name") == "unique_combination":
                 combinations.setdefault(node["attached_node"], []).append(
                     tuple(test["kwargs"]["columns"])
