@@ -11,11 +11,13 @@ never show the value, so they cannot leak into logs, run metadata or exception m
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.errors import JourneyError
@@ -38,6 +40,35 @@ SOURCE_VARIABLES = {
 
 ENGINES = ("duckdb", "spark")
 """JOURNEY_ENGINE: where dbt builds the warehouse (docs/scale-out.md)."""
+
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+"""JOURNEY_DUCKDB_MEMORY_LIMIT's default; dbt_project/profiles.yml repeats it for dbt runs that
+do not go through `dbt_environment` (tests/test_settings.py keeps the two equal)."""
+
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DuckdbLimits:
+    """What a heavy DuckDB connection of the pipeline may hold in memory, and where it spills.
+
+    Without a limit DuckDB takes up to 80 % of the machine's memory (7.1 GB peak at 100k
+    persons, issue 17); with one it spills hash tables and sorts to `temp_directory`."""
+
+    memory_limit: str
+    temp_directory: Path
+
+    def apply(self, con: _Executes) -> None:
+        """Set the limits on an open DuckDB connection (DuckDB creates the spill folder when it
+        first spills, but not its parents)."""
+        self.temp_directory.parent.mkdir(parents=True, exist_ok=True)
+        folder = str(self.temp_directory).replace("'", "''")
+        con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        con.execute(f"SET temp_directory = '{folder}'")
+
+
+class _Executes(Protocol):
+    def execute(self, query: str, /) -> object: ...
 
 
 class SettingsError(JourneyError, ValueError):
@@ -146,6 +177,10 @@ class Settings:
     (docs/scale-out.md); publishing makes the same surfaces from either."""
     spark_master: str = "local[2]"
     """The Spark master of an engine `spark` build (JOURNEY_SPARK_MASTER): local[N] or a cluster URL."""
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    """Memory DuckDB may use inside dbt and in the heavy queries of checks and publishing
+    (JOURNEY_DUCKDB_MEMORY_LIMIT, e.g. `2GB`); beyond it DuckDB spills to `duckdb_limits`'
+    temp folder."""
 
     def yesterday(self, now: datetime | None = None) -> date:
         """The data day a night covers by default: yesterday in the schedule's time zone."""
@@ -170,6 +205,12 @@ class Settings:
     @property
     def build_identity_dir(self) -> Path:
         return self.build_dir / "identity"
+
+    @property
+    def duckdb_limits(self) -> DuckdbLimits:
+        """The memory limit and spill folder (`<JOURNEY_BUILD_DIR>/duckdb_spill`, beside the
+        staging warehouse) of dbt's DuckDB and our heavy connections."""
+        return DuckdbLimits(self.duckdb_memory_limit, self.build_dir / "duckdb_spill")
 
     @property
     def spark_dir(self) -> Path:
@@ -288,6 +329,12 @@ class Settings:
             raise SettingsError(
                 f"JOURNEY_ENGINE must be one of {', '.join(ENGINES)}, got {engine!r}"
             )
+        memory_limit = text("JOURNEY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+        if not _MEMORY_SIZE.match(memory_limit):
+            raise SettingsError(
+                "JOURNEY_DUCKDB_MEMORY_LIMIT must be a size like 2GB or 1500MiB, "
+                f"got {memory_limit!r}"
+            )
         weak = weak_key_message(key, "JOURNEY_PSEUDONYMIZE_KEY") if key else None
         if weak:
             raise SettingsError(weak)
@@ -342,6 +389,7 @@ class Settings:
             postgres_url=Secret(postgres_url) if postgres_url else None,
             engine=engine,
             spark_master=text("JOURNEY_SPARK_MASTER", "local[2]"),
+            duckdb_memory_limit=memory_limit,
         )
 
 

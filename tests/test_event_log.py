@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections import Counter
 
 import dagster as dg
 from sqlalchemy import create_engine, text
@@ -140,3 +141,42 @@ def test_only_changed_files_are_checkpointed(tmp_path):
     shutil.copyfile(path, copy)  # the database file without its log
     with sqlite3.connect(copy) as reader:
         assert reader.execute("select x from t").fetchall() == [(1,)]
+
+
+# sha256 of the source of Dagster 1.13's SqliteEventLogStorage._connect, which
+# event_log.cache_engines replaces with the same steps minus a new engine per connection
+DAGSTER_CONNECT_SHA256 = "b8435f2665689760a1e1d98e17b78ceef5a48256dc11b562a20c840abc37d170"
+
+
+def test_the_event_log_reuses_one_engine_per_shard_and_stores_every_event(tmp_path):
+    """A run's events and the index's mirrored check events go through one engine per shard
+    file, however many events are stored; all of them read back. The replaced Dagster method is
+    still the one `cache_engines` copied (a Dagster upgrade that changes it fails here)."""
+    import hashlib
+    import inspect
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    event_log.install()
+    assert SqliteEventLogStorage._connect is event_log._cached_connect
+    original = inspect.getsource(event_log._replaced_connect.__wrapped__)
+    assert hashlib.sha256(original.encode()).hexdigest() == DAGSTER_CONNECT_SHA256
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        first = dg.materialize([numbers], instance=instance)
+        second = dg.materialize([numbers], instance=instance)
+        storage = instance.event_log_storage
+        assert isinstance(storage, SqliteEventLogStorage)
+        engines = storage.__dict__["_journey_engines"]
+        assert sorted(engines) == sorted([first.run_id, second.run_id, "index"])
+        for result in (first, second):
+            stored = Counter(
+                log.dagster_event.event_type_value
+                for log in instance.all_logs(result.run_id)
+                if log.dagster_event is not None
+            )
+            assert Counter(event.event_type_value for event in result.all_events) - stored == {}
+            assert stored["ASSET_MATERIALIZATION"] == stored["ASSET_CHECK_EVALUATION"] == 1
+        evaluations = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("numbers"), "positive"), limit=10
+        )
+        assert [e.run_id for e in evaluations] == [second.run_id, first.run_id]

@@ -22,7 +22,7 @@ from pipelines.assets.warehouse import build_dbt_assets
 from pipelines.hooks import build_report_sensors
 from pipelines.resources import JourneyResource
 from pipelines.run_report import REPORT_STATUS_TAG, REPORT_TAG, write_run_report
-from pipelines.settings import Settings
+from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.warehouse.dbt_runner import dbt_executable, ensure_manifest
 from tests.extract.vendor_fixture import build_dataset
 
@@ -126,6 +126,10 @@ def run_tiny_dbt(tmp_path: Path, models: dict[str, str]) -> tuple[dg.DagsterInst
     (project / "models").mkdir(parents=True)
     (project / "profiles.yml").write_text(TINY_PROFILE)
     (project / "dbt_project.yml").write_text(TINY_PROJECT)
+    (project / "macros").mkdir()  # the project's generic tests (not_null_columns, ...)
+    (project / "macros" / "generic_tests.sql").write_text(
+        (DBT_PROJECT_DIR / "macros" / "generic_tests.sql").read_text()
+    )
     for name, text in models.items():
         (project / "models" / name).parent.mkdir(parents=True, exist_ok=True)
         (project / "models" / name).write_text(text)
@@ -219,6 +223,11 @@ def test_a_report_the_run_wrote_itself_is_not_written_again_by_the_sensor(tmp_pa
 FAILING_TESTS_YML = """
 models:
   - name: stg_orders
+    data_tests:
+      - not_null_columns:
+          name: not_null_columns_stg_orders
+          arguments:
+            columns: [total_price, order_id]
     columns:
       - name: order_id
         data_tests:
@@ -251,9 +260,15 @@ def test_failed_and_warned_dbt_tests_show_their_failing_rows_and_passing_tests_l
 
     assert not result.success
     report, _ = linked_report(instance, result.run_id)
-    [failed] = report["checks"]["failures"]
-    assert failed["check"] == "not_null_stg_orders_order_id"
+    failures = {failure["check"]: failure for failure in report["checks"]["failures"]}
+    assert sorted(failures) == ["not_null_columns_stg_orders", "not_null_stg_orders_order_id"]
+    failed, columns = (
+        failures["not_null_stg_orders_order_id"],
+        failures["not_null_columns_stg_orders"],
+    )
     assert failed["metadata"]["sample"] == [{"order_id": None}]  # dbt selects the column
+    # one test for a model's not-null columns: its sample names the column and its null rows
+    assert columns["metadata"]["sample"] == [{"column_name": "order_id", "null_rows": 1}]
     [warned] = report["checks"]["warnings"]
     long_name = (
         "accepted_values_stg_orders_total_price__10_00__11_00__12_00__13_00__14_00__15_00__16_00"
@@ -270,4 +285,6 @@ def test_failed_and_warned_dbt_tests_show_their_failing_rows_and_passing_tests_l
         views = con.sql(
             "select view_name from duckdb_views() where schema_name = 'test_failures'"
         ).fetchall()
-    assert sorted(views) == sorted([(long_name,), ("not_null_stg_orders_order_id",)])
+    assert sorted(views) == sorted(
+        [(long_name,), ("not_null_stg_orders_order_id",), ("not_null_columns_stg_orders",)]
+    )

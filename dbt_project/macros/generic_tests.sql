@@ -43,3 +43,28 @@ where
     {%- endif %}
 group by {{ column_name }}
 {% endtest %}
+
+{#- None of `columns` holds a null: one test per model instead of one `not_null` per column (each
+    dbt test is a node, a query, an asset check and its events: issue 17). One scan counts the
+    nulls of every column; a failing row names the column and how many rows lack it, and the
+    test's failure count is the sum of those rows (as many as the per-column tests counted). -#}
+{% test not_null_columns(model, columns) %}
+{{ config(fail_calc='coalesce(sum(null_rows), 0)') }}
+with null_counts as (
+    select
+        {%- for column in columns %}
+        count(*) - count({{ column }}) as null_rows_{{ loop.index }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ model }}
+)
+
+{% for column in columns -%}
+select
+    '{{ column }}' as column_name,
+    null_rows_{{ loop.index }} as null_rows
+from null_counts
+where null_rows_{{ loop.index }} > 0
+{% if not loop.last %}union all
+{% endif -%}
+{%- endfor %}
+{% endtest %}

@@ -2,8 +2,8 @@
 
 A test's own `description:` (in its yml; required for `expression_is_true` and singular tests,
 whose SQL says nothing by itself) wins. The generic tests that repeat hundreds of times
-(`not_null`, `unique`, `accepted_values`, `relationships`, `unique_combination`,
-`known_values`) get theirs from one sentence per kind, filled with the model, the column, the
+(`not_null`, `not_null_columns`, `unique`, `accepted_values`, `relationships`,
+`unique_combination`, `known_values`) get theirs from one sentence per kind, filled with the model, the column, the
 test's arguments and the column's own description: one wording to maintain instead of 500
 copies. Read by the Dagster asset checks (their description) and the run report (beside a
 failed or warned check). No Dagster here.
@@ -19,6 +19,7 @@ from typing import Any
 
 KINDS = (
     "not_null",
+    "not_null_columns",
     "unique",
     "accepted_values",
     "relationships",
@@ -64,6 +65,13 @@ def describe(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str | None
             f"{subject} is never null. Failing rows lost it on the way: find their source "
             f"record (the sample's keys) in the model's inputs and fix the join or mapping in "
             f"{where}."
+        )
+    if kind == "not_null_columns":
+        columns = ", ".join(f"`{column}`" for column in arguments.get("columns") or [])
+        return (
+            f"`{model}`'s columns {columns} are never null. A failing row names a column and "
+            f"how many rows lack it (the failure count is their sum): find those rows' source "
+            f"records in the model's inputs and fix the join or mapping in {where}."
         )
     if kind == "unique":
         return (

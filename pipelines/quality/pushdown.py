@@ -39,6 +39,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.quality.suites import ROW_COUNT_EXPECTATION, ExpectationSpec, Suite, WarehouseFrame
+from pipelines.settings import DuckdbLimits
 
 PARTIAL_ROWS = 20
 """Offending rows kept per check: GX's `partial_unexpected_count` in the runner."""
@@ -421,8 +422,10 @@ def reduce_warehouse(
     frame: WarehouseFrame,
     suite: Suite,
     kwargs_by_check: dict[str, dict[str, Any]] | None = None,
+    limits: DuckdbLimits | None = None,
 ) -> Reduced:
-    """`frame.query` on the warehouse file (read-only), reduced for `suite`."""
+    """`frame.query` on the warehouse file (read-only), reduced for `suite`; `limits`: the
+    run's DuckDB memory ceiling and spill folder."""
     if not Path(warehouse_path).exists():
         raise FileNotFoundError(
             f"no warehouse at {warehouse_path}: the dbt build did not run or wrote elsewhere"
@@ -430,6 +433,8 @@ def reduce_warehouse(
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         con.execute("set TimeZone = 'UTC'")
+        if limits:
+            limits.apply(con)
         return reduce_frame(con, frame.query, suite, kwargs_by_check)
     finally:
         con.close()

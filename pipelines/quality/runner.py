@@ -51,7 +51,7 @@ from pipelines.quality.suites import (
     Suite,
     WarehouseFrame,
 )
-from pipelines.settings import Settings
+from pipelines.settings import DuckdbLimits, Settings
 
 log = logging.getLogger("journey.quality")
 
@@ -84,6 +84,8 @@ class QualityPaths:
     state_file: Path
     docs_dir: Path
     """Data Docs site folder (`{docs_dir}/gx`)."""
+    duckdb_limits: DuckdbLimits | None = None
+    """The memory ceiling and spill folder of the warehouse suites' DuckDB queries."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QualityPaths:
@@ -92,6 +94,7 @@ class QualityPaths:
             warehouse_path=settings.build_warehouse_path,
             state_file=settings.state_dir / STATE_FILE_NAME,
             docs_dir=settings.docs_dir / "gx",
+            duckdb_limits=settings.duckdb_limits,
         )
 
 
@@ -745,7 +748,11 @@ def run_suites(
                 elif isinstance(suite.frame, WarehouseFrame) and supports(suite):
                     # counts in DuckDB; GX sees the offending rows only (pushdown.py)
                     reduced = reduce_warehouse(
-                        paths.warehouse_path, suite.frame, suite, resolved_kwargs(suite, run)
+                        paths.warehouse_path,
+                        suite.frame,
+                        suite,
+                        resolved_kwargs(suite, run),
+                        paths.duckdb_limits,
                     )
                     frame = reduced.frame
                 else:

@@ -44,8 +44,12 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         if settings.engine == "spark"
         else {}
     )
+    limits = settings.duckdb_limits
     return {
         "JOURNEY_DBT_DUCKDB_PATH": str(settings.build_warehouse_path),
+        # the profile's DuckDB `settings:` (memory ceiling, spill folder beside the build)
+        "JOURNEY_DUCKDB_MEMORY_LIMIT": limits.memory_limit,
+        "JOURNEY_DUCKDB_TEMP_DIRECTORY": str(limits.temp_directory),
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_QUARANTINE_DIR": str(settings.quarantine_dir),
         "JOURNEY_IDENTITY_DIR": str(settings.build_identity_dir),

@@ -204,7 +204,7 @@ def _write_generation(
     """The new generation, complete and durable, under its final name (nothing published yet)."""
     generation_id = new_generation_id(run_id)
     folder = begin_generation(settings, generation_id)
-    tables = build_published_file(build, folder / "published.duckdb", spec)
+    tables = build_published_file(build, folder / "published.duckdb", spec, settings.duckdb_limits)
     fault_point("publish:surface-written")
     place_file(build, folder / "build.duckdb")
     place_identity_state(settings.build_identity_dir, folder)  # the identity night's state

@@ -13,7 +13,8 @@ Because the file is written fresh, no byte of an internal layer ever reaches it.
 What each table's grain is and which facts are exported partitioned by month come from the dbt
 manifest (`SurfaceSpec.from_manifest`): the grain is the key a blocking dbt test already
 guarantees (dbt's own `primary_key` — a `unique` and `not_null` column — or else the model's
-`unique_combination` test, every column of it tested `not_null`); the month partition is the
+`unique_combination` test, every column of it tested `not_null` or listed in the model's
+`not_null_columns`); the month partition is the
 model's `config.meta.export_partition_month`.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import JourneyError
+from pipelines.settings import DuckdbLimits
 from pipelines.warehouse.durable import fsync_file
 
 PUBLISHED_SCHEMAS = ("marts", "identity")
@@ -74,6 +76,8 @@ class SurfaceSpec:
                 continue
             if test.get("name") == "not_null":
                 not_null.setdefault(node["attached_node"], set()).add(node["column_name"])
+            elif test.get("name") == "not_null_columns":  # one test per model, its columns listed
+                not_null.setdefault(node["attached_node"], set()).update(test["kwargs"]["columns"])
             elif test.get("name") == "unique_combination":
                 combinations.setdefault(node["attached_node"], []).append(
                     tuple(test["kwargs"]["columns"])
@@ -160,17 +164,21 @@ def describe_tables(
     ]
 
 
-def build_published_file(build: Path, target: Path, spec: SurfaceSpec) -> dict[str, int]:
+def build_published_file(
+    build: Path, target: Path, spec: SurfaceSpec, limits: DuckdbLimits | None = None
+) -> dict[str, int]:
     """Write the analyst surface of `build` into the new file `target`; rows per table.
 
     Tables are created with their exact column types (naive UTC timestamps as TIMESTAMP WITH
     TIME ZONE: `INSTANT_TYPES`), filled from the build, and given the build's table and column
-    comments."""
+    comments. `limits`: the run's DuckDB memory ceiling and spill folder."""
     target.unlink(missing_ok=True)
     con = duckdb.connect(
         str(target), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}
     )
     try:
+        if limits:
+            limits.apply(con)
         con.execute(f"attach {literal(str(build))} as build (read_only)")
         tables = describe_tables(con, "build", spec)
         if not tables:
