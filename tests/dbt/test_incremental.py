@@ -171,3 +171,60 @@ def test_the_chain_updates_an_order_between_nights(vendor_built: BuiltWarehouse)
         t: c for t, c in differing.items() if c["only_in_chain"] or c["only_in_full_refresh"]
     } == {}
     assert refunded is not None and refunded[0] > 0
+
+
+def test_the_chain_removes_persons_with_rows_in_the_person_grain_marts(
+    vendor_built: BuiltWarehouse,
+) -> None:
+    # fct_touchpoints, fct_attribution and dim_persons are incremental by person: a person id
+    # that vanishes between nights (merged into another, erased) must lose its rows there, and
+    # the equality test proves they do only if the chain has such ids with rows in those marts.
+    # Per later night: the person ids of the night before that vanished, how many of them had
+    # touchpoints (so rows in fct_touchpoints and dim_persons) and non-cancelled orders (so
+    # rows in fct_attribution), and how many persons that night merged from several.
+    nights = []
+    for night in range(1, len(CHAIN)):
+        before, after = (f"{CHAIN_IDENTITIES}.record_persons_{n}" for n in (night - 1, night))
+        nights.append(
+            vendor_built.query(
+                f"""
+                with pairs as (
+                    select before.person_id as before_person, after.person_id as after_person,
+                        source, stream, record_id
+                    from {before} as before
+                    left join {after} as after using (source, stream, record_id)
+                ),
+                vanished as (
+                    select distinct before_person as person_id from pairs
+                    where before_person not in (
+                        select after_person from pairs where after_person is not null
+                    )
+                ),
+                vanished_records as (
+                    select vanished.person_id, pairs.source, pairs.stream, pairs.record_id
+                    from vanished inner join pairs on vanished.person_id = pairs.before_person
+                ),
+                orders as (
+                    select source, 'orders' as stream, order_id as record_id
+                    from intermediate.int_orders_unioned where not is_cancelled and not is_test
+                )
+                select
+                    (select count(*) from vanished) as vanished,
+                    (select count(distinct person_id) from vanished_records
+                        inner join intermediate.int_touchpoints using (source, stream, record_id)
+                    ) as with_touchpoints,
+                    (select count(distinct person_id) from vanished_records
+                        inner join orders using (source, stream, record_id)) as with_orders,
+                    (select count(*) from (
+                        select after_person from pairs where after_person is not null
+                        group by after_person having count(distinct before_person) > 1
+                    )) as merged,
+                    (select count(*) from {INCREMENTAL_COPY}.marts__dim_persons
+                        where person_id in (select person_id from vanished)) as left_in_chain
+                """
+            ).row(0, named=True)
+        )
+    merge_night, erasure_night = nights
+    assert merge_night["merged"] > 0 and merge_night["with_touchpoints"] > 0, nights
+    assert erasure_night["with_touchpoints"] > 0 and erasure_night["with_orders"] > 0, nights
+    assert all(night["left_in_chain"] == 0 for night in nights), nights

@@ -18,7 +18,18 @@
                        its path in proportion to their Markov removal effects
                        (int_channel_removal_effects_solved), each channel's part equally over its
                        touchpoints; linear when no channel of the path has a removal effect.
-    Credits of one order and model sum to 1 (singular test assert_attribution_credits_sum_to_one). -#}
+    Credits of one order and model sum to 1 (singular test assert_attribution_credits_sum_to_one).
+
+    Incremental by person (affected_persons_config on person_id, driver int_affected_persons),
+    except Markov. Closed: an order's credits under every model but markov depend only on the
+    order (fct_orders: time, total, currency, person) and on its person's sessions
+    (int_channel_paths_built), all of which change only when a touchpoint of that person changes
+    (an order or web record landed again, a record moving person, an erasure), which is what
+    int_affected_persons lists; such a person's orders are recomputed whole, so no lookback by
+    time is needed (a late session of any age recomputes its person). Rebuilt every night
+    (`always`): the markov rows, whose removal effects are computed from every path of every
+    person (int_channel_removal_effects_solved, a global figure: one new path changes every
+    order's Markov credit), and the orders without a person (their group is not a person id). -#}
 
 {%- set half_life_seconds = var('attribution_half_life_days') * 86400 -%}
 {%- set first_weight = var('attribution_position_first_weight') -%}
@@ -45,11 +56,24 @@
         end',
 } -%}
 
+{%- set always = "person_id is null or attribution_model = 'markov'" %}
+{{ config(**affected_persons_config('person_id', always=always)) }}
+-- depends_on: {{ ref('int_affected_persons') }}
+
 with
 
-orders as (
+every_order as (
     select * from {{ ref('fct_orders') }}
     where not is_cancelled
+),
+
+{#- Markov credits need every order; the other models only the affected persons' orders. -#}
+orders as (
+    {% if is_incremental() and 'markov' not in var('attribution_models') -%}
+    {{ rows_of_affected_persons('every_order', 'person_id', 'person_id is null') }}
+    {%- else -%}
+        select * from every_order
+    {%- endif %}
 ),
 
 steps as (
@@ -141,6 +165,9 @@ credited as (
             cast({{ credit_rules[attribution_model] }} as double) as credit,
             prepared.*
         from prepared
+        {% if is_incremental() and attribution_model != 'markov' -%}
+        where {{ affected_person_condition('prepared.person_id') }} or prepared.person_id is null
+        {% endif -%}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -191,7 +218,7 @@ final as (
         credit,
         {{ money('(revenue_minor_units + case when remainder_rank <= minor_units_left then 1 else 0 end) / ' ~ minor_units ~ '.0') }}
             as attributed_revenue,
-        currency
+        currency{{ affected_person_bucket_column('person_id', always) }}  -- noqa: LT02
     from rounded_revenue
 )
 

@@ -1,25 +1,58 @@
 {#- One row per person of the identity map: first touch and acquisition channel, current phase,
     orders and revenue (the non-cancelled orders of fct_orders), latest CSAT and NPS, segment and
-    identifier counts. -#}
+    identifier counts.
+
+    Incremental by person (affected_persons_config on person_id, driver int_affected_dim_persons:
+    the persons int_affected_persons lists and the persons whose identifiers changed). Closed: a
+    person's row depends only on that person's identifiers (identity_map), touchpoints
+    (fct_touchpoints), current phase spell (fct_journey_phases) and orders (fct_orders); the
+    last three change only for persons int_affected_persons lists (their touchpoints — orders
+    among them — changed or moved), and identifier changes (an identifier without touchpoints,
+    a person with none at all, a person merged away) are found by comparing identity_map's
+    summary with the row dim_persons holds. A person merged away or erased is in the driver under
+    its old id, so its row is deleted and, having no identifiers left, not inserted again. No
+    lookback by time: an affected person's row is rebuilt from its whole history. -#}
+{{ config(**affected_persons_config('person_id', driver='int_affected_dim_persons')) }}
+-- depends_on: {{ ref('int_affected_dim_persons') }}
+
 
 with
 
-identity_map as (
+every_identifier as (
     select * from {{ source('identity', 'identity_map') }}
 ),
 
-touchpoints as (
+identity_map as (
+    {{ rows_to_build('every_identifier', 'person_id', driver='int_affected_dim_persons') }}
+),
+
+every_touchpoint as (
     select * from {{ ref('fct_touchpoints') }}
     where person_id is not null
 ),
 
-current_phases as (
+touchpoints as (
+    {{ rows_to_build('every_touchpoint', 'person_id', driver='int_affected_dim_persons') }}
+),
+
+every_current_phase as (
     select
         person_id,
         phase as current_phase,
         entered_at as current_phase_entered_at
     from {{ ref('fct_journey_phases') }}
     where is_current
+),
+
+current_phases as (
+    {{ rows_to_build('every_current_phase', 'person_id', driver='int_affected_dim_persons') }}
+),
+
+every_order as (
+    select * from {{ ref('fct_orders') }}
+    where
+        not is_cancelled
+        and person_id is not null
 ),
 
 orders as (
@@ -31,29 +64,12 @@ orders as (
         sum(total_price) as revenue,
         sum(refunded_amount) as refunded_amount,
         min(currency) as currency
-    from {{ ref('fct_orders') }}
-    where
-        not is_cancelled
-        and person_id is not null
+    from ({{ rows_to_build('every_order', 'person_id', driver='int_affected_dim_persons') }}) as affected_orders
     group by person_id
 ),
 
 identifiers as (
-    select
-        person_id,
-        count(*) as identifiers,
-        count(case when identifier_kind = 'web_visitor_id' then 1 end) as web_visitor_ids,
-        count(case when identifier_kind = 'web_user_id' then 1 end) as web_user_ids,
-        count(case when identifier_kind = 'email' then 1 end) as emails,
-        count(case when identifier_kind = 'email_subscriber_id' then 1 end) as email_subscriber_ids,
-        count(case when identifier_kind = 'shop_customer_id' then 1 end) as shop_customer_ids,
-        count(case when identifier_kind = 'checkout_token' then 1 end) as checkout_tokens,
-        count(case when identifier_kind = 'support_requester_id' then 1 end) as support_requester_ids,
-        count(case when identifier_kind = 'phone' then 1 end) as phones,
-        min(first_seen_at) as first_seen_at,
-        max(last_seen_at) as last_seen_at
-    from identity_map
-    group by person_id
+    {{ person_identifier_summary('identity_map') }}
 ),
 
 ranked_touchpoints as (
@@ -121,7 +137,7 @@ final as (
         identifiers.phones,
         identifiers.identifiers = identifiers.web_visitor_ids + identifiers.checkout_tokens as is_anonymous,
         identifiers.first_seen_at,
-        identifiers.last_seen_at
+        identifiers.last_seen_at{{ affected_person_bucket_column('identifiers.person_id') }}  -- noqa: LT02
     from identifiers
     left join touch_summary
         on identifiers.person_id = touch_summary.person_id

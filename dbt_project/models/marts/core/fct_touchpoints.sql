@@ -1,9 +1,25 @@
-{#- One row per touchpoint (contracts §6.1) with its person, channel and phase. -#}
+{#- One row per touchpoint (contracts §6.1) with its person, channel and phase.
+
+    Incremental by person (affected_persons_config on person_id, driver int_affected_persons).
+    Closed: a row is its touchpoint's row of int_touchpoints_phased (incremental by the same
+    affected groups) plus the shop currency; int_touchpoints_phased changes only the rows of the
+    persons int_affected_persons lists, so only those persons' rows can change. Rebuilt every
+    night (`always`): touchpoints without a person (their group is their record, not a person
+    id) and touchpoints with a value (orders and checkouts), whose currency is the shop's — a
+    global figure (the currency of the orders) that no person's change reveals. No lookback by
+    time: an affected person's whole history is rebuilt. -#}
+{%- set always = 'person_id is null or touchpoint_value is not null' %}
+{{ config(**affected_persons_config('person_id', always=always)) }}
+-- depends_on: {{ ref('int_affected_persons') }}
 
 with
 
-touchpoints as (
+phased_touchpoints as (
     select * from {{ ref('int_touchpoints_phased') }}
+),
+
+touchpoints as (
+    {{ rows_to_build('phased_touchpoints', 'person_id', always) }}
 ),
 
 {#- An order's or checkout's value is in the shop currency (one per shop). -#}
@@ -30,7 +46,7 @@ final as (
         touchpoints.touchpoint_score,
         touchpoints.phase,
         touchpoints.phase_rank,
-        touchpoints.is_customer
+        touchpoints.is_customer{{ affected_person_bucket_column('touchpoints.person_id', always) }}  -- noqa: LT02
     from touchpoints
     cross join shop_currency
 )
