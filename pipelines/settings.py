@@ -146,6 +146,11 @@ class Settings:
     (docs/scale-out.md); publishing makes the same surfaces from either."""
     spark_master: str = "local[2]"
     """The Spark master of an engine `spark` build (JOURNEY_SPARK_MASTER): local[N] or a cluster URL."""
+    spark_driver_memory: str = "2g"
+    """The Spark driver's heap (JOURNEY_SPARK_DRIVER_MEMORY): dbt's profile and the identity step."""
+    spark_shuffle_partitions: int = 4
+    """`spark.sql.shuffle.partitions` (JOURNEY_SPARK_SHUFFLE_PARTITIONS); the identity step deals
+    its components into as many groups (pipelines/spark/identity.py)."""
 
     def yesterday(self, now: datetime | None = None) -> date:
         """The data day a night covers by default: yesterday in the schedule's time zone."""
@@ -342,6 +347,8 @@ class Settings:
             postgres_url=Secret(postgres_url) if postgres_url else None,
             engine=engine,
             spark_master=text("JOURNEY_SPARK_MASTER", "local[2]"),
+            spark_driver_memory=text("JOURNEY_SPARK_DRIVER_MEMORY", "2g"),
+            spark_shuffle_partitions=integer("JOURNEY_SPARK_SHUFFLE_PARTITIONS", 4),
         )
 
 

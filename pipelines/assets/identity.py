@@ -1,4 +1,5 @@
-"""Identity assets: read the evidence dbt built, stitch in Polars, write the identity tables.
+"""Identity assets: read the evidence dbt built, stitch in Polars (on Spark with
+JOURNEY_ENGINE=spark: pipelines/spark/identity.py), write the identity tables.
 
 Keys `[identity, <table>]` match the dbt source `identity`, so the marts depend on them
 without glue. Stable ids come from the *published* warehouse's identity_map: a run that did
@@ -6,6 +7,7 @@ not publish never becomes "previous".
 """
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import dagster as dg
 import duckdb
@@ -13,8 +15,8 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from pipelines.assets.common import is_full_refresh, step_log
-from pipelines.identity.rules import load_rules
-from pipelines.identity.stitch import stitch, write_tables
+from pipelines.identity.rules import IdentityRules, load_rules
+from pipelines.identity.stitch import StitchResult, stitch, write_tables
 from pipelines.privacy.keys import (
     FINGERPRINT_TABLE,
     fingerprint_frame,
@@ -23,8 +25,8 @@ from pipelines.privacy.keys import (
     write_fingerprint,
 )
 from pipelines.resources import JourneyResource
-from pipelines.settings import Settings
-from pipelines.spark.tables import read_table
+from pipelines.settings import Secret, Settings
+from pipelines.spark.identity import spark_session, stitch_warehouse
 from pipelines.warehouse.published import read_published_table, with_history
 
 IDENTITY_TABLES = (
@@ -41,13 +43,38 @@ MAX_CLUSTER_IDENTIFIERS = 200  # a person with more identifiers than this is an 
 
 
 def read_evidence(settings: Settings) -> pl.DataFrame:
-    if settings.engine == "spark":  # the Spark build's Parquet table (docs/scale-out.md)
-        return read_table(settings.spark_dir / "warehouse", "intermediate", EVIDENCE_MODEL)
+    """The evidence of a DuckDB build (a Spark build's is read by Spark: `stitch_on_spark`)."""
     con = duckdb.connect(str(settings.build_warehouse_path), read_only=True)
     try:
         return con.sql(f"select * from intermediate.{EVIDENCE_MODEL}").pl()
     finally:
         con.close()
+
+
+class StitchArguments(TypedDict):
+    """What the identity step hands to `stitch` or `stitch_warehouse`, besides the evidence."""
+
+    rules: IdentityRules
+    run_id: str
+    run_at: datetime
+    previous_map: pl.DataFrame | None
+    erasures: pl.DataFrame | None
+    pseudonymize_key: Secret | None
+
+
+def stitch_on_spark(settings: Settings, options: StitchArguments) -> StitchResult:
+    """JOURNEY_ENGINE=spark: the identity step on Spark (pipelines/spark/identity.py), in a
+    session of its own on JOURNEY_SPARK_MASTER (dbt's ran in dbt's process)."""
+    spark = spark_session(
+        settings.spark_master,
+        "journey-identity",
+        settings.spark_shuffle_partitions,
+        settings.spark_driver_memory,
+    )
+    try:
+        return stitch_warehouse(spark, settings.spark_dir / "warehouse", **options)
+    finally:
+        spark.stop()
 
 
 def read_erasures(settings: Settings) -> pl.DataFrame | None:
@@ -103,8 +130,6 @@ def build_identity_assets() -> list:
         context.log.info(
             verify_key(published_key(settings), settings.pseudonymize_key, settings.state_dir)
         )
-        context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
-        evidence = read_evidence(settings)
         full_refresh = is_full_refresh(context)
         rules = load_rules()
 
@@ -112,8 +137,7 @@ def build_identity_assets() -> list:
             return None if full_refresh else read_published_table(settings, "identity", table)
 
         with step_log(context):
-            result = stitch(
-                evidence,
+            options = StitchArguments(
                 rules=rules,
                 run_id=context.run_id,
                 run_at=datetime.now(UTC).replace(tzinfo=None),
@@ -121,6 +145,12 @@ def build_identity_assets() -> list:
                 erasures=read_erasures(settings),
                 pseudonymize_key=settings.pseudonymize_key,
             )
+            if settings.engine == "spark":  # the same rules per component (docs/scale-out.md)
+                context.log.info("identity: stitching int_identity_evidence on Spark")
+                result = stitch_on_spark(settings, options)
+            else:
+                context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
+                result = stitch(read_evidence(settings), **options)
         for table in ("identity_merges", "identity_splits"):
             result.tables[table] = with_history(result.tables[table], previous(table))
         context.log.info(f"identity: writing {len(IDENTITY_TABLES)} tables")
