@@ -47,7 +47,7 @@ def main() -> None:
 
     rules = load_rules()
     started = time.perf_counter()
-    spark = spark_session(args.master, "journey-identity-bench", driver_memory="3g")
+    spark = spark_session(args.master, "journey-identity-bench", driver_memory="4g")
     print(f"spark session ({args.master}): {time.perf_counter() - started:.1f} s, load {_load()}")
     with tempfile.TemporaryDirectory(prefix="spark-identity-bench-") as folder:
         for size in args.edges:

@@ -244,32 +244,28 @@ class SparkStitch:
 
         return self.frame.where(F.col("table") == name).select(*TABLE_COLUMNS[name])
 
+    def _collected(self, name: str, columns: list[str]) -> pl.DataFrame:
+        """The rows of one table (or the metrics) on the driver, typed as OUTPUT_SCHEMA: one
+        table at a time, so the driver never holds the long frame's empty columns."""
+        from pyspark.sql import functions as F
+
+        frame = pl.from_arrow(self.frame.where(F.col("table") == name).select(*columns).toArrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame.cast({c: OUTPUT_SCHEMA[c] for c in columns})
+
     def collect(self) -> StitchResult:
         """The tables on the driver, as the one-machine `stitch` returns them, and the metrics
         of all groups together."""
         started = time.perf_counter()
-        arrow = self.frame.toArrow()
-        everything = pl.from_arrow(arrow)
-        assert isinstance(everything, pl.DataFrame)
-        everything = everything.cast(dict(OUTPUT_SCHEMA))  # type: ignore[arg-type]
-        tables = {
-            name: Held(everything.filter(pl.col("table") == name).select(TABLE_COLUMNS[name]))
-            for name in TABLES
-        }
-        person_ids = (
-            tables["identity_map"].table.group_by("person_id").agg(pl.col("identifier_value").len())
-        )
-        persons = int(
-            everything.filter(pl.col("table") == METRICS, pl.col("metric") == "persons")[
-                "metric_value"
-            ].sum()
-        )
-        if person_ids.height != persons:
+        tables = {name: Held(self._collected(name, TABLE_COLUMNS[name])) for name in TABLES}
+        metric_rows = self._collected(METRICS, ["metric", "metric_value"])
+        persons = int(metric_rows.filter(pl.col("metric") == "persons")["metric_value"].sum())
+        if tables["identity_map"].table["person_id"].n_unique() != persons:
             raise DuplicatePersonIds(
-                f"{persons - person_ids.height} new person ids were derived in two groups at "
-                "once; stitch this evidence on one machine (pipelines.identity.stitch)"
+                "new person ids were derived in two groups at once; stitch this evidence on "
+                "one machine (pipelines.identity.stitch)"
             )
-        metrics = _metrics(everything.filter(pl.col("table") == METRICS), self.identifiers_blocked)
+        metrics = _metrics(metric_rows, self.identifiers_blocked)
         self.seconds["collect"] = round(time.perf_counter() - started, 3)
         metrics.update({f"seconds[spark:{step}]": value for step, value in self.seconds.items()})
         return StitchResult(tables=Tables(dict(tables)), metrics=metrics)
