@@ -181,6 +181,11 @@ class Settings:
     """Memory DuckDB may use inside dbt and in the heavy queries of checks and publishing
     (JOURNEY_DUCKDB_MEMORY_LIMIT, e.g. `2GB`); beyond it DuckDB spills to `duckdb_limits`'
     temp folder."""
+    spark_driver_memory: str = "2g"
+    """The Spark driver's heap (JOURNEY_SPARK_DRIVER_MEMORY): dbt's profile and the identity step."""
+    spark_shuffle_partitions: int = 4
+    """`spark.sql.shuffle.partitions` (JOURNEY_SPARK_SHUFFLE_PARTITIONS); the identity step deals
+    its components into as many groups (pipelines/spark/identity.py)."""
 
     def yesterday(self, now: datetime | None = None) -> date:
         """The data day a night covers by default: yesterday in the schedule's time zone."""
@@ -390,6 +395,8 @@ class Settings:
             engine=engine,
             spark_master=text("JOURNEY_SPARK_MASTER", "local[2]"),
             duckdb_memory_limit=memory_limit,
+            spark_driver_memory=text("JOURNEY_SPARK_DRIVER_MEMORY", "2g"),
+            spark_shuffle_partitions=integer("JOURNEY_SPARK_SHUFFLE_PARTITIONS", 4),
         )
 
 

@@ -1,4 +1,5 @@
-"""Identity assets: read the evidence dbt built, stitch in Polars, write the identity tables.
+"""Identity assets: read the evidence dbt built, stitch in Polars (on Spark with
+JOURNEY_ENGINE=spark: pipelines/spark/identity.py), write the identity tables.
 
 Keys `[identity, <table>]` match the dbt source `identity`, so the marts depend on them
 without glue. A night re-stitches only the candidate components its new, changed or gone
@@ -9,9 +10,12 @@ never becomes "previous". Without a usable state (first night, full refresh, a g
 without one, an unreadable state, other rules, key or Polars) the night stitches everything,
 with stable ids from the published identity_map; the mode and its reason are the
 identity_map's metadata (`identity_mode`, `identity_mode_reason`) and so in the run report.
+With JOURNEY_ENGINE=spark every night is a full stitch on Spark (the same rules per candidate
+component) and writes no state (docs/scale-out.md).
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -20,6 +24,7 @@ from dagster import AssetExecutionContext
 
 from pipelines.assets.common import is_full_refresh, step_log
 from pipelines.identity.rules import load_rules
+from pipelines.identity.stitch import StitchResult
 from pipelines.privacy.keys import (
     FINGERPRINT_TABLE,
     fingerprint_frame,
@@ -29,8 +34,11 @@ from pipelines.privacy.keys import (
 )
 from pipelines.resources import JourneyResource
 from pipelines.settings import Settings
-from pipelines.spark.tables import read_table
-from pipelines.warehouse.identity_state import run_identity_night
+from pipelines.warehouse.identity_state import (
+    IdentityNight,
+    run_identity_full_stitch,
+    run_identity_night,
+)
 
 IDENTITY_TABLES = (
     "identity_map",
@@ -47,11 +55,9 @@ MAX_CLUSTER_IDENTIFIERS = 200  # a person with more identifiers than this is an 
 
 
 def read_evidence(settings: Settings) -> pl.LazyFrame:
-    """The evidence dbt built, as a scan of a Parquet copy in the build folder: the night reads
-    it in streaming passes and holds only the rows it re-stitches (DuckDB writes the copy
-    without holding the table either)."""
-    if settings.engine == "spark":  # the Spark build's Parquet table (docs/scale-out.md)
-        return read_table(settings.spark_dir / "warehouse", "intermediate", EVIDENCE_MODEL).lazy()
+    """The evidence of a DuckDB build, as a scan of a Parquet copy in the build folder: the
+    night reads it in streaming passes and holds only the rows it re-stitches (DuckDB writes
+    the copy without holding the table either). A Spark build's is read by Spark."""
     target = settings.build_dir / EVIDENCE_FILE
     quoted = str(target).replace("'", "''")
     con = duckdb.connect(str(settings.build_warehouse_path), read_only=True)
@@ -62,6 +68,38 @@ def read_evidence(settings: Settings) -> pl.LazyFrame:
     finally:
         con.close()
     return pl.scan_parquet(target)
+
+
+def stitch_on_spark(settings: Settings, *, full_refresh: bool, **options: Any) -> IdentityNight:
+    """JOURNEY_ENGINE=spark: a full stitch on Spark (pipelines/spark/identity.py) of the Spark
+    build's evidence, in a session of its own on JOURNEY_SPARK_MASTER (dbt's ran in dbt's
+    process), with stable ids from the published identity_map."""
+    from pipelines.spark.identity import spark_session, stitch_warehouse
+
+    def stitch_all(previous_map: pl.DataFrame | None) -> StitchResult:
+        spark = spark_session(
+            settings.spark_master,
+            "journey-identity",
+            settings.spark_shuffle_partitions,
+            settings.spark_driver_memory,
+        )
+        try:
+            return stitch_warehouse(
+                spark,
+                settings.spark_dir / "warehouse",
+                previous_map=previous_map,
+                pseudonymize_key=settings.pseudonymize_key,
+                **options,
+            )
+        finally:
+            spark.stop()
+
+    return run_identity_full_stitch(
+        settings,
+        stitch_all,
+        full_refresh=full_refresh,
+        reason="full stitch on Spark (the nightly re-stitch runs on one machine only)",
+    )
 
 
 def read_erasures(settings: Settings) -> pl.DataFrame | None:
@@ -117,23 +155,24 @@ def build_identity_assets() -> list:
         context.log.info(
             verify_key(published_key(settings), settings.pseudonymize_key, settings.state_dir)
         )
-        context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
-        evidence = read_evidence(settings)
         full_refresh = is_full_refresh(context)
         rules = load_rules()
-
+        options: dict[str, Any] = {
+            "rules": rules,
+            "run_id": context.run_id,
+            "run_at": datetime.now(UTC).replace(tzinfo=None),
+            "erasures": read_erasures(settings),
+        }
         with step_log(context):
-            done = run_identity_night(
-                settings,
-                evidence,
-                rules=rules,
-                run_id=context.run_id,
-                run_at=datetime.now(UTC).replace(tzinfo=None),
-                erasures=read_erasures(settings),
-                full_refresh=full_refresh,
-            )
-        del evidence
-        (settings.build_dir / EVIDENCE_FILE).unlink(missing_ok=True)
+            if settings.engine == "spark":  # the same rules per component (docs/scale-out.md)
+                context.log.info("identity: stitching int_identity_evidence on Spark")
+                done = stitch_on_spark(settings, full_refresh=full_refresh, **options)
+            else:
+                context.log.info("identity: reading the evidence dbt built (int_identity_evidence)")
+                evidence = read_evidence(settings)
+                done = run_identity_night(settings, evidence, full_refresh=full_refresh, **options)
+                del evidence
+                (settings.build_dir / EVIDENCE_FILE).unlink(missing_ok=True)
         paths, metrics = done.paths, done.metrics
         fingerprint = fingerprint_frame(settings.pseudonymize_key, rules.pseudonymize_kinds)
         paths[FINGERPRINT_TABLE] = write_fingerprint(settings.build_identity_dir, fingerprint)

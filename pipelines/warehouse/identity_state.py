@@ -21,12 +21,14 @@ discard of a generation holding erased persons). Nothing imports Dagster here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.identity.contract import RECORD
 from pipelines.identity.nightly import (
     CARRIED_TABLES,
     STATE_FILES,
@@ -37,7 +39,7 @@ from pipelines.identity.nightly import (
     write_night,
 )
 from pipelines.identity.rules import IdentityRules
-from pipelines.identity.stitch import StitchResult
+from pipelines.identity.stitch import StitchResult, write_tables
 from pipelines.settings import Settings
 from pipelines.warehouse.durable import place_file
 from pipelines.warehouse.generations import load_generation, read_pointer
@@ -133,7 +135,8 @@ class IdentityNight:
 
     result: StitchResult
     """The stitch of what was stitched (all of it, or the re-stitched part)."""
-    night: NightResult
+    night: NightResult | None
+    """None for a full stitch by another engine (`run_identity_full_stitch`)."""
     paths: dict[str, Path]
     rows: dict[str, int]
     """Rows of each table as written."""
@@ -192,20 +195,71 @@ def run_identity_night(
         assert not isinstance(history_table, pl.LazyFrame)
         result.tables[table] = with_history(result.tables[table], history_table)
     paths = write_night(night, settings.build_identity_dir)
+    return _written(
+        result,
+        night,
+        paths,
+        mode=night.mode,
+        reason=reason,
+        restitched_records=night.restitched_records,
+        seconds=night.seconds,
+    )
+
+
+def run_identity_full_stitch(
+    settings: Settings,
+    stitch_all: Callable[[pl.DataFrame | None], StitchResult],
+    *,
+    full_refresh: bool,
+    reason: str,
+) -> IdentityNight:
+    """A full stitch by another engine (`stitch_all(previous identity_map)`: Spark, docs/scale-out.md),
+    written into the build like a night's tables but without a state: the next night finds a
+    generation without one and stitches everything again ("the live generation has no identity
+    state"), so a stale state never pairs with these tables."""
+
+    def published(table: str) -> pl.DataFrame | None:
+        return None if full_refresh else read_published_table(settings, "identity", table)
+
+    folder = settings.build_identity_dir
+    for name in (STATE_META, *STATE_FILES):  # a state left in the build by an earlier run
+        (folder / name).unlink(missing_ok=True)
+    result = stitch_all(published("identity_map"))
+    for table in HISTORY_TABLES:
+        result.tables[table] = with_history(result.tables[table], published(table))
+    log.info("identity: full night (%s)", reason)
+    paths = write_tables(result, folder)
+    records = result.tables["identity_record_persons"].select(RECORD).n_unique()
+    return _written(
+        result, None, paths, mode="full", reason=reason, restitched_records=records, seconds={}
+    )
+
+
+def _written(
+    result: StitchResult,
+    night: NightResult | None,
+    paths: dict[str, Path],
+    *,
+    mode: str,
+    reason: str,
+    restitched_records: int,
+    seconds: dict[str, float],
+) -> IdentityNight:
+    """The figures of the tables a night wrote (the stitcher's metrics describe what it
+    stitched; the totals are the tables')."""
     rows = {
         table: pl.scan_parquet(path).select(pl.len()).collect().item()
         for table, path in paths.items()
     }
     metrics: dict[str, int | float | str] = dict(result.metrics)
-    # the stitcher's metrics describe what it stitched; the totals are the tables'
     sizes = pl.scan_parquet(paths["identity_map"]).group_by("person_id").len().collect()["len"]
     metrics.update(
         persons=sizes.len(),
         identifiers=int(sizes.sum()),
         largest_cluster=int(sizes.max() or 0),  # type: ignore[arg-type]
-        identity_mode=night.mode,
+        identity_mode=mode,
         identity_mode_reason=reason,
-        restitched_records=night.restitched_records,
-        **{f"night_seconds[{step}]": value for step, value in night.seconds.items()},
+        restitched_records=restitched_records,
+        **{f"night_seconds[{step}]": value for step, value in seconds.items()},
     )
     return IdentityNight(result, night, paths, rows, metrics)
