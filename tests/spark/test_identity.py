@@ -19,7 +19,7 @@ from devkit.identity.synthetic import generate_evidence
 from pipelines.identity.contract import EVIDENCE_SCHEMA, RECORD
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import TABLES, StitchResult, stitch
-from pipelines.settings import Secret
+from pipelines.settings import Secret, Settings
 
 pytestmark = pytest.mark.spark
 
@@ -134,24 +134,45 @@ def test_two_nights_equal_the_one_machine_stitch(spark: Any, evidence: Any) -> N
 
 
 def test_a_spark_build_stitched_pseudonymised(spark: Any, evidence: Any, tmp_path: Path) -> None:
-    """As the asset runs it with JOURNEY_ENGINE=spark: the evidence read from the Spark build's
-    Parquet table (instants, as dbt-spark writes them), values and ids pseudonymised."""
-    from pipelines.spark.identity import stitch_warehouse
+    """As the identity asset runs it with JOURNEY_ENGINE=spark (`stitch_on_spark`, last in the
+    module: it stops the session): the evidence read from the Spark build's Parquet table
+    (instants, as dbt-spark writes them), values and ids pseudonymised with the configured key,
+    the tables written into the build as the one-machine stitch gives them, and no identity
+    state (a state an earlier run left in the build is removed: the next night stitches in
+    full rather than pairing a stale state with these tables)."""
+    from pipelines.assets.identity import stitch_on_spark
+    from pipelines.identity.nightly import STATE_FILES, STATE_META
     from pipelines.spark.tables import table_dir
 
+    key = "kQ3v9ZtR1xWb7LpN5sHd2YcF8mJ0aUeG"
+    settings = Settings.from_env(
+        {
+            "JOURNEY_DATA_DIR": str(tmp_path / "data"),
+            "JOURNEY_WAREHOUSE_PATH": str(tmp_path / "warehouse" / "journey.duckdb"),
+            "JOURNEY_ENGINE": "spark",
+            "JOURNEY_PSEUDONYMIZE_KEY": key,
+        }
+    )
     early, _ = evidence
-    warehouse = tmp_path / "warehouse"
     instants = early.with_columns(pl.col("observed_at").dt.replace_time_zone("UTC"))
     spark.createDataFrame(instants.to_arrow()).write.parquet(
-        str(table_dir(warehouse, "intermediate", "int_identity_evidence"))
+        str(table_dir(settings.spark_dir / "warehouse", "intermediate", "int_identity_evidence"))
     )
-    options: dict[str, Any] = {
-        "rules": load_rules(),
-        "run_id": "n1",
-        "run_at": NIGHTS[0],
-        "pseudonymize_key": Secret("test-key"),
-    }
-    on_spark = stitch_warehouse(spark, warehouse, **options)
-    _assert_equal(on_spark, stitch(early, **options))
-    emails = on_spark.tables["identity_map"].filter(pl.col("identifier_kind") == "email")
+    settings.build_identity_dir.mkdir(parents=True)
+    (settings.build_identity_dir / STATE_META).write_text("{}")  # left by an earlier run
+    options: dict[str, Any] = {"rules": load_rules(), "run_id": "n1", "run_at": NIGHTS[0]}
+
+    done = stitch_on_spark(settings, full_refresh=False, erasures=None, **options)
+
+    expected = stitch(early, pseudonymize_key=Secret(key), **options)
+    _assert_equal(done.result, expected)
+    for name in TABLES:
+        written = pl.read_parquet(done.paths[name])
+        assert_frame_equal(_sorted(written), _sorted(expected.tables[name]), check_dtypes=False)
+    assert not any((settings.build_identity_dir / f).exists() for f in (STATE_META, *STATE_FILES))
+    assert done.night is None and done.metrics["identity_mode"] == "full"
+    assert done.metrics["persons"] == expected.tables["identity_map"]["person_id"].n_unique()
+    emails = pl.read_parquet(done.paths["identity_map"]).filter(
+        pl.col("identifier_kind") == "email"
+    )
     assert emails.height and not emails["identifier_value"].str.contains("@").any()
