@@ -179,3 +179,14 @@ select * from final
         from {{ ref('int_affected_persons') }}
     )
 {%- endmacro %}
+
+
+{#- The `where` condition of a full outer join of `current` and `previous` on `key`: a row only
+    on one side, or one of `columns` differs (nulls compare equal). -#}
+{% macro rows_differ(current, previous, key, columns) -%}
+    {{ current }}.{{ key }} is null
+        or {{ previous }}.{{ key }} is null
+        {%- for column in columns %}
+        or {{ current }}.{{ column }} is distinct from {{ previous }}.{{ column }}
+        {%- endfor %}
+{%- endmacro %}

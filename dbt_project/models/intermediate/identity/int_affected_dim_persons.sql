@@ -44,12 +44,7 @@ changed as (
     from current_summaries
     full outer join previous_summaries
         on current_summaries.person_id = previous_summaries.person_id
-    where
-        current_summaries.person_id is null
-        or previous_summaries.person_id is null
-        {%- for column in compared %}
-        or current_summaries.{{ column }} is distinct from previous_summaries.{{ column }}
-        {%- endfor %}
+    where {{ rows_differ('current_summaries', 'previous_summaries', 'person_id', compared) }}
 ),
 
 affected as (

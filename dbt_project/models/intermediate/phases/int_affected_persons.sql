@@ -137,12 +137,7 @@ changed as (
     from current_touchpoints
     full outer join previous_candidates
         on current_touchpoints.touchpoint_id = previous_candidates.touchpoint_id
-    where
-        current_touchpoints.touchpoint_id is null
-        or previous_candidates.touchpoint_id is null
-        {%- for column in compared %}
-        or current_touchpoints.{{ column }} is distinct from previous_candidates.{{ column }}
-        {%- endfor %}
+    where {{ rows_differ('current_touchpoints', 'previous_candidates', 'touchpoint_id', compared) }}
 ),
 
 affected as (
