@@ -56,7 +56,7 @@ final as (
         coalesce(line_discounts.discount_allocation_count, 0) as discount_allocation_count,
         coalesce(line_taxes.tax_amount, 0) as tax_amount,
         coalesce(line_duties.duty_amount, 0) as duty_amount,
-        lines._extracted_at{{ group_bucket_column(['order_id']) }}  -- noqa: LT02
+        lines._extracted_at{{ group_bucket_column(['order_id'], 'lines') }}  -- noqa: LT02
     from lines
     left join line_discounts on lines.order_line_key = line_discounts.order_line_key
     left join line_taxes on lines.order_line_key = line_taxes.order_line_key

@@ -84,7 +84,7 @@ final as (
         coalesce(refund_amounts.unsuccessful_transaction_count, 0) as unsuccessful_transaction_count,
         coalesce(line_items.refund_line_item_count, 0) as refund_line_item_count,
         coalesce(adjustments.order_adjustment_amount, 0) as order_adjustment_amount,
-        refunds._extracted_at{{ group_bucket_column(['order_id']) }}  -- noqa: LT02
+        refunds._extracted_at{{ group_bucket_column(['order_id'], 'refunds') }}  -- noqa: LT02
     from refunds
     left join refund_amounts
         on
