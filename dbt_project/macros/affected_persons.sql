@@ -96,12 +96,14 @@
 {%- endmacro %}
 
 {% macro spark__affected_person_bucket_column(key, always) -%}
+    {%- if always %}
     , case
-        {%- if always %}
         when {{ always }} then -1
-        {%- endif %}
         else {{ journey_warehouse.group_bucket([key]) }}
     end as _group_bucket
+    {%- else %}
+    , {{ journey_warehouse.group_bucket([key]) }} as _group_bucket
+    {%- endif %}
 {%- endmacro %}
 
 {#- One row per person of `relation` (identity_map): the identifier counts and first/last seen
