@@ -1,7 +1,8 @@
 """The dbt harness (tests/dbt/harness.py) on Spark: the same landing, dbt selections and
 identity step, with the profile's `spark` target (dbt-spark `method: session`, local master).
 
-The identity step reads `int_identity_evidence` from the Spark build's Parquet table; after the
+The identity step runs on Spark (`pipelines.spark.identity.stitch_warehouse`, as the asset does
+with JOURNEY_ENGINE=spark) on the Spark build's `int_identity_evidence` table; after the
 build, the published schemas are copied into the warehouse's DuckDB file
 (`pipelines.spark.tables.copy_to_duckdb`), so the same queries and the publish step's own code
 read both engines' builds. `python -m tests.spark.harness DATASET_DIR WORK_DIR` builds one.
@@ -17,9 +18,10 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.identity.rules import load_rules
-from pipelines.identity.stitch import stitch, write_tables
+from pipelines.identity.stitch import write_tables
 from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
-from pipelines.spark.tables import copy_to_duckdb, read_table, spark_environment
+from pipelines.spark.identity import spark_session, stitch_warehouse
+from pipelines.spark.tables import copy_to_duckdb, spark_environment
 from tests.dbt.harness import Warehouse, main
 
 PUBLISHED_SCHEMAS = ("marts", "identity")
@@ -35,14 +37,18 @@ class SparkWarehouse(Warehouse):
 
     def stitch_identities(self, run_id: str, erasures: pl.DataFrame | None = None) -> None:
         started = time.perf_counter()
-        evidence = read_table(self.spark_dir / "warehouse", "intermediate", "int_identity_evidence")
-        result = stitch(
-            evidence,
-            rules=load_rules(),
-            run_id=run_id,
-            run_at=datetime.now(UTC).replace(tzinfo=None),
-            erasures=erasures,
-        )
+        spark = spark_session(app_name="journey-identity-harness")
+        try:
+            result = stitch_warehouse(
+                spark,
+                self.spark_dir / "warehouse",
+                rules=load_rules(),
+                run_id=run_id,
+                run_at=datetime.now(UTC).replace(tzinfo=None),
+                erasures=erasures,
+            )
+        finally:
+            spark.stop()
         write_tables(result, self.identity_dir)
         write_fingerprint(self.identity_dir, fingerprint_frame(None, ()))
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
