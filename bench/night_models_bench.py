@@ -25,8 +25,7 @@ from pathlib import Path
 import duckdb
 
 from bench.warehouse_bench import RESULTS, demo_dataset
-from devkit.vendor_dataset import dataset_end
-from tests.dbt.conftest import keep_only_new_versions
+from devkit.vendor_dataset import dataset_end, keep_only_new_versions
 from tests.dbt.harness import PRE_IDENTITY, Warehouse
 
 

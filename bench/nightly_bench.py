@@ -3,7 +3,11 @@
     .venv/bin/python -m bench.nightly_bench --persons 20000      # or: make bench-nightly SIZE=20000
 
 Generates (or reuses) a demo dataset and serves it as the four vendor APIs (`devkit.sandbox`,
-clock at the end of the dataset's second-to-last day); runs `python -m pipelines run --date
+clock at the end of the dataset's second-to-last day) — or, with `--land direct` (sizes whose
+sandbox does not fit in memory, e.g. 1M persons), lands each night straight into landing
+(`bench.direct_landing`: what cursor-based extraction and the Mailchimp window would deliver,
+then compaction) and runs the job with no vendor configured, so the figures leave out the HTTP
+extraction and the vendor streams' landing checks; the landing itself is printed apart. Runs `python -m pipelines run --date
 <that day> --full-refresh` in a child process; moves the sandbox clock to the end of the last
 day and runs `python -m pipelines run --date <last day>` (the next night: one new day of data).
 For each run and each of its steps (the run report's stages) it prints wall seconds, CPU
@@ -118,6 +122,7 @@ class Step:
     wall: float
     cpu: float
     peak_rss: int
+    records: int | None = None  # landed by the bench before the run (--land direct)
 
 
 @dataclass
@@ -130,6 +135,7 @@ class Night:
     steps: list[Step]
     models: list[tuple[str, float]]
     succeeded: bool
+    landing: Step | None = None  # --land direct: the bench's landing of the night (not the job)
 
 
 def run_night(
@@ -192,6 +198,32 @@ def run_night(
     )
 
 
+def land_direct(
+    dataset: Path, data_dir: Path, run_id: str, as_of: datetime | None, earlier: list[str]
+) -> Step:
+    """Land a night with `bench.direct_landing` in a child process: its wall, CPU, peak RSS."""
+    command = [sys.executable, "-m", "bench.direct_landing", "--dataset", str(dataset)]
+    command += ["--data-dir", str(data_dir), "--run-id", run_id, "--earlier", *earlier]
+    if as_of is not None:
+        command += ["--as-of", as_of.isoformat()]
+    print(f"\n== landing {run_id} without HTTP", flush=True)
+    started = time.time()
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    kept = json.loads(process.stdout.read() or "{}")
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"landing {run_id} failed (exit {os.waitstatus_to_exitcode(status)})")
+    print(f"   {sum(kept.values()):,} records landed: {kept}", flush=True)
+    return Step(
+        f"landing without HTTP ({sum(kept.values()):,} records)",
+        time.time() - started,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss * 1024,
+        records=sum(kept.values()),
+    )
+
+
 def _steps(env: dict[str, str], report_json: Path, sampler: Sampler) -> list[Step]:
     """Each step of the run by the Dagster event log (start and end), with the sampler's figures."""
     previous = os.environ.get("DAGSTER_HOME")
@@ -224,6 +256,12 @@ def print_night(night: Night, top: int) -> None:
         f"  (load average 1/5/15 min while it ran: {load})"
     )
     print(f"  {'step':<40} {'wall s':>8} {'CPU s':>8} {'peak MB':>9}")
+    if night.landing is not None:
+        landing = night.landing
+        print(
+            f"  {'(before the run) ' + landing.name:<40} {landing.wall:8.1f} {landing.cpu:8.1f}"
+            f" {landing.peak_rss / 2**20:9,.0f}"
+        )
     for step in night.steps:
         print(f"  {step.name:<40} {step.wall:8.1f} {step.cpu:8.1f} {step.peak_rss / 2**20:9,.0f}")
     accounted = sum(step.wall for step in night.steps)
@@ -242,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, help="dataset folder (generated if missing)")
     parser.add_argument("--work", type=Path, help="folder for the run (default: a temporary one)")
     parser.add_argument("--top", type=int, default=12, help="slowest dbt models to print")
+    parser.add_argument(
+        "--land",
+        choices=["sandbox", "direct"],
+        default="sandbox",
+        help="serve the vendors over HTTP (default) or land each night without HTTP",
+    )
     args = parser.parse_args(argv)
 
     from devkit.sandbox import SandboxServer
@@ -266,6 +310,18 @@ def main(argv: list[str] | None = None) -> int:
     clock = datetime.combine(last_day, clock_time(), tzinfo=UTC)
     nights = []
     try:
+        if args.land == "direct":
+            del folders["JOURNEY_DROP_DIR"]  # the drops are landed with the vendors' records
+            env = {**os.environ, **folders}
+            build_dir = Settings.from_env(env).build_dir
+            data_dir = Path(folders["JOURNEY_DATA_DIR"])
+            landing = land_direct(dataset, data_dir, "bench-full", clock, [])
+            nights.append(run_night("full refresh", full_day.isoformat(), env, build_dir, True))
+            nights[-1].landing = landing
+            landing = land_direct(dataset, data_dir, "bench-night", None, ["bench-full"])
+            nights.append(run_night("next night", last_day.isoformat(), env, build_dir, False))
+            nights[-1].landing = landing
+            return _summary(args, nights)
         with SandboxServer(dataset, clock=clock) as sandbox:
             env = {**os.environ, **folders, **sandbox.env()}
             build_dir = Settings.from_env(env).build_dir
@@ -275,8 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    return _summary(args, nights)
+
+
+def _summary(args: argparse.Namespace, nights: list[Night]) -> int:
+    how = "landed without HTTP" if args.land == "direct" else "served over HTTP"
     print(
-        f"\nNightly benchmark, {args.persons:,} persons (seed {args.seed}), {os.cpu_count()} cores"
+        f"\nNightly benchmark, {args.persons:,} persons (seed {args.seed}, {how}),"
+        f" {os.cpu_count()} cores"
     )
     for night in nights:
         print_night(night, args.top)
@@ -285,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         f"\nnight / full refresh: {night.wall / full.wall:.2f} wall, {night.cpu / max(full.cpu, 1e-9):.2f} CPU"
         " (issue 17 target: ≤ 0.10)"
     )
+    if night.landing is not None and night.landing.records:
+        records = night.landing.records
+        print(
+            f"the night's cost per landed record: {night.wall / records * 1e3:.3f} ms wall,"
+            f" {night.cpu / records * 1e3:.3f} ms CPU ({records:,} records)"
+        )
     return 0 if all(n.succeeded for n in nights) else 1
 
 

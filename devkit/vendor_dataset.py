@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import polars as pl
 from pipelines.extract.duck import minify_json
 from pipelines.extract.filedrop import land_drop_file, list_drop_files
 from pipelines.extract.landing import (
+    SCHEMA_FILE,
     UTC_MICROS,
     StreamWriter,
     ensure_landing_layout,
@@ -41,6 +43,7 @@ PARENT_STREAMS = {
     ("mailchimp", "unsubscribes"): "campaigns",
     ("zendesk", "ticket_metrics"): "tickets",
 }
+PARENTS = {(source, parent) for (source, _), parent in PARENT_STREAMS.items()}
 CHUNK_ROWS = 50_000
 
 
@@ -140,7 +143,8 @@ def land_vendor_dataset(
                 parents = parents_with_children(source, served[(source, parent)])
                 parent_ids = parents.get_column("record_id").unique()
                 rows = rows.filter(pl.col("parent_id").is_in(parent_ids.implode()))
-            served[(source, stream)] = rows
+            if (source, stream) in PARENTS:  # children filter by it; other streams are let go
+                served[(source, stream)] = rows
             writer = _writer(landing_root, quarantine_root, source, stream, run_id, load_date)
             spec = stream_spec(source, stream)
             for offset in range(0, rows.height, CHUNK_ROWS):
@@ -193,3 +197,39 @@ def _stream_summary(writer: StreamWriter, started: float) -> dict:
         "files": list(writer.files),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def keep_only_new_versions(
+    landing_dir: Path,
+    earlier_runs: Sequence[str],
+    new_run: str,
+    *,
+    asked_again: Callable[[str, str], pl.Expr | None] | None = None,
+) -> dict[str, int]:
+    """Rewrite the new run's landed files keeping what cursor-based extraction would deliver:
+    the rows no earlier run landed (same record id and content hash), plus, where
+    `asked_again(source, stream)` gives a filter, the rows it selects (records the job pulls
+    again whole, e.g. the Mailchimp window). Returns the rows kept per `source/stream`."""
+    keys = ["record_id", "_record_hash"]
+    kept: dict[str, int] = {}
+    for stream_dir in sorted(p for p in Path(landing_dir).glob("*/*") if p.is_dir()):
+        new_files = sorted(stream_dir.glob(f"**/{new_run}-*.parquet"))
+        if not new_files:
+            continue
+        earlier = [
+            f for run in earlier_runs for f in sorted(stream_dir.glob(f"**/{run}-*.parquet"))
+        ]
+        seen = pl.scan_parquet(earlier or [stream_dir / SCHEMA_FILE]).select(keys)
+        again = asked_again(stream_dir.parent.name, stream_dir.name) if asked_again else None
+        total = 0
+        for path in new_files:
+            night = pl.scan_parquet(path)
+            unseen = night.join(seen, on=keys, how="anti", nulls_equal=True)
+            if again is not None:
+                wanted = again.fill_null(False)
+                unseen = pl.concat([night.filter(wanted), unseen.filter(~wanted)])
+            frame = unseen.collect()
+            frame.write_parquet(path)
+            total += frame.height
+        kept[f"{stream_dir.parent.name}/{stream_dir.name}"] = total
+    return kept

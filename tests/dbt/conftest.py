@@ -25,7 +25,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +35,7 @@ import pytest
 
 from devkit.demo import truth as demo_truth
 from devkit.demo.generator import generate
-from devkit.vendor_dataset import vendor_stream_path
+from devkit.vendor_dataset import keep_only_new_versions, vendor_stream_path
 from tests.dbt.drop_export import write_drops
 from tests.dbt.harness import Warehouse
 
@@ -57,24 +57,6 @@ show that person ids moved between nights (merges, splits) in the chain it compa
 BUILDS = ("vendor", "drop")
 # Touchpoints of Matomo action types a page-view file drop has no way to say (contracts §4)
 DROP_PATH_UNSUPPORTED_TOUCHPOINTS = ("site_search", "download")
-
-
-def keep_only_new_versions(landing_dir: Path, earlier_runs: Sequence[str], new_run: str) -> None:
-    """Drop from the new run's landed files every row an earlier run already landed."""
-    for stream_dir in sorted(p for p in landing_dir.glob("*/*") if p.is_dir()):
-        second_files = sorted(stream_dir.glob(f"**/{new_run}-*.parquet"))
-        if not second_files:
-            continue
-        earlier = [f for run in earlier_runs for f in stream_dir.glob(f"**/{run}-*.parquet")]
-        first = pl.concat(
-            [pl.read_parquet(f) for f in earlier]
-            or [pl.read_parquet(stream_dir / "_schema.parquet")]
-        ).select("record_id", "_record_hash")
-        for path in second_files:
-            kept = pl.read_parquet(path).join(
-                first, on=["record_id", "_record_hash"], how="anti", nulls_equal=True
-            )
-            kept.write_parquet(path)
 
 
 def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
