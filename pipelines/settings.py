@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.errors import JourneyError
@@ -60,15 +60,19 @@ class DuckdbLimits:
 
     def apply(self, con: _Executes) -> None:
         """Set the limits on an open DuckDB connection (DuckDB creates the spill folder when it
-        first spills, but not its parents)."""
+        first spills, but not its parents). The folder is set only when it differs: a database
+        that has spilled refuses any later `SET temp_directory`, even to the same folder, and
+        connections to one file in one process share its database."""
         self.temp_directory.parent.mkdir(parents=True, exist_ok=True)
-        folder = str(self.temp_directory).replace("'", "''")
+        folder = str(self.temp_directory)
         con.execute(f"SET memory_limit = '{self.memory_limit}'")
-        con.execute(f"SET temp_directory = '{folder}'")
+        current = con.execute("select current_setting('temp_directory')").fetchone()
+        if current is None or current[0] != folder:
+            con.execute("SET temp_directory = '{}'".format(folder.replace("'", "''")))
 
 
 class _Executes(Protocol):
-    def execute(self, query: str, /) -> object: ...
+    def execute(self, query: str, /) -> Any: ...
 
 
 class SettingsError(JourneyError, ValueError):

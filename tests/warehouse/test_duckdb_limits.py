@@ -65,6 +65,19 @@ def test_a_query_larger_than_the_limit_spills_to_the_folder_and_fails_without_it
             con.execute(HEAVY_QUERY).fetchall()
 
 
+def test_the_limits_apply_again_to_a_database_that_has_spilled(tmp_path):
+    limits = settings_for(tmp_path, JOURNEY_DUCKDB_MEMORY_LIMIT="32MB").duckdb_limits
+    with duckdb.connect(str(tmp_path / "spilled.duckdb")) as con:
+        limits.apply(con)
+        con.execute("set threads = 1")
+        assert con.execute(HEAVY_QUERY).fetchall() == [(600_000,)]
+        with pytest.raises(duckdb.NotImplementedException, match="temporary directory"):
+            con.cursor().execute(f"set temp_directory = '{limits.temp_directory}'")
+        cursor = con.cursor()  # what a second connection to the file in this process gets
+        limits.apply(cursor)
+        assert cursor.execute(HEAVY_QUERY).fetchall() == [(600_000,)]
+
+
 def test_dbts_duckdb_runs_under_the_settings_limit_and_spill_folder(tmp_path):
     """A real dbt invocation with the pipeline's environment: DuckDB inside dbt reports the
     limit and folder the settings chose."""
@@ -92,3 +105,43 @@ def test_dbts_duckdb_runs_under_the_settings_limit_and_spill_folder(tmp_path):
     # DuckDB shows 300 MB (decimal) as MiB
     assert re.fullmatch(r"286\.\d MiB", row["memory_limit"]), row
     assert row["temp_directory"] == str(settings.build_dir / "duckdb_spill")
+
+
+def test_models_after_one_that_spilled_still_build(tmp_path):
+    """dbt-duckdb opens a cursor per model; a DuckDB that has spilled refuses any later `SET
+    temp_directory` (even to the same folder), so the folder must be set when the database is
+    opened, not per cursor: a build at 1M persons failed every model after the first spill."""
+    settings = settings_for(tmp_path, JOURNEY_DUCKDB_MEMORY_LIMIT="64MB")  # DuckDB's 2 threads
+    settings.build_dir.mkdir(parents=True)
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: spill_check\nversion: '1.0'\nprofile: journey_warehouse\n"
+        "models:\n  spill_check:\n    +materialized: table\n"
+    )
+    spilling = (
+        "select md5(range::varchar) as h, count(*) as n from range(2000000) group by h order by h"
+    )
+    (project / "models" / "spilled.sql").write_text(spilling)
+    (project / "models" / "after_the_spill.sql").write_text(
+        "select count(*) as hashes from {{ ref('spilled') }}"
+    )
+    environment = {**os.environ, **dbt_environment(settings)}
+    completed = subprocess.run(
+        [dbt_executable(), "run", "--threads", "1", "--project-dir", str(project),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    with duckdb.connect(environment["JOURNEY_DBT_DUCKDB_PATH"], read_only=True) as con:
+        assert con.execute("select hashes from main.after_the_spill").fetchall() == [(2_000_000,)]
+    # the first model needs the spill folder at this limit: without one it runs out of memory
+    with (
+        duckdb.connect(config={"memory_limit": "64MB", "temp_directory": ""}) as con,
+        pytest.raises(duckdb.OutOfMemoryException),
+    ):
+        con.execute(f"create table spilled as {spilling}")
