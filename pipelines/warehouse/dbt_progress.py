@@ -58,6 +58,7 @@ class DbtProgress:
     skipped: int = 0
     failed_nodes: dict[str, _NodeError] = field(default_factory=dict)
     failed_tests: list[str] = field(default_factory=list)
+    errored_tests: list[str] = field(default_factory=list)  # could not run: no rows to show
     error_lines: list[str] = field(default_factory=list)
     _last_summary: float | None = None
     _unreported_tests: int = 0
@@ -169,6 +170,7 @@ class DbtProgress:
         self.failed_tests.append(f"{test}{detail}")
         if status == "error":
             self._failed(node)
+            self.errored_tests.append(str(test))
         return [(logging.ERROR, f"[{position}] test {test} {status.upper()}{detail}")]
 
     def _test_summary(self, *, force: bool = False) -> list[Line]:
@@ -206,6 +208,19 @@ class DbtProgress:
             )
             names = ", ".join(error.name for error in models)
             return DbtBuildError(f"{self.label}: dbt could not build {names}{skipped}.\n{details}")
+        if self.errored_tests:
+            details = "\n".join(
+                "- " + _compact(self.failed_nodes[name].message or f"test {name} errored")
+                for name in self.errored_tests
+                if name in self.failed_nodes
+            )
+            failing = [t for t in self.failed_tests if t.split(" (")[0] not in self.errored_tests]
+            also = f"; tests failed too: {', '.join(failing)}" if failing else ""
+            return DbtBuildError(
+                f"{self.label}: dbt could not run the test(s) {', '.join(self.errored_tests)} "
+                f"(the test's query raised an error: no rows were judged){also}{skipped}.\n"
+                f"{details}"
+            )
         if self.failed_tests:
             return DbtTestsFailed(
                 f"{self.label}: dbt tests failed: {', '.join(self.failed_tests)}"

@@ -78,6 +78,24 @@ def test_failed_and_warned_tests_get_a_line_each_and_failed_ones_fail_the_build(
     assert "zz_warns" not in str(error)
 
 
+def test_a_test_that_errors_is_an_error_with_the_database_message_not_a_failure():
+    """A test whose query raises (e.g. DuckDB refusing a setting) judged no rows: the error says
+    so and quotes the database, and is not reported as failing rows."""
+    progress, lines = feed("dbt_events_errored_test.jsonl")
+    assert (ERROR, "[2/3] test zz_errors ERROR") in lines
+    assert (ERROR, "[3/3] test zz_fails FAIL (1 rows)") in lines
+    error = progress.error(1)
+    assert type(error) is DbtBuildError
+    assert str(error).splitlines() == [
+        "dbt 1/2: dbt could not run the test(s) zz_errors (the test's query raised an error: "
+        "no rows were judged); tests failed too: zz_fails (1 rows).",
+        "- Runtime Error in test zz_errors (tests/zz_errors.sql)",
+        "  Conversion Error: Could not convert string 'abc1' to INT32",
+        '  LINE 11:   select x from "zz"."main"."zz_ok" where x = cast(\'abc\' || x as integer)',
+        " " * 57 + "^",
+    ]
+
+
 def test_a_failure_without_node_quotes_dbt_errors():
     progress = DbtProgress("dbt 2/2")
     progress.feed(
