@@ -63,8 +63,9 @@ bench: install ## print extraction, identity and warehouse benchmark figures
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 SIZE ?= 2000
-bench-nightly: install ## full refresh + next night against the sandbox (SIZE=persons): wall, CPU, peak RSS per step
-	$(PY) -m bench.nightly_bench --persons $(SIZE)
+LAND ?= sandbox
+bench-nightly: install ## full refresh + next night against the sandbox (SIZE=persons, LAND=direct: no HTTP): wall, CPU, peak RSS per step
+	$(PY) -m bench.nightly_bench --persons $(SIZE) --land $(LAND)
 
 lint: install ## ruff + mypy + sqlfluff (what pre-commit runs)
 	$(VENV)/bin/ruff check .
