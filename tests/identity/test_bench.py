@@ -83,7 +83,7 @@ def test_the_nightly_engine_restitches_a_part_and_is_compared(tmp_path, monkeypa
     engines = "stitch,nightly,duckdb_sql"
     assert main(["--sizes", "4000", "--engines", engines, "--cap-seconds", "300"]) == 0
     out = capsys.readouterr().out
-    assert "nightly:" in out and "a night (the last day's records against the state) is" in out
+    assert "nightly:" in out and "a night (the latest records against the state) is" in out
     report = json.loads((tmp_path / "report.json").read_text())
     (night,) = [run for run in report["runs"] if run["engine"] == "nightly"]
     (full,) = [run for run in report["runs"] if run["engine"] == "stitch"]
