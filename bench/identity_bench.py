@@ -663,8 +663,7 @@ def print_table(summary: list[dict]) -> None:
         ]
         if nightly:
             print(
-                f"{'':>14}a night (the latest records against the state) is "
-                + ", ".join(nightly)
+                f"{'':>14}a night (the latest records against the state) is " + ", ".join(nightly)
             )
         graph = [
             f"{row['stitch_graph_speedup']}x faster than {engine}'s "

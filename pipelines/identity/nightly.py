@@ -275,9 +275,7 @@ def stitch_night(
     seeds = _published_keys(new_rows.unique(), rules, pseudonymize_key)
     seeds = pl.concat([seeds, _same_customer_partners(seeds)]).unique().select(_node_keys())
     state_nodes = state.nodes.lazy()
-    hit = _collect(state_nodes.join(seeds.lazy(), on=NODE_KEYS, how="semi")).get_column(
-        "component"
-    )
+    hit = _collect(state_nodes.join(seeds.lazy(), on=NODE_KEYS, how="semi")).get_column("component")
     affected = pl.concat([touched, hit]).unique()
 
     # 3. every record of those components, and the new ones, stitched in full mode
@@ -303,9 +301,7 @@ def stitch_night(
     assert given_map is not None
     previous_map = given_map.lazy()
     keyed_map = previous_map.with_columns(_node_keys("identifier_kind", "identifier_value"))
-    part_map = _collect(
-        keyed_map.join(affected_keys, on=NODE_KEYS, how="semi").drop(NODE_KEYS)
-    )
+    part_map = _collect(keyed_map.join(affected_keys, on=NODE_KEYS, how="semi").drop(NODE_KEYS))
     result = stitch(part, previous_map=part_map, **options)
     timer.lap("stitch")
 
