@@ -12,10 +12,9 @@ to whole candidate components gives exactly the full stitch's rows for them. A n
    previous identity_map of their identifiers (stable ids, merges);
 4. replaces those components' rows of the previous tables with the result.
 
-The state between nights is integer-encoded (`NightState`): per identifier two independent
-64-bit hashes of its published `kind, value` and its candidate component (UInt32), and per
-record a 64-bit key, a 64-bit evidence fingerprint and its component. No string is kept: the
-identifiers are matched by their hash pair, found again from the previous identity_map. Everything is columnar (Polars joins, scipy
+The state between nights is integer-encoded (`NightState`): per identifier its candidate
+component (UInt32; the identifier strings are the dictionary), and per record a 64-bit key,
+a 64-bit evidence fingerprint and its component. Everything is columnar (Polars joins, scipy
 components); no Dagster here. The identity asset calls it with the state of the live
 generation (`pipelines.warehouse.identity_state`; DECISIONS.md, "A night re-stitches ...").
 
@@ -47,9 +46,6 @@ from pipelines.identity.tables import sink_table
 from pipelines.settings import Secret
 
 HASH_SEED = 17
-STATE_FORMAT = 2
-"""2: identifiers as a pair of 64-bit hashes (1 kept their strings); part of the signature."""
-NODE_KEYS = ["node_key", "node_check"]
 NO_COMPONENT = np.iinfo(np.uint32).max
 STATE_FILES = ("identity_state_nodes.parquet", "identity_state_records.parquet")
 STATE_META = "identity_state.json"
@@ -79,9 +75,8 @@ CARRIED_TABLES = ("identity_map", *PER_RECORD_TABLES)
 class NightState:
     """The graph of the previous nights in integer form."""
 
-    nodes: pl.DataFrame | pl.LazyFrame  # node_key, node_check (UInt64), component (UInt32)
-    """Per identifier (published form) its hash pair (`_node_keys`) and candidate component;
-    lazy when read from a folder."""
+    nodes: pl.DataFrame | pl.LazyFrame  # kind, value (published form), component (UInt32)
+    """Lazy when read from a folder: a night reads only the identifiers it needs."""
     records: pl.DataFrame  # record_key (UInt64), fingerprint (UInt64), component (UInt32)
     signature: str  # rules, key and library version the state was built with
 
@@ -125,7 +120,6 @@ def signature(rules: IdentityRules, key: Secret | None) -> str:
             "rules": repr(rules),
             "key": hashlib.sha256(key.reveal().encode()).hexdigest() if key else None,
             "polars": pl.__version__,
-            "state_format": STATE_FORMAT,
         },
         sort_keys=True,
     )
@@ -152,16 +146,6 @@ class _Laps:
         now = time.perf_counter()
         self.seconds[step] = round(now - self._last, 3)
         self._last = now
-
-
-def _node_keys(kind: str = "kind", value: str = "value") -> list[pl.Expr]:
-    """An identifier's hash pair (`NODE_KEYS`): two independent 64-bit hashes of its published
-    kind and value. Identifiers are matched on both, so a false match needs two collisions."""
-    identifier = pl.struct(pl.col(kind).cast(pl.String), pl.col(value).cast(pl.String))
-    return [
-        identifier.hash(HASH_SEED).alias(NODE_KEYS[0]),
-        identifier.hash(HASH_SEED + 1).alias(NODE_KEYS[1]),
-    ]
 
 
 def _record_key() -> pl.Expr:
@@ -273,9 +257,11 @@ def stitch_night(
             ]
         )
     seeds = _published_keys(new_rows.unique(), rules, pseudonymize_key)
-    seeds = pl.concat([seeds, _same_customer_partners(seeds)]).unique().select(_node_keys())
+    seeds = pl.concat([seeds, _same_customer_partners(seeds)]).unique()
     state_nodes = state.nodes.lazy()
-    hit = _collect(state_nodes.join(seeds.lazy(), on=NODE_KEYS, how="semi")).get_column("component")
+    hit = _collect(state_nodes.join(seeds.lazy(), on=["kind", "value"], how="semi")).get_column(
+        "component"
+    )
     affected = pl.concat([touched, hit]).unique()
 
     # 3. every record of those components, and the new ones, stitched in full mode
@@ -295,13 +281,14 @@ def stitch_night(
     )
     timer.lap("find_the_touched_components")
     affected_keys = _collect(
-        state_nodes.filter(pl.col("component").is_in(affected.implode())).select(NODE_KEYS)
-    ).lazy()
+        state_nodes.filter(pl.col("component").is_in(affected.implode())).select("kind", "value")
+    )
     given_map = previous_tables["identity_map"]
     assert given_map is not None
     previous_map = given_map.lazy()
-    keyed_map = previous_map.with_columns(_node_keys("identifier_kind", "identifier_value"))
-    part_map = _collect(keyed_map.join(affected_keys, on=NODE_KEYS, how="semi").drop(NODE_KEYS))
+    map_keys = ["identifier_kind", "identifier_value"]
+    affected_map_keys = affected_keys.rename({"kind": map_keys[0], "value": map_keys[1]}).lazy()
+    part_map = _collect(previous_map.join(affected_map_keys, on=map_keys, how="semi"))
     result = stitch(part, previous_map=part_map, **options)
     timer.lap("stitch")
 
@@ -313,7 +300,7 @@ def stitch_night(
     stitched_map = result.tables["identity_map"]
     tables["identity_map"] = pl.concat(
         [
-            keyed_map.join(affected_keys, on=NODE_KEYS, how="anti")
+            previous_map.join(affected_map_keys, on=map_keys, how="anti")
             .select(stitched_map.columns)
             .cast(stitched_map.schema),
             stitched_map.lazy(),
@@ -392,7 +379,7 @@ def _why_full(
     if state is None:
         return "no identity state yet"
     if state.signature != wanted:
-        return "the rules, the key, the library or the state format changed since the state was written"
+        return "the rules, the key or the library changed since the state was written"
     missing = [name for name in CARRIED_TABLES if previous_tables.get(name) is None]
     if missing:
         return f"no previous {', '.join(missing)}"
@@ -424,7 +411,7 @@ def _components(
     fingerprints: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Candidate components of `evidence`: identifiers joined by sharing a record or by
-    `same_customer_id`. Returns the nodes (`node_key, node_check, component`) and the records
+    `same_customer_id`. Returns the nodes (`kind, value, component`) and the records
     (`record_key, fingerprint, component`; NO_COMPONENT when every identifier is blocked)."""
     rows = evidence.lazy().select(
         _record_key(),
@@ -469,7 +456,7 @@ def _components(
     right = np.concatenate([stars["node"].to_numpy(), swapped["partner"].to_numpy()])
     labels = component_labels(nodes.height, left.astype(np.int64), right.astype(np.int64))
     component = pl.Series("component", labels, dtype=pl.UInt32)
-    node_frame = nodes.select(*_node_keys(), component)
+    node_frame = nodes.select("kind", "value", component)
     record_component = first.select(
         "record_key", component.gather(first["first"]).alias("component")
     )

@@ -6,7 +6,7 @@ A night re-stitches only the candidate components its records touch
 published them:
 
     W/.generations/<id>/identity/identity_state.json              signature (rules, key, Polars)
-    W/.generations/<id>/identity/identity_state_nodes.parquet     per identifier: hash pair, component
+    W/.generations/<id>/identity/identity_state_nodes.parquet     per identifier: its component
     W/.generations/<id>/identity/identity_state_records.parquet   per record: key, fingerprint, component
     W/.generations/<id>/identity/<table>.parquet                  that night's identity tables
 

@@ -144,35 +144,3 @@ def test_a_rule_or_key_change_stitches_in_full(synthetic, rules):
     assert same.mode == "incremental" and same.restitched_records == 0
     events = {name: same.tables[name] for name in ("identity_merges", "identity_splits")}
     assert_same_tables(same.tables, {**first.tables, **events})
-
-
-def test_the_state_keeps_identifiers_as_hash_pairs_and_an_older_format_stitches_in_full(
-    synthetic, rules, monkeypatch
-):
-    import pipelines.identity.nightly as nightly
-
-    def night(run_id, state, previous):
-        return stitch_night(
-            synthetic, rules=rules, run_id=run_id, run_at=RUN_AT, state=state,
-            previous_tables=previous,
-        )  # fmt: skip
-
-    monkeypatch.setattr(nightly, "STATE_FORMAT", 1)  # a state written before the hash pairs
-    older = night("a", None, {})
-    monkeypatch.undo()
-    first = night("b", older.state, older.tables)
-    assert first.mode == "full" and "state format" in first.reason
-    # no strings: per identifier its hash pair and component, one row per identifier (no
-    # erasure here, so the identifiers of the identity_map)
-    nodes = first.state.nodes.lazy().collect()
-    assert nodes.schema == pl.Schema(
-        {"node_key": pl.UInt64, "node_check": pl.UInt64, "component": pl.UInt32}
-    )
-    mapped = first.tables["identity_map"].select(
-        nightly._node_keys("identifier_kind", "identifier_value")
-    )
-    assert_frame_equal(
-        nodes.select(nightly.NODE_KEYS).sort(nightly.NODE_KEYS), mapped.sort(nightly.NODE_KEYS)
-    )
-    same = night("c", first.state, first.tables)
-    assert same.mode == "incremental" and same.restitched_records == 0
