@@ -10,12 +10,13 @@ Engines:
 * `stitch`: the pipeline end to end, as the nightly asset runs it — read the evidence Parquet,
   normalise, guard, limits, components, stable ids, and write the seven identity tables.
 * `nightly`: the nightly asset's night (pipelines/identity/nightly.py): the previous night
-  (every record but those of the evidence's last day) is stitched first, outside the timing, by
-  a child process (cached in `tables_<size>/nightly_previous/`; delete it after changing the
-  code); then the timed night, as the asset runs it, scans the evidence in streaming passes
-  (holding per record two 64-bit integers, and the rows it re-stitches), reads the integer
-  state, re-stitches the components the last day's records touch, and writes the seven tables
-  (the previous tables' kept rows streamed from file to file) and the new state.
+  (every record but the night's: the latest `--night-share` of the records by their last
+  `observed_at`, 1 % by default) is stitched first, outside the timing, by a child process
+  (cached in `tables_<size>/nightly_previous_<share>/`; delete it after changing the code);
+  then the timed night, as the asset runs it, scans the evidence in streaming passes (holding
+  per record two 64-bit integers, and the rows it re-stitches), reads the integer state,
+  re-stitches the components the night's records touch, and writes the seven tables (the
+  previous tables' kept rows streamed from file to file) and the new state.
 * `duckdb_sql`: a warehouse-native stitcher, the way dbt-based identity graphs work: everything
   in DuckDB SQL over the identifier strings. Read the evidence Parquet; normalise with SQL
   expressions generated from the same rules file (trim / lower / digits per kind, the e-mail
@@ -66,7 +67,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -76,7 +77,7 @@ EDGES_PER_PERSON = 4.0  # what devkit.identity.synthetic produces on average
 CHUNK_PERSONS = 500_000
 ENGINES = ("stitch", "nightly", "io_floor", "duckdb_sql", "duckdb_sql_int", "networkx")
 NOT_BASELINES = ("stitch", "nightly", "io_floor")
-NEW_DAY = "1d"  # the nightly engine's night: the records of the evidence's last day
+NIGHT_SHARE = 0.01  # the nightly engine's night: the latest 1 % of the records
 # the tables io_floor writes: the large ones, with strings on every row
 FLOOR_TABLES = ("identity_map", "identity_edges", "identity_record_persons")
 # their columns of few values, which the stitcher hands to the writer as dictionaries
@@ -148,23 +149,25 @@ def run_stitch(evidence_path: Path, out_dir: Path) -> dict:
     }
 
 
-def _night_split(evidence: pl.LazyFrame) -> pl.LazyFrame:
-    """The history before the night: every record none of whose rows is of the last day."""
+def _night_split(evidence: pl.LazyFrame, share: float) -> pl.LazyFrame:
+    """The history before the night: every record but the latest `share` of them (by their
+    last `observed_at`), as a night adds the records that arrived since the previous one."""
     key = ["source", "stream", "record_id"]
-    last = evidence.select(pl.col("observed_at").max()).collect().item()
-    night = evidence.filter(pl.col("observed_at") > last - timedelta(days=1)).select(key)
-    return evidence.join(night.unique(), on=key, how="anti")
+    last_seen = evidence.group_by(key).agg(pl.col("observed_at").max().alias("last_seen"))
+    cutoff = last_seen.select(pl.col("last_seen").quantile(1 - share, "lower")).collect().item()
+    night = last_seen.filter(pl.col("last_seen") > cutoff).select(key)
+    return evidence.join(night, on=key, how="anti")
 
 
-def run_nightly_setup(evidence_path: Path, out_dir: Path) -> dict:
-    """Untimed: the previous night (everything but the last day), its tables and state."""
+def run_nightly_setup(evidence_path: Path, out_dir: Path, share: float) -> dict:
+    """Untimed: the previous night (every record but the night's), its tables and state."""
     from pipelines.identity.nightly import CARRIED_TABLES, stitch_night
     from pipelines.identity.rules import load_rules
 
     # the history as a file: the stitcher reads a lazy source twice and needs the same row
     # order both times, which a scan of files gives and a streaming anti-join does not
     out_dir.mkdir(parents=True, exist_ok=True)
-    _night_split(pl.scan_parquet(evidence_path / "*.parquet")).sink_parquet(
+    _night_split(pl.scan_parquet(evidence_path / "*.parquet"), share).sink_parquet(
         out_dir / "history.parquet"
     )
     history = pl.scan_parquet(out_dir / "history.parquet")
@@ -178,15 +181,16 @@ def run_nightly_setup(evidence_path: Path, out_dir: Path) -> dict:
     return {"persons": night.tables["identity_map"]["person_id"].n_unique()}
 
 
-def run_nightly(evidence_path: Path, out_dir: Path) -> dict:
+def run_nightly(evidence_path: Path, out_dir: Path, share: float) -> dict:
     """A night: read the whole evidence, the previous tables and state; re-stitch what the
-    last day's records touch; write the seven tables and the new state. The previous night is
+    night's records touch; write the seven tables and the new state. The previous night is
     prepared first by a child process (`nightly_setup`), outside the timing and the memory."""
-    setup = out_dir / "nightly_previous"
+    setup = out_dir / f"nightly_previous_{share:g}"
     if not (setup / "state").exists():
         subprocess.run(
             [sys.executable, "-m", "bench.identity_bench", "--child", "nightly_setup",
-             "--evidence", str(evidence_path), "--out", str(setup)],
+             "--evidence", str(evidence_path), "--out", str(setup),
+             "--night-share", str(share)],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     from pipelines.identity.nightly import CARRIED_TABLES, NightState, stitch_night, write_night
@@ -469,8 +473,12 @@ def run_duckdb_int(evidence_path: Path) -> dict:
 
 RUNNERS = {
     "stitch": lambda arguments: run_stitch(arguments.evidence, arguments.out),
-    "nightly": lambda arguments: run_nightly(arguments.evidence, arguments.out),
-    "nightly_setup": lambda arguments: run_nightly_setup(arguments.evidence, arguments.out),
+    "nightly": lambda arguments: run_nightly(
+        arguments.evidence, arguments.out, arguments.night_share
+    ),
+    "nightly_setup": lambda arguments: run_nightly_setup(
+        arguments.evidence, arguments.out, arguments.night_share
+    ),
     "io_floor": lambda arguments: run_io_floor(arguments.evidence, arguments.out),
     "duckdb_sql": lambda arguments: run_duckdb(arguments.evidence),
     "duckdb_sql_int": lambda arguments: run_duckdb_int(arguments.evidence),
@@ -505,7 +513,9 @@ def _generate(size: int, path: Path) -> dict:
     return {"rows": rows, "edges": edges}
 
 
-def _measure(engine: str, evidence: Path, out: Path, cap: float, memory_cap_mb: float) -> dict:
+def _measure(
+    engine: str, evidence: Path, out: Path, cap: float, memory_cap_mb: float, share: float
+) -> dict:
     """Run one measurement in a child process; stop it past the time or memory cap.
 
     The memory watchdog protects a shared machine: a child above `memory_cap_mb` of resident
@@ -515,7 +525,7 @@ def _measure(engine: str, evidence: Path, out: Path, cap: float, memory_cap_mb: 
 
     command = [
         sys.executable, "-m", "bench.identity_bench", "--child", engine,
-        "--evidence", str(evidence), "--out", str(out),
+        "--evidence", str(evidence), "--out", str(out), "--night-share", str(share),
     ]  # fmt: skip
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -653,8 +663,7 @@ def print_table(summary: list[dict]) -> None:
         ]
         if nightly:
             print(
-                f"{'':>14}a night (the last day's records against the state) is "
-                + ", ".join(nightly)
+                f"{'':>14}a night (the latest records against the state) is " + ", ".join(nightly)
             )
         graph = [
             f"{row['stitch_graph_speedup']}x faster than {engine}'s "
@@ -698,6 +707,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=5_000_000,
         help="largest size given to networkx (its graph needs ~1 KB per edge of memory)",
+    )
+    parser.add_argument(
+        "--night-share",
+        type=float,
+        default=NIGHT_SHARE,
+        help="the nightly engine's night: this share of the records, the latest (default 0.01)",
     )
     parser.add_argument("--child", choices=list(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--evidence", type=Path, help=argparse.SUPPRESS)
@@ -751,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
                     RESULTS / f"tables_{size}",
                     arguments.cap_seconds,
                     arguments.memory_cap_mb,
+                    arguments.night_share,
                 )
                 if outcome["status"] != "ok":
                     stopped.add(engine)
