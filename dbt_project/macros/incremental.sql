@@ -56,6 +56,41 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of an incremental staging model whose rows are the children of a landed record
+    (an order's shipping lines), `key` being its column holding the record's id: the children
+    of every record with a version after the watermark are replaced, as group_replace_config
+    replaces a group, and also when the new version has none. DuckDB (and PostgreSQL): a
+    pre-hook first deletes the rows of every such record — `delete+insert` on `key` deletes
+    only the keys present in the new rows, so the children of a record that lost its last one
+    would stay — then the new rows are inserted. Spark: group_replace_config (`landed_records`
+    reads every record of a changed bucket, so the bucket is rewritten with all its records'
+    current children). Use as `config(**record_children_config('order_id', 'shopify', 'orders'))`. -#}
+{% macro record_children_config(key, source_name, stream) -%}
+    {{ return(adapter.dispatch('record_children_config', 'journey_warehouse')(key, source_name, stream)) }}
+{%- endmacro %}
+
+{% macro default__record_children_config(key, source_name, stream) -%}
+    {%- set children_config = journey_warehouse.default__group_replace_config([key]) -%}
+    {%- do children_config.update({
+        'pre_hook': "{{ journey_warehouse.delete_changed_records_children('"
+            ~ key ~ "', '" ~ source_name ~ "', '" ~ stream ~ "') }}",
+    }) -%}
+    {{ return(children_config) }}
+{%- endmacro %}
+
+{% macro spark__record_children_config(key, source_name, stream) -%}
+    {{ return(journey_warehouse.spark__group_replace_config([key])) }}
+{%- endmacro %}
+
+{#- Pre-hook of record_children_config (DuckDB, PostgreSQL): inside an incremental run, delete
+    the rows of every record with a version landed after the model's watermark. -#}
+{% macro delete_changed_records_children(key, source_name, stream) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ journey_warehouse.changed_records_condition(source(source_name, stream), key) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The partition column group_replace_config needs on engines that overwrite partitions
     (`, <bucket> as _group_bucket`, to end a select list); nothing where groups are deleted by key. -#}
 {% macro group_bucket_column(keys, relation=none) -%}

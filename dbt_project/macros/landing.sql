@@ -43,13 +43,13 @@
     group_replace_config([<the column holding record_id>])): the records with a version in a
     batch after the model's watermark; every landed version of those records is read again, so
     the latest one is chosen among all, as in a full refresh (on Spark: every record of a bucket
-    holding such a record). -#}
-{% macro changed_records_condition(relation) -%}
-    {{ return(adapter.dispatch('changed_records_condition', 'journey_warehouse')(relation)) }}
+    holding such a record). `column`: the column holding the record id in the filtered rows. -#}
+{% macro changed_records_condition(relation, column='record_id') -%}
+    {{ return(adapter.dispatch('changed_records_condition', 'journey_warehouse')(relation, column)) }}
 {%- endmacro %}
 
-{% macro default__changed_records_condition(relation) -%}
-    record_id in (
+{% macro default__changed_records_condition(relation, column) -%}
+    {{ column }} in (
         select new_versions.record_id
         from {{ relation }} as new_versions
         where {{ journey_warehouse.tz_to_utc_timestamp('new_versions._extracted_at') }}
@@ -57,8 +57,8 @@
     )
 {%- endmacro %}
 
-{% macro spark__changed_records_condition(relation) -%}
-    {{ journey_warehouse.group_bucket(['record_id']) }} in (
+{% macro spark__changed_records_condition(relation, column) -%}
+    {{ journey_warehouse.group_bucket([column]) }} in (
         select {{ journey_warehouse.group_bucket(['record_id'], 'new_versions') }}
         from {{ relation }} as new_versions
         where {{ journey_warehouse.tz_to_utc_timestamp('new_versions._extracted_at') }}

@@ -47,10 +47,20 @@ CHAIN = (("run-1", MID_PERIOD), ("run-2", LATE_PERIOD), ("run-3", None))
 """The nights of the vendor path: run id and the moment the vendors are read (None: the end)."""
 INCREMENTAL_COPY = "incremental_copy"
 """Schema holding the published tables as the incremental chain left them."""
-INCREMENTAL_CHILDREN = ("stg_shopify__order_lines", "stg_shopify__refunds")
+INCREMENTAL_CHILDREN = (
+    "stg_shopify__order_lines",
+    "stg_shopify__refunds",
+    "stg_shopify__order_shipping_lines",
+    "stg_shopify__order_discount_codes",
+)
 """Incremental staging models whose changes no published table shows in full (an order's
-lines reach fct_orders only through fallbacks), kept as the chain left them (schema
-INCREMENTAL_COPY, named `staging__<model>`) and compared with the full refresh too."""
+lines reach fct_orders only through fallbacks, a shipping line's title nowhere), kept as the
+chain left them (schema INCREMENTAL_COPY, named `staging__<model>`) and compared with the full
+refresh too."""
+EARLIER_DISCOUNT_CODE = {"code": "EARLYBIRD", "amount": "1.00", "type": "percentage"}
+"""The discount code the updated order's earlier versions carry and its final version lacks."""
+EARLIER_SHIPPING_TITLE = "Express (changed later)"
+"""The title of the updated order's shipping line in its earlier versions."""
 CHAIN_IDENTITIES = "chain_identities"
 """Schema holding each night's record → person mapping (`record_persons_<night>`), so a test can
 show that person ids moved between nights (merges, splits) in the chain it compares."""
@@ -83,22 +93,29 @@ def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
 
 
 def update_one_order_between_nights(dataset: Path) -> str:
-    """Make one Shopify order gain a line item and a refund between the first two nights.
+    """Make one Shopify order change every child between the first two nights: gain a line
+    item and a refund, lose its only discount code, retitle its shipping line.
 
     The demo refunds orders weeks after they were placed, but within one night of the chain
-    at this size. The first order whose last version (with a refund, more than one line) is
-    served before the first night has that version served after it instead (between the
-    first two nights), and its earlier versions lose their last line item: the first night
-    lands the order with one line fewer and no refund, the second its final version. The
-    order's final version, hence every ground truth, is unchanged. Returns the order's id."""
+    at this size. The first order whose last version (with a refund, more than one line, no
+    discount code) is served before the first night has that version served after it instead
+    (between the first two nights), and its earlier versions lose their last line item, gain a
+    discount code (EARLIER_DISCOUNT_CODE) and carry another shipping title: the first night
+    lands the order with one line fewer, no refund, a discount code and the other title, the
+    second its final version — whose new rows hold no discount code, so only deleting the
+    order's old rows removes the first night's. The order's final version, hence every ground
+    truth, is unchanged. Returns the order's id."""
     path = vendor_stream_path(dataset, "shopify", "orders")
     orders = pl.read_parquet(path)
     has_refund = pl.col("record").str.json_path_match("$.refunds[0].id").is_not_null()
     has_two_lines = pl.col("record").str.json_path_match("$.line_items[1].id").is_not_null()
+    has_code = pl.col("record").str.json_path_match("$.discount_codes[0].code").is_not_null()
+    has_shipping = pl.col("record").str.json_path_match("$.shipping_lines[0].id").is_not_null()
     last = pl.col("updated_at") == pl.col("updated_at").max().over("record_id")
     order_id = (
         orders.filter(
-            last & has_refund & has_two_lines & (pl.col("updated_at") <= MID_PERIOD),
+            last & has_refund & has_two_lines & ~has_code & has_shipping,
+            pl.col("updated_at") <= MID_PERIOD,
             pl.len().over("record_id") > 1,
         )
         .get_column("record_id")
@@ -106,9 +123,11 @@ def update_one_order_between_nights(dataset: Path) -> str:
         .item(0)
     )
 
-    def without_last_line(record: str) -> str:
+    def earlier(record: str) -> str:
         order = json.loads(record)
         order["line_items"] = order["line_items"][:-1]
+        order["discount_codes"] = [EARLIER_DISCOUNT_CODE]
+        order["shipping_lines"][0]["title"] = EARLIER_SHIPPING_TITLE
         return json.dumps(order)
 
     is_order = pl.col("record_id") == order_id
@@ -117,7 +136,7 @@ def update_one_order_between_nights(dataset: Path) -> str:
         .then(pl.lit(MID_PERIOD + timedelta(days=1)).cast(orders.schema["updated_at"]))
         .otherwise(pl.col("updated_at")),
         record=pl.when(is_order & ~last)
-        .then(pl.col("record").map_elements(without_last_line, return_dtype=pl.String))
+        .then(pl.col("record").map_elements(earlier, return_dtype=pl.String))
         .otherwise(pl.col("record")),
     ).write_parquet(path)
     return order_id

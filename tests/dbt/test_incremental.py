@@ -9,6 +9,7 @@ import polars as pl
 from tests.dbt.conftest import (
     CHAIN,
     CHAIN_IDENTITIES,
+    EARLIER_SHIPPING_TITLE,
     INCREMENTAL_CHILDREN,
     INCREMENTAL_COPY,
     BuiltWarehouse,
@@ -129,15 +130,21 @@ def test_the_chain_moves_records_between_persons(vendor_built: BuiltWarehouse) -
 
 
 def test_the_chain_updates_an_order_between_nights(vendor_built: BuiltWarehouse) -> None:
-    # Shopify's order children (stg_shopify__order_lines, stg_shopify__refunds) are incremental
-    # per order: an order's lines and refunds are replaced when a new version of it lands. The
-    # equality above covers that only if an order landed on one night gains a line and a refund
-    # on a later one (conftest.update_one_order_between_nights): it does, and fct_orders
-    # publishes the later version.
+    # Shopify's order children (stg_shopify__order_lines, stg_shopify__refunds,
+    # stg_shopify__order_shipping_lines, stg_shopify__order_discount_codes) are incremental per
+    # order: an order's children are replaced when a new version of it lands. The equality above
+    # covers that only if an order landed on one night changes its children on a later one
+    # (conftest.update_one_order_between_nights): it gains a line and a refund, its shipping
+    # line changes and it loses its only discount code (a new version without any, which a
+    # delete+insert keyed on the new rows would not remove); the chain holds the later version's
+    # children, and fct_orders publishes it.
     landed = vendor_built.query(
         "select record_id, regexp_extract(filename, '/(run-[0-9]+)-', 1) as run_id, "
         "json_array_length(record -> '$.line_items') as line_items, "
-        "json_array_length(record -> '$.refunds') as refunds "
+        "json_array_length(record -> '$.refunds') as refunds, "
+        "json_array_length(record -> '$.shipping_lines') as shipping_lines, "
+        "record ->> '$.shipping_lines[0].title' as shipping_title, "
+        "json_array_length(record -> '$.discount_codes') as discount_codes "
         f"from read_parquet('{vendor_built.warehouse.landing_dir}/shopify/orders/**/run-*.parquet', "
         "filename = true)"
     )
@@ -146,31 +153,44 @@ def test_the_chain_updates_an_order_between_nights(vendor_built: BuiltWarehouse)
         (pl.col("line_items_later") > pl.col("line_items"))
         & (pl.col("refunds") == 0)
         & (pl.col("refunds_later") > 0)
+        & (pl.col("discount_codes") == 1)
+        & (pl.col("discount_codes_later") == 0)
+        & (pl.col("shipping_title") == EARLIER_SHIPPING_TITLE)
+        & (pl.col("shipping_title_later") != EARLIER_SHIPPING_TITLE)
     )
-    assert updated.height >= 1, landed
-    order_id = updated.get_column("record_id").item(0)
+    assert updated.height == 1, landed
+    order = updated.row(0, named=True)
     with duckdb.connect(str(vendor_built.warehouse.database), read_only=True) as con:
         chain = {
             table: con.execute(
                 f"select count(*) from {INCREMENTAL_COPY}.staging__{table} where order_id = ?",
-                [order_id],
+                [order["record_id"]],
             ).fetchone()[0]
             for table in INCREMENTAL_CHILDREN
         }
-        # the chain's order lines and refunds equal the full refresh's, row for row
+        shipping_titles = con.execute(
+            "select list(shipping_title order by shipping_line_index) "
+            f"from {INCREMENTAL_COPY}.staging__stg_shopify__order_shipping_lines where order_id = ?",
+            [order["record_id"]],
+        ).fetchone()[0]
+        # the chain's order children equal the full refresh's, row for row
         differing = {table: _differences(con, "staging", table) for table in INCREMENTAL_CHILDREN}
-        refunded = con.execute(
-            f"select refunded_amount from {INCREMENTAL_COPY}.marts__fct_orders where order_id = ?",
-            [order_id],
+        published = con.execute(
+            "select refunded_amount, discount_codes "
+            f"from {INCREMENTAL_COPY}.marts__fct_orders where order_id = ?",
+            [order["record_id"]],
         ).fetchone()
     assert chain == {
-        "stg_shopify__order_lines": updated.get_column("line_items_later").item(0),
-        "stg_shopify__refunds": updated.get_column("refunds_later").item(0),
+        "stg_shopify__order_lines": order["line_items_later"],
+        "stg_shopify__refunds": order["refunds_later"],
+        "stg_shopify__order_shipping_lines": order["shipping_lines_later"],
+        "stg_shopify__order_discount_codes": 0,
     }
+    assert shipping_titles == [order["shipping_title_later"]]
     assert {
         t: c for t, c in differing.items() if c["only_in_chain"] or c["only_in_full_refresh"]
     } == {}
-    assert refunded is not None and refunded[0] > 0
+    assert published is not None and published[0] > 0 and published[1] is None, published
 
 
 def test_the_chain_removes_persons_with_rows_in_the_person_grain_marts(

@@ -1,3 +1,10 @@
+{#- Incremental (issue 17: rebuilt in full, 13.9 s of a 100k-person night): the orders with a
+    version landed after the watermark have all their shipping lines replaced
+    (record_children_config on order_id). An order edit can remove an order's last shipping
+    line, so a pre-hook deletes the changed orders' rows first (on DuckDB; on Spark whole
+    buckets are rewritten). -#}
+{{ config(**record_children_config('order_id', 'shopify', 'orders')) }}
+
 with
 
 parsed as (
@@ -41,7 +48,7 @@ final as (
             as discounted_price,
         coalesce(shipping_discounts.discount_amount, 0) as discount_amount,
         coalesce(shipping_taxes.tax_amount, 0) as tax_amount,
-        shipping_lines._extracted_at
+        shipping_lines._extracted_at{{ group_bucket_column(['order_id'], 'shipping_lines') }}  -- noqa: LT02
     from shipping_lines
     left join shipping_discounts
         on shipping_lines.order_shipping_line_key = shipping_discounts.order_shipping_line_key
