@@ -66,12 +66,17 @@ def stop_group(process: subprocess.Popen, grace_seconds: float = GRACE_SECONDS) 
     process.poll()
 
 
-def run_dev(host: str, port: int, workspace: Path = PROJECT_ROOT / "workspace.yaml") -> int:
-    """Run `dagster dev` until it ends or this process is asked to stop."""
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
-    print(f"Dagster UI on http://{host}:{port} (Ctrl-C stops everything)", flush=True)
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, start_new_session=True)
+def supervise(command: list[str], name: str) -> int:
+    """Run `command` in a process group of its own until it ends or this process is asked to
+    stop (SIGINT, SIGTERM, SIGHUP), then stop the whole group (`stop_group`).
+
+    The handlers are installed before the command starts, for two reasons. A signal at any
+    moment after that is a stop (before, it ended this process and left the command running on
+    in its own session). And the command starts with those signals at their defaults (an exec
+    resets handled signals and keeps ignored ones) even when this process started with SIGINT
+    ignored — `nohup make dev`, `make dev &` in a script, a test worker: `dagster dev` gives
+    SIGTERM whatever SIGINT does, so it inherited SIGINT ignored and ignored the SIGTERM that
+    asks it to stop, and every stop waited for the SIGKILL after the grace."""
     stop = threading.Event()
 
     def request_stop(signal_number: int, frame: object) -> None:
@@ -82,15 +87,24 @@ def run_dev(host: str, port: int, workspace: Path = PROJECT_ROOT / "workspace.ya
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
     try:
-        while process.poll() is None and not stop.wait(0.2):
-            pass
-        if stop.is_set():
-            print(
-                "stopping the Dagster UI, daemon and code server ...", file=sys.stderr, flush=True
-            )
-        stop_group(process)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, start_new_session=True)
+        try:
+            while process.poll() is None and not stop.wait(0.2):
+                pass
+            if stop.is_set():
+                print(f"stopping {name} ...", file=sys.stderr, flush=True)
+        finally:
+            stop_group(process)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
     code = process.returncode
     return 0 if stop.is_set() or code is None else code
+
+
+def run_dev(host: str, port: int, workspace: Path = PROJECT_ROOT / "workspace.yaml") -> int:
+    """Run `dagster dev` until it ends or this process is asked to stop."""
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+    print(f"Dagster UI on http://{host}:{port} (Ctrl-C stops everything)", flush=True)
+    return supervise(command, "the Dagster UI, daemon and code server")

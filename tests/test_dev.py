@@ -3,16 +3,22 @@
 `make dev` is started as a user's terminal would (its own process group, a free port, a
 temporary DAGSTER_HOME); once the UI answers, the signal goes to the whole group, and every
 process carrying that DAGSTER_HOME in its environment (make, the wrapper, `dagster dev`, the
-webserver, the daemon, the code server and its subprocess) must be gone within 5 s.
+webserver, the daemon, the code server and its subprocess) must be gone within 5 s. And the
+supervisor (pipelines/dev.py) starts `dagster dev` able to handle SIGTERM even when `make dev`
+itself was started with SIGINT ignored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -20,6 +26,23 @@ import pytest
 from pipelines.settings import PROJECT_ROOT
 
 STARTUP_SECONDS = 300
+STOP_WAIT_SECONDS = 60
+
+# a stand-in for `dagster dev` that sets up its signals as it does (SIGTERM does what SIGINT
+# does), writes its /proc status, and waits to be stopped
+DAGSTER_LIKE = """
+import sys, time
+from pathlib import Path
+from dagster._utils.interrupts import setup_interrupt_handlers
+setup_interrupt_handlers()
+out = Path(sys.argv[1])
+out.with_suffix(".tmp").write_text(Path("/proc/self/status").read_text())
+out.with_suffix(".tmp").rename(out)
+time.sleep(600)
+"""
+SUPERVISOR = (
+    "import sys; from pipelines.dev import supervise; sys.exit(supervise(sys.argv[1:], 'x'))"
+)
 
 
 def free_port() -> int:
@@ -52,6 +75,46 @@ def wait_until_serving(port: int, make: subprocess.Popen) -> None:
         except OSError:
             time.sleep(1)
     raise AssertionError(f"the Dagster UI did not answer on port {port}")
+
+
+def ignored_signals(status: str) -> set[int]:
+    """The signals a /proc/<pid>/status text says are ignored."""
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigIgn:"))[7:], 16)
+    return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+
+
+def test_a_stop_reaches_dagster_dev_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """`nohup make dev`, `make dev &` in a script, or a test worker start it with SIGINT ignored.
+    `dagster dev` makes SIGTERM do what SIGINT does, so it must not inherit the ignored SIGINT
+    (it did: the supervisor started it before installing its own handlers), or it ignores the
+    SIGTERM that asks it to stop and every stop waits for the SIGKILL after the grace."""
+    status = tmp_path / "child-status"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-c", SUPERVISOR, sys.executable, "-c", DAGSTER_LIKE, str(status)],
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not status.exists():
+            assert supervisor.poll() is None, "the supervisor ended before its command started"
+            assert time.monotonic() < deadline, "the command did not start"
+            time.sleep(0.2)
+        child_status = status.read_text()
+        child = psutil.Process(int(re.search(r"^Pid:\s*(\d+)$", child_status, re.MULTILINE)[1]))
+        assert ignored_signals(child_status) & {signal.SIGINT, signal.SIGTERM} == set()
+        # how fast a stop is, is the test below's (the real `make dev`); here: it is a stop
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        assert supervisor.wait(timeout=STOP_WAIT_SECONDS) == 0
+        child.wait(timeout=STOP_WAIT_SECONDS)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(timeout=10)
 
 
 @pytest.mark.parametrize(
