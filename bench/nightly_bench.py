@@ -32,7 +32,7 @@ import threading
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
@@ -198,6 +198,18 @@ def run_night(
     )
 
 
+def last_data_day(dataset: Path) -> date:
+    """The dataset's last day: the generator's period end (manifest.json). Not the date of the
+    latest record: a visit that runs past midnight would make that the next day, and the "next
+    night" would hold only that visit (the 1M dataset's latest record is 2026-10-01 00:0x)."""
+    manifest = dataset / "manifest.json"
+    if manifest.exists():
+        end = json.loads(manifest.read_text()).get("period", {}).get("end")
+        if end:
+            return date.fromisoformat(end)
+    return dataset_end(dataset).date()
+
+
 def land_direct(
     dataset: Path, data_dir: Path, run_id: str, as_of: datetime | None, earlier: list[str]
 ) -> Step:
@@ -292,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dataset = args.dataset or RESULTS / f"dataset_{args.persons}_{args.seed}"
     demo_dataset(dataset, args.persons, args.seed)
-    last_day = dataset_end(dataset).date()
+    last_day = last_data_day(dataset)
     full_day = last_day - timedelta(days=1)
     work = Path(args.work or tempfile.mkdtemp(prefix="journey-nightly-bench-"))
     shutil.rmtree(work, ignore_errors=True)
