@@ -13,7 +13,9 @@
     `delete+insert` on the person would also delete the persons of the `always` rows). Spark:
     `insert_overwrite` of partitions `_group_bucket` — the person's hash bucket, and bucket -1 for
     every `always` row, so those are overwritten together without rewriting every person's
-    bucket. Use as `config(**affected_persons_config('person_id', always="..."))`, select the
+    bucket — after a pre-hook has dropped the buckets of every affected person and bucket -1
+    (drop_affected_buckets): a bucket that holds only ids gone tonight gets no row to overwrite
+    it with. Use as `config(**affected_persons_config('person_id', always="..."))`, select the
     rows with affected_person_condition / rows_of_affected_persons, and end the final select
     list with affected_person_bucket_column. -#}
 {% macro affected_persons_config(key, always=none, driver='int_affected_persons') -%}
@@ -31,7 +33,38 @@
 {%- endmacro %}
 
 {% macro spark__affected_persons_config(key, always, driver) -%}
-    {{ return(journey_warehouse.spark__group_replace_config([key])) }}
+    {%- set config = journey_warehouse.spark__group_replace_config([key]) -%}
+    {%- do config.update({
+        'pre_hook': "{{ journey_warehouse.drop_affected_buckets("
+            ~ (driver | tojson) ~ ", " ~ ((always is not none) | tojson) ~ ") }}",
+    }) -%}
+    {{ return(config) }}
+{%- endmacro %}
+
+{#- Pre-hook of the Spark configs of affected_persons_config and affected_groups_config: inside
+    an incremental run, drop the partitions (`_group_bucket`) of every group `driver` lists
+    (column `person_group`: old ids and new), and bucket -1 when the model has `always` rows.
+    Spark's dynamic partition overwrite then writes back every such bucket that has rows
+    tonight; a bucket whose groups all vanished (merged away, erased) stays dropped instead of
+    keeping its old rows. A Spark statement, reached only through the Spark configs. One
+    `alter table` for every bucket (at most var `incremental_group_buckets` + 1). -#}
+{% macro drop_affected_buckets(driver, always) -%}
+    {%- if is_incremental() and execute -%}
+        {%- set listed = run_query(
+            'select distinct ' ~ journey_warehouse.group_bucket(['person_group'])
+            ~ ' as bucket from ' ~ ref(driver) ~ ' order by bucket'
+        ) -%}
+        {%- set buckets = [-1] if always else [] -%}
+        {%- for bucket in listed.columns[0].values() -%}
+            {%- do buckets.append(bucket | int) -%}
+        {%- endfor -%}
+        {%- if buckets %}
+    alter table {{ this }} drop if exists
+        {%- for bucket in buckets %}
+        partition (_group_bucket = {{ bucket }}){{ ',' if not loop.last }}
+        {%- endfor %}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook of affected_persons_config (DuckDB, PostgreSQL): inside an incremental run, delete

@@ -163,8 +163,9 @@ select * from final
     every affected group first — a person id that no longer exists (merged into another) has
     no new row a `delete+insert` on the key could match — and the model inserts the affected
     groups' rows again (`delete+insert` on `key`, which then deletes nothing more). Spark:
-    `insert_overwrite` of every `_group_bucket` holding an affected group, old ids included, so
-    a vanished id's bucket is rewritten without it. Use as
+    `insert_overwrite` of every `_group_bucket` holding an affected group, old ids included,
+    after a pre-hook has dropped those buckets (drop_affected_buckets): a bucket holding only
+    vanished ids gets no row tonight, and a partition overwrite would leave it as it was. Use as
     `config(**affected_groups_config('person_id'))` with rows_of_affected_groups. -#}
 {% macro affected_groups_config(key) -%}
     {{ return(adapter.dispatch('affected_groups_config', 'journey_warehouse')(key)) }}
@@ -181,7 +182,11 @@ select * from final
 {%- endmacro %}
 
 {% macro spark__affected_groups_config(key) -%}
-    {{ return(journey_warehouse.spark__group_replace_config([key])) }}
+    {%- set config = journey_warehouse.spark__group_replace_config([key]) -%}
+    {%- do config.update({
+        'pre_hook': "{{ journey_warehouse.drop_affected_buckets('int_affected_persons', false) }}",
+    }) -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 {#- Pre-hook of affected_groups_config (DuckDB, PostgreSQL): inside an incremental run, delete
