@@ -32,22 +32,18 @@ from pathlib import Path
 import polars as pl
 
 from devkit.vendor_dataset import keep_only_new_versions, land_vendor_dataset
-from pipelines.extract.compaction import COMPACTED, compact_stream
+from pipelines.extract.compaction import COMPACTED, compact_stream, landed_files
 from pipelines.extract.mailchimp import windowed_campaigns
 
-REPULLED = {
-    ("mailchimp", "sent_to"),
-    ("mailchimp", "email_activity"),
-    ("mailchimp", "unsubscribes"),
-}
+# the streams the job asks again for every campaign of the window are the ones it compacts
+REPULLED = set(COMPACTED)
 
 
 def _windowed_campaign_ids(landing: Path, since: datetime) -> pl.Series:
     """The ids of the landed campaigns the job asks again for reports on a night after `since`."""
-    files = sorted((landing / "mailchimp" / "campaigns").glob("**/*.parquet"))
     record = pl.col("record")
     campaigns = (
-        pl.scan_parquet([f for f in files if not f.name.startswith("_")])
+        pl.scan_parquet(landed_files(landing, "mailchimp", "campaigns"))
         .select(
             record.str.json_path_match("$.id").alias("id"),
             record.str.json_path_match("$.type").alias("type"),
