@@ -46,6 +46,14 @@ class Support:
     ratings: pl.DataFrame  # one row per satisfaction rating
 
 
+TICKET_PLAN = {
+    "person": pl.Int64,
+    "created_at": pl.Int64,
+    "is_after_sale": pl.Boolean,
+    "channel": pl.Int64,
+}
+
+
 def build_support(
     streams: Streams, persons: pl.DataFrame, order_plan: pl.DataFrame, period: Period
 ) -> Support:
@@ -117,7 +125,9 @@ def _plan(rng, persons: pl.DataFrame, order_plan: pl.DataFrame, period: Period) 
     ]
     parts = [
         pl.DataFrame(
-            {"person": p, "created_at": at, "is_after_sale": after, "channel": np.full(len(p), ch)}
+            {"person": p, "created_at": at, "is_after_sale": after, "channel": np.full(len(p), ch)},
+            # an empty part (no contact form at this size) would otherwise be all Null columns
+            schema=TICKET_PLAN,
         )
         for p, at, after, ch in frames
     ]

@@ -62,3 +62,13 @@ def test_ratings_leave_null_what_the_requester_left_out(dataset: Path) -> None:
     assert {r["score"] for r in ratings} == {"good", "bad"}
     assert any(r["comment"] is None for r in ratings)
     assert all((r["reason"] is None) == (r["score"] == "good") for r in ratings)
+
+
+def test_a_small_world_with_an_empty_part_of_the_ticket_plan_generates(tmp_path: Path) -> None:
+    # At 50 persons, seed 8 plans no ticket in one part of the plan: the empty part of the ticket plan
+    # was built with Null columns and the concatenation failed (polars SchemaError).
+    from devkit.demo.generator import generate
+
+    generate(tmp_path, persons=50, seed=8)
+    tickets = latest(vendor(tmp_path, "zendesk", "tickets"))
+    assert tickets.height > 0  # the other parts of the plan (after-sale, pre-sale) still ticket
