@@ -65,8 +65,8 @@ def test_ratings_leave_null_what_the_requester_left_out(dataset: Path) -> None:
 
 
 def test_a_small_world_with_an_empty_part_of_the_ticket_plan_generates(tmp_path: Path) -> None:
-    # At 50 persons, seed 8 plans no ticket in one part of the plan: the empty part of the ticket plan
-    # was built with Null columns and the concatenation failed (polars SchemaError).
+    # At 50 persons, seed 8 plans no ticket in one part of the ticket plan: that empty part was
+    # built with Null columns and the concatenation failed (polars SchemaError).
     from devkit.demo.generator import generate
 
     generate(tmp_path, persons=50, seed=8)
