@@ -46,24 +46,30 @@
     (column `person_group`: old ids and new), and bucket -1 when the model has `always` rows.
     Spark's dynamic partition overwrite then writes back every such bucket that has rows
     tonight; a bucket whose groups all vanished (merged away, erased) stays dropped instead of
-    keeping its old rows. A Spark statement, reached only through the Spark configs. One
-    `alter table` for every bucket (at most var `incremental_group_buckets` + 1). -#}
+    keeping its old rows. A Spark statement, reached only through the Spark configs. -#}
 {% macro drop_affected_buckets(driver, always) -%}
     {%- if is_incremental() and execute -%}
-        {%- set listed = run_query(
-            'select distinct ' ~ journey_warehouse.group_bucket(['person_group'])
-            ~ ' as bucket from ' ~ ref(driver) ~ ' order by bucket'
-        ) -%}
-        {%- set buckets = [-1] if always else [] -%}
-        {%- for bucket in listed.columns[0].values() -%}
-            {%- do buckets.append(bucket | int) -%}
-        {%- endfor -%}
-        {%- if buckets %}
+    {{ journey_warehouse.drop_buckets(
+        'select distinct ' ~ journey_warehouse.group_bucket(['person_group'])
+        ~ ' as bucket from ' ~ ref(driver),
+        [-1] if always else []) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `alter table ... drop if exists partition (...)` of every `_group_bucket` the query lists
+    (column `bucket`) and of `extra` (a list of buckets); nothing when there is none. One
+    statement for every bucket (at most var `incremental_group_buckets` + 1). Spark only. -#}
+{% macro drop_buckets(bucket_query, extra=[]) -%}
+    {%- set listed = run_query(bucket_query ~ ' order by bucket') -%}
+    {%- set buckets = extra | list -%}
+    {%- for bucket in listed.columns[0].values() -%}
+        {%- do buckets.append(bucket | int) -%}
+    {%- endfor -%}
+    {%- if buckets %}
     alter table {{ this }} drop if exists
         {%- for bucket in buckets %}
         partition (_group_bucket = {{ bucket }}){{ ',' if not loop.last }}
         {%- endfor %}
-        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -64,7 +64,8 @@
     only the keys present in the new rows, so the children of a record that lost its last one
     would stay — then the new rows are inserted. Spark: group_replace_config (`landed_records`
     reads every record of a changed bucket, so the bucket is rewritten with all its records'
-    current children). Use as `config(**record_children_config('order_id', 'shopify', 'orders'))`. -#}
+    current children) after a pre-hook has dropped the changed buckets
+    (drop_changed_records_buckets), for a bucket left with no child tonight. Use as `config(**record_children_config('order_id', 'shopify', 'orders'))`. -#}
 {% macro record_children_config(key, source_name, stream) -%}
     {{ return(adapter.dispatch('record_children_config', 'journey_warehouse')(key, source_name, stream)) }}
 {%- endmacro %}
@@ -79,7 +80,12 @@
 {%- endmacro %}
 
 {% macro spark__record_children_config(key, source_name, stream) -%}
-    {{ return(journey_warehouse.spark__group_replace_config([key])) }}
+    {%- set children_config = journey_warehouse.spark__group_replace_config([key]) -%}
+    {%- do children_config.update({
+        'pre_hook': "{{ journey_warehouse.drop_changed_records_buckets('"
+            ~ source_name ~ "', '" ~ stream ~ "') }}",
+    }) -%}
+    {{ return(children_config) }}
 {%- endmacro %}
 
 {#- Pre-hook of record_children_config (DuckDB, PostgreSQL): inside an incremental run, delete
@@ -88,6 +94,21 @@
     {%- if is_incremental() -%}
     delete from {{ this }}
     where {{ journey_warehouse.changed_records_condition(source(source_name, stream), key) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of record_children_config on Spark: inside an incremental run, drop the bucket of
+    every record with a version landed after the model's watermark. The model then writes back
+    each such bucket's records' current children; a bucket whose records tonight have none (an
+    order that lost its only discount code, alone in its bucket) stays dropped instead of
+    keeping the old rows a partition overwrite would leave. -#}
+{% macro drop_changed_records_buckets(source_name, stream) -%}
+    {%- if is_incremental() and execute -%}
+    {{ journey_warehouse.drop_buckets(
+        'select distinct ' ~ journey_warehouse.group_bucket(['record_id'], 'new_versions')
+        ~ ' as bucket from ' ~ source(source_name, stream) ~ ' as new_versions where '
+        ~ journey_warehouse.tz_to_utc_timestamp('new_versions._extracted_at')
+        ~ ' > ' ~ journey_warehouse.incremental_watermark()) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -92,7 +92,7 @@ def erasure_for_one_person(dataset: Path) -> tuple[str, pl.DataFrame]:
     return candidate["person_key"], erasures
 
 
-def update_one_order_between_nights(dataset: Path) -> str:
+def update_one_order_between_nights(dataset: Path, only_discount_code: bool = False) -> str:
     """Make one Shopify order change every child between the first two nights: gain a line
     item and a refund, lose its only discount code, retitle its shipping line.
 
@@ -104,7 +104,9 @@ def update_one_order_between_nights(dataset: Path) -> str:
     lands the order with one line fewer, no refund, a discount code and the other title, the
     second its final version — whose new rows hold no discount code, so only deleting the
     order's old rows removes the first night's. The order's final version, hence every ground
-    truth, is unchanged. Returns the order's id."""
+    truth, is unchanged. `only_discount_code`: the order needs no refund, second line or
+    shipping line, and only loses its discount code (the smallest datasets have no order with
+    all of them). Returns the order's id."""
     path = vendor_stream_path(dataset, "shopify", "orders")
     orders = pl.read_parquet(path)
     has_refund = pl.col("record").str.json_path_match("$.refunds[0].id").is_not_null()
@@ -112,9 +114,10 @@ def update_one_order_between_nights(dataset: Path) -> str:
     has_code = pl.col("record").str.json_path_match("$.discount_codes[0].code").is_not_null()
     has_shipping = pl.col("record").str.json_path_match("$.shipping_lines[0].id").is_not_null()
     last = pl.col("updated_at") == pl.col("updated_at").max().over("record_id")
+    every_child = pl.lit(only_discount_code) | (has_refund & has_two_lines & has_shipping)
     order_id = (
         orders.filter(
-            last & has_refund & has_two_lines & ~has_code & has_shipping,
+            last & every_child & ~has_code,
             pl.col("updated_at") <= MID_PERIOD,
             pl.len().over("record_id") > 1,
         )
@@ -125,9 +128,10 @@ def update_one_order_between_nights(dataset: Path) -> str:
 
     def earlier(record: str) -> str:
         order = json.loads(record)
-        order["line_items"] = order["line_items"][:-1]
         order["discount_codes"] = [EARLIER_DISCOUNT_CODE]
-        order["shipping_lines"][0]["title"] = EARLIER_SHIPPING_TITLE
+        if not only_discount_code:
+            order["line_items"] = order["line_items"][:-1]
+            order["shipping_lines"][0]["title"] = EARLIER_SHIPPING_TITLE
         return json.dumps(order)
 
     is_order = pl.col("record_id") == order_id

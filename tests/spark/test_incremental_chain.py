@@ -16,6 +16,12 @@ is the same landing and models built in one go on DuckDB with the identity table
 last night: every table of `marts` and `identity` they build must be equal row for row (doubles
 to 1e-9; the cross-engine test holds the two engines' full builds to each other). The test also shows that the chain had a bucket holding
 only vanished ids, and that it is gone from the Spark table after the second night.
+
+The record-children staging models (an order's shipping lines and discount codes,
+record_children_config) overwrite the buckets of changed orders: between the nights one order
+loses its only discount code (`update_one_order_between_nights`), and its bucket of
+stg_shopify__order_discount_codes held only that order, so only dropping the changed records'
+buckets (drop_changed_records_buckets) removes the first night's row.
 """
 
 from __future__ import annotations
@@ -29,7 +35,12 @@ import pytest
 
 from devkit.demo.generator import generate
 from pipelines.spark.tables import copy_to_duckdb, table_dir
-from tests.dbt.conftest import MID_PERIOD, erasure_for_one_person, keep_only_new_versions
+from tests.dbt.conftest import (
+    MID_PERIOD,
+    erasure_for_one_person,
+    keep_only_new_versions,
+    update_one_order_between_nights,
+)
 from tests.dbt.harness import PRE_IDENTITY, Warehouse
 from tests.spark.harness import PUBLISHED_SCHEMAS, SparkWarehouse
 from tests.spark.test_cross_engine import _differences, _tables
@@ -58,6 +69,8 @@ AFTER_IDENTITY = (
 """What a night builds after the identity step: the person-grain models, what they read, and
 the record states the next night compares with (a Spark model costs ~10-30 s whatever its
 rows, so the marts that only read these are left out; the cross-engine test builds them)."""
+ORDER_CHILDREN = ("stg_shopify__order_discount_codes", "stg_shopify__order_shipping_lines")
+"""The record-children models (record_children_config), compared with the full refresh too."""
 TABLES_ONLY = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 RECORD_PERSONS = (
     "select source, stream, record_id, person_id from identity.identity_record_persons "
@@ -84,7 +97,7 @@ class ChainWarehouse(SparkWarehouse):
     def night(self, run_id: str, erasures: pl.DataFrame | None = None) -> None:
         self.dbt("build", "--select", PRE_IDENTITY, *TABLES_ONLY)
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        copy_to_duckdb(self.spark_dir / "warehouse", self.database, ("intermediate",))
+        copy_to_duckdb(self.spark_dir / "warehouse", self.database, ("staging", "intermediate"))
         Warehouse.stitch_identities(self, run_id, erasures=erasures)
         self.dbt("build", "--select", AFTER_IDENTITY, "--exclude", PRE_IDENTITY, *TABLES_ONLY)
         copy_to_duckdb(self.spark_dir / "warehouse", self.database, PUBLISHED_SCHEMAS)
@@ -94,12 +107,16 @@ class Chain:
     def __init__(self, root: Path) -> None:
         dataset = root / "dataset"
         generate(dataset, persons=PERSONS, seed=SEED)
+        self.order_id = update_one_order_between_nights(dataset, only_discount_code=True)
         self.erased_person_key, erasures = erasure_for_one_person(dataset)
         self.spark = ChainWarehouse(root / "spark")
         self.spark.land(dataset, "run-1", as_of=MID_PERIOD)
         self.spark.night("run-1")
         self.first_night = {t: _buckets(self.spark, *t) for t in PERSON_GRAIN}
         self.first_record_persons = self.spark.query(RECORD_PERSONS)
+        self.first_codes = _buckets(
+            self.spark, "staging", "stg_shopify__order_discount_codes", "order_id"
+        )
         self.spark.land(dataset, "run-2")
         keep_only_new_versions(self.spark.landing_dir, ["run-1"], "run-2")
         self.spark.night("run-2", erasures=erasures)
@@ -157,3 +174,18 @@ def test_the_chain_empties_buckets_that_hold_only_vanished_ids(chain: Chain) -> 
         assert left.is_empty(), (model, left)
         emptied[model[1]] = first.join(second, on="_group_bucket", how="anti")["_group_bucket"]
     assert emptied["dim_persons"].len() > 0 and emptied["fct_touchpoints"].len() > 0, emptied
+
+
+def test_an_order_alone_in_its_bucket_loses_its_only_discount_code_on_spark(chain: Chain) -> None:
+    # The first night's discount codes: the updated order's bucket held that order alone.
+    first = chain.first_codes
+    bucket = first.filter(pl.col("person_group") == chain.order_id)["_group_bucket"]
+    assert bucket.len() == 1, first
+    assert first.filter(pl.col("_group_bucket") == bucket.item()).height == 1, first
+    for model in ORDER_CHILDREN:
+        sql = f"select * from staging.{model}"
+        full, spark = chain.full.query(sql), chain.spark.query(sql)
+        assert full.height > 0
+        assert _differences(model, full, spark) == []
+    codes = chain.spark.query("select order_id from staging.stg_shopify__order_discount_codes")
+    assert chain.order_id not in codes["order_id"].to_list()
