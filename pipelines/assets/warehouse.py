@@ -32,6 +32,7 @@ from pipelines.console import announce
 from pipelines.quality.dbt_test_descriptions import describe
 from pipelines.resources import JourneyResource
 from pipelines.settings import temporary_environment
+from pipelines.spark import night
 from pipelines.spark.tables import copy_to_duckdb
 from pipelines.warehouse.build import prepare_build
 from pipelines.warehouse.dbt_failures import keep_failing_rows
@@ -88,6 +89,14 @@ def _run_dbt(
     if first:
         context.log.info("preparing the build warehouse (a copy of the published one)")
         prepare_build(settings, run_id=context.run_id, full_refresh=full_refresh)
+    if settings.engine == "spark":
+        # Spark's tables are rewritten in place: after a night that did not finish, rebuild
+        spark_night = night.start(
+            settings.spark_dir, context.run_id, first=first, requested=full_refresh
+        )
+        if spark_night.reason:
+            context.log.warning(spark_night.reason)
+        full_refresh = spark_night.full_refresh
     last_day = run_last_day(context)
     # dbt unit tests check the SQL logic against fixed inputs: they run in the test suite
     # (tests/dbt), not against each night's data.
@@ -123,6 +132,8 @@ def _run_dbt(
         # publishing, quality checks and the report read the build's DuckDB file
         context.log.info("copying the Spark build's tables into the build warehouse")
         copy_to_duckdb(settings.spark_dir / "warehouse", settings.build_warehouse_path)
+    if settings.engine == "spark":
+        night.succeeded(settings.spark_dir, context.run_id, first=first)
 
 
 def build_dbt_assets(manifest: Path) -> list[dg.AssetsDefinition]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 DEFAULT_MASTER = "local[2]"
 
@@ -72,13 +73,16 @@ def copy_to_duckdb(
     warehouse_dir: Path, database: Path, schemas: tuple[str, ...] | None = None
 ) -> list[str]:
     """Copy every table of `schemas` (default: every schema holding tables) of a Spark build
-    into the DuckDB file `database` (created or replaced table by table); returns the
-    `schema.table` names copied. Tables only: views (dbt's stored test failures) stay in Spark."""
+    into the DuckDB file `database` (created or replaced table by table; a table without any
+    Parquet file is copied empty, its columns read from the Spark catalog: _empty_tables);
+    returns the `schema.table` names copied. Tables only: views (dbt's stored test failures)
+    stay in Spark."""
     if schemas is None:
         schemas = tuple(
             sorted(p.name.removesuffix(".db") for p in warehouse_dir.glob("*.db") if p.is_dir())
         )
-    copied = []
+    copied: list[str] = []
+    empty: list[tuple[str, str]] = []
     with duckdb.connect(str(database)) as con:
         con.execute("set TimeZone = 'UTC'")
         for schema in schemas:
@@ -88,6 +92,7 @@ def copy_to_duckdb(
             con.execute(f'create schema if not exists "{schema}"')
             for table in sorted(p for p in folder.iterdir() if p.is_dir()):
                 if not any(table.rglob("*.parquet")):
+                    empty.append((schema, table.name))
                     continue
                 scan = _scan(table)
                 con.execute(
@@ -95,4 +100,54 @@ def copy_to_duckdb(
                     f"select {_naive_utc(con, scan)} from {scan}"
                 )
                 copied.append(f"{schema}.{table.name}")
+        for schema, name, columns in _empty_tables(warehouse_dir, empty):
+            con.register("empty_spark_table", columns)
+            con.execute(
+                f'create or replace table "{schema}"."{name}" as '
+                f"select {_naive_utc(con, 'empty_spark_table')} from empty_spark_table"
+            )
+            con.unregister("empty_spark_table")
+            copied.append(f"{schema}.{name}")
     return copied
+
+
+def _empty_tables(
+    warehouse_dir: Path, tables: list[tuple[str, str]]
+) -> list[tuple[str, str, pa.Table]]:
+    """Tables without a Parquet file: a partitioned Spark table with no row has no file (and
+    no partition folder) to read its columns from — a shop that never used a discount code, a
+    night that emptied every bucket. Their columns come from the Spark catalog (the Derby
+    metastore next to `warehouse_dir`, as dbt's `spark` target keeps it), so the copy is an
+    empty table with the build's columns and types rather than a missing table or, on a later
+    night, the rows an earlier copy left. A Spark session is started only for them."""
+    if not tables:
+        return []
+    from pyspark.sql import SparkSession
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    running = SparkSession.getActiveSession()
+    spark = running or (
+        SparkSession.builder.enableHiveSupport()
+        .master("local[1]")
+        .appName("journey-empty-tables")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse_dir.absolute()))
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dderby.system.home={warehouse_dir.absolute().parent}",
+        )
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={warehouse_dir.absolute().parent}/metastore_db;create=true",
+        )
+        .getOrCreate()
+    )
+    try:
+        empty = []
+        for schema, table in tables:
+            struct = spark.table(f"`{schema}`.`{table}`").schema
+            empty.append((schema, table, to_arrow_schema(struct, timezone="UTC").empty_table()))
+        return empty
+    finally:
+        if running is None:
+            spark.stop()
