@@ -101,13 +101,29 @@ def child(engine: str, dataset: Path, work: Path, master: str | None) -> int:
     return 0
 
 
-def run_build(engine: str, persons: int, dataset: Path, work: Path, master: str | None) -> Build:
+def spark_sizing(persons: int, driver_memory: str | None, partitions: int | None) -> dict[str, str]:
+    """The Spark settings of a build at `persons` (JOURNEY_SPARK_DRIVER_MEMORY,
+    JOURNEY_SPARK_SHUFFLE_PARTITIONS): as given, else 8g of driver heap (in `local[2]` the
+    driver is the executor) and one shuffle partition per ~6,250 persons, at least 4 (~2M
+    records per partition for the largest model, `int_web_sessions`, as docs/scale-out.md
+    sizes a cluster; adaptive execution coalesces the small models' shuffles)."""
+    return {
+        "JOURNEY_SPARK_DRIVER_MEMORY": driver_memory or "8g",
+        "JOURNEY_SPARK_SHUFFLE_PARTITIONS": str(partitions or max(4, persons // 6_250)),
+    }
+
+
+def run_build(
+    engine: str, persons: int, dataset: Path, work: Path, master: str | None,
+    spark_settings: dict[str, str] | None = None,
+) -> Build:  # fmt: skip
     """One build in a child process, its process tree sampled."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     events = None
     if engine == "spark":
         events = event_log_conf(work / "spark_conf")
         env["SPARK_CONF_DIR"] = str(work / "spark_conf")
+        env.update(spark_settings or {})
     command = [sys.executable, "-m", "bench.engine_bench", "--child", engine,
                str(dataset), str(work / "build"), *(["--master", master] if master else [])]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
@@ -205,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         help="sizes measured by an earlier run (bench/results/engine/), added to the fit",
     )  # fmt: skip
     parser.add_argument("--top", type=int, default=10, help="heaviest Spark models to print")
+    parser.add_argument("--spark-driver-memory", help="Spark driver heap (default 8g)")
+    parser.add_argument(
+        "--spark-shuffle-partitions", type=int,
+        help="spark.sql.shuffle.partitions (default: persons / 6,250, at least 4)",
+    )  # fmt: skip
     parser.add_argument("--target-persons", type=int, default=100_000_000)
     parser.add_argument("--records-per-partition", type=int, default=2_000_000)
     parser.add_argument(
@@ -223,9 +244,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nDuckDB vs Spark, {persons:,} persons (seed {args.seed}), {os.cpu_count()} cores, "
               "tables only", flush=True)  # fmt: skip
         size_builds = []
+        spark_settings = spark_sizing(
+            persons, args.spark_driver_memory, args.spark_shuffle_partitions
+        )
+        if "spark" in args.engines:
+            print("  Spark: " + ", ".join(f"{k}={v}" for k, v in spark_settings.items()))
         for engine in args.engines:
             with tempfile.TemporaryDirectory(prefix=f"journey-engine-bench-{engine}-") as tmp:
-                build = run_build(engine, persons, dataset, Path(tmp), args.master)
+                build = run_build(engine, persons, dataset, Path(tmp), args.master, spark_settings)
             save(build)
             print_build(build)
             if build.costs:

@@ -26,7 +26,7 @@ FULL = [
     ("journey report", ["bench.report_bench", "--sizes", "2000", "100000"]),
     (
         "DuckDB vs Spark local[2] + 100M sizing",
-        ["bench.engine_bench", "--persons", "2000", "20000"],
+        ["bench.engine_bench", "--persons", "20000", "100000"],
     ),
 ]
 QUICK = [

@@ -10,6 +10,7 @@ read both engines' builds. `python -m tests.spark.harness DATASET_DIR WORK_DIR` 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,7 +38,12 @@ class SparkWarehouse(Warehouse):
 
     def stitch_identities(self, run_id: str, erasures: pl.DataFrame | None = None) -> None:
         started = time.perf_counter()
-        spark = spark_session(app_name="journey-identity-harness")
+        # the settings the asset passes (pipelines/assets/identity.py), from the environment
+        spark = spark_session(
+            app_name="journey-identity-harness",
+            shuffle_partitions=int(os.environ.get("JOURNEY_SPARK_SHUFFLE_PARTITIONS", "4")),
+            driver_memory=os.environ.get("JOURNEY_SPARK_DRIVER_MEMORY", "2g"),
+        )
         try:
             result = stitch_warehouse(
                 spark,
