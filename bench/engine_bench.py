@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             size_builds.append(build)
             sys.stdout.flush()
         if len(size_builds) == 2:
-            duck, spark = size_builds
+            duck, spark = sorted(size_builds, key=lambda b: ENGINES.index(b.engine))
             equal = duck.rows == spark.rows
             print(f"  Spark / DuckDB wall: {spark.wall / duck.wall:.1f}x; published tables "
                   f"{len(duck.rows)}, row counts equal: {equal}")  # fmt: skip
