@@ -10,11 +10,13 @@ a DuckDB build (docs/scale-out.md).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 DEFAULT_MASTER = "local[2]"
 
@@ -74,7 +76,7 @@ def copy_to_duckdb(
 ) -> list[str]:
     """Copy every table of `schemas` (default: every schema holding tables) of a Spark build
     into the DuckDB file `database` (created or replaced table by table; a table without any
-    Parquet file is copied empty, its columns read from the Spark catalog: _empty_tables);
+    Parquet file is copied empty, its columns read from the Spark catalog: _copy_empty_tables);
     returns the `schema.table` names copied. Tables only: views (dbt's stored test failures)
     stay in Spark."""
     if schemas is None:
@@ -100,54 +102,72 @@ def copy_to_duckdb(
                     f"select {_naive_utc(con, scan)} from {scan}"
                 )
                 copied.append(f"{schema}.{table.name}")
-        for schema, name, columns in _empty_tables(warehouse_dir, empty):
-            con.register("empty_spark_table", columns)
-            con.execute(
-                f'create or replace table "{schema}"."{name}" as '
-                f"select {_naive_utc(con, 'empty_spark_table')} from empty_spark_table"
-            )
-            con.unregister("empty_spark_table")
-            copied.append(f"{schema}.{name}")
+        copied += _copy_empty_tables(con, warehouse_dir, empty)
     return copied
 
 
-def _empty_tables(
-    warehouse_dir: Path, tables: list[tuple[str, str]]
-) -> list[tuple[str, str, pa.Table]]:
+def _copy_empty_tables(
+    con: duckdb.DuckDBPyConnection, warehouse_dir: Path, tables: list[tuple[str, str]]
+) -> list[str]:
     """Tables without a Parquet file: a partitioned Spark table with no row has no file (and
     no partition folder) to read its columns from — a shop that never used a discount code, a
-    night that emptied every bucket. Their columns come from the Spark catalog (the Derby
-    metastore next to `warehouse_dir`, as dbt's `spark` target keeps it), so the copy is an
-    empty table with the build's columns and types rather than a missing table or, on a later
-    night, the rows an earlier copy left. A Spark session is started only for them."""
+    night that emptied every bucket. Spark writes each as an empty Parquet file with the
+    table's columns (read from its catalog, the Derby metastore next to `warehouse_dir` as
+    dbt's `spark` target keeps it), copied like any other table: an empty table with the
+    build's columns and types, rather than a missing table or, on a later night, the rows an
+    earlier copy left. The Spark session runs in a child process (only when such a table
+    exists): an embedded Derby stays locked by the JVM that opened it, and the next dbt
+    invocation must open it."""
     if not tables:
         return []
-    from pyspark.sql import SparkSession
-    from pyspark.sql.pandas.types import to_arrow_schema
+    names = [f"{schema}.{table}" for schema, table in tables]
+    with tempfile.TemporaryDirectory(prefix="journey-empty-tables-") as folder:
+        command = [sys.executable, "-m", "pipelines.spark.tables", str(warehouse_dir), folder]
+        done = subprocess.run([*command, *names], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"reading the columns of the empty Spark tables {', '.join(names)} failed "
+                f"(exit {done.returncode}):\n{done.stderr[-4000:]}"
+            )
+        for schema, table in tables:
+            scan = _scan(Path(folder) / f"{schema}.{table}")
+            con.execute(
+                f'create or replace table "{schema}"."{table}" as '
+                f"select {_naive_utc(con, scan)} from {scan}"
+            )
+    return names
 
-    running = SparkSession.getActiveSession()
-    spark = running or (
+
+def write_empty_tables(warehouse_dir: Path, folder: Path, names: list[str]) -> None:
+    """Write each Spark table of `names` (`schema.table`) as an empty Parquet folder
+    `folder/<name>` with its columns (Spark's partition columns left out)."""
+    from pyspark.sql import SparkSession
+
+    warehouse_dir = warehouse_dir.absolute()
+    spark = (
         SparkSession.builder.enableHiveSupport()
         .master("local[1]")
         .appName("journey-empty-tables")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(warehouse_dir.absolute()))
-        .config(
-            "spark.driver.extraJavaOptions",
-            f"-Dderby.system.home={warehouse_dir.absolute().parent}",
-        )
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.warehouse.dir", str(warehouse_dir))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse_dir.parent}")
         .config(
             "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={warehouse_dir.absolute().parent}/metastore_db;create=true",
+            f"jdbc:derby:;databaseName={warehouse_dir.parent}/metastore_db;create=true",
         )
         .getOrCreate()
     )
     try:
-        empty = []
-        for schema, table in tables:
-            struct = spark.table(f"`{schema}`.`{table}`").schema
-            empty.append((schema, table, to_arrow_schema(struct, timezone="UTC").empty_table()))
-        return empty
+        for name in names:
+            schema, table = name.split(".", 1)
+            frame = spark.table(f"`{schema}`.`{table}`")
+            frame = frame.drop(*[c for c in frame.columns if c in ENGINE_COLUMNS])
+            frame.limit(0).write.mode("overwrite").parquet(str(folder / name))
     finally:
-        if running is None:
-            spark.stop()
+        spark.stop()
+
+
+if __name__ == "__main__":
+    write_empty_tables(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])

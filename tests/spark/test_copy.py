@@ -6,6 +6,8 @@ file, nor keep the rows an earlier night's copy left."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -42,25 +44,39 @@ def _count(database: Path, table: str) -> int:
         return row[0]
 
 
-def _spark(spark_dir: Path):  # type: ignore[no-untyped-def]
-    """A session as dbt's `spark` target opens one (Hive catalog, Derby under `spark_dir`)."""
-    from pyspark.sql import SparkSession
+SESSION = """
+import sys
+from pyspark.sql import SparkSession
 
-    return (
-        SparkSession.builder.enableHiveSupport()
-        .master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
-        .config(
-            "spark.hadoop.javax.jdo.option.ConnectionURL",
-            f"jdbc:derby:;databaseName={spark_dir}/metastore_db;create=true",
-        )
-        .getOrCreate()
+spark_dir = sys.argv[1]
+spark = (
+    SparkSession.builder.enableHiveSupport()
+    .master("local[1]")
+    .config("spark.ui.enabled", "false")
+    .config("spark.sql.session.timeZone", "UTC")
+    .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    .config("spark.sql.warehouse.dir", f"{spark_dir}/warehouse")
+    .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
+    .config(
+        "spark.hadoop.javax.jdo.option.ConnectionURL",
+        f"jdbc:derby:;databaseName={spark_dir}/metastore_db;create=true",
     )
+    .getOrCreate()
+)
+for statement in sys.argv[2:]:
+    spark.sql(statement)
+spark.stop()
+"""
+
+
+def _spark_sql(spark_dir: Path, *statements: str) -> None:
+    """Statements in a Spark session of a process of their own, with the catalog dbt's `spark`
+    target keeps (Hive, an embedded Derby under `spark_dir`), as each dbt invocation runs: an
+    embedded Derby stays locked by the JVM that opened it until that process ends."""
+    command = [sys.executable, "-c", SESSION, str(spark_dir), *statements]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_tables_without_a_parquet_file_are_copied_empty_with_their_columns(
@@ -68,16 +84,15 @@ def test_tables_without_a_parquet_file_are_copied_empty_with_their_columns(
 ) -> None:
     spark_dir = tmp_path / "spark"
     warehouse, database = spark_dir / "warehouse", tmp_path / "build.duckdb"
-    spark = _spark(spark_dir)
-    try:
-        spark.sql("create schema marts")
-        for table, where in (("filled", "true"), ("emptied", "true"), ("never", "false")):
-            spark.sql(
-                f"create table marts.{table} using parquet partitioned by (_group_bucket) as "
-                f"select {COLUMNS} from range(1, 9) where {where}"
-            )
-    finally:
-        spark.stop()
+    _spark_sql(
+        spark_dir,
+        "create schema marts",
+        *(
+            f"create table marts.{table} using parquet partitioned by (_group_bucket) as "
+            f"select {COLUMNS} from range(1, 9) where {where}"
+            for table, where in (("filled", "true"), ("emptied", "true"), ("never", "false"))
+        ),
+    )
 
     # night 1: every table is copied; `never` has no Parquet file at all
     assert not any((warehouse / "marts.db" / "never").rglob("*.parquet"))
@@ -93,14 +108,13 @@ def test_tables_without_a_parquet_file_are_copied_empty_with_their_columns(
     assert _count(database, "marts.filled") == 8 and _count(database, "marts.never") == 0
 
     # night 2: every bucket of `emptied` dropped (as drop_affected_buckets does), the rest kept
-    spark = _spark(spark_dir)
-    try:
-        spark.sql(
-            "alter table marts.emptied drop if exists "
-            + ", ".join(f"partition (_group_bucket = {bucket})" for bucket in range(4))
-        )
-    finally:
-        spark.stop()
+    # (in a process of its own, as the next dbt invocation: the copy must leave the catalog
+    # unlocked)
+    _spark_sql(
+        spark_dir,
+        "alter table marts.emptied drop if exists "
+        + ", ".join(f"partition (_group_bucket = {bucket})" for bucket in range(4)),
+    )
     assert not any((warehouse / "marts.db" / "emptied").rglob("*.parquet"))
     copy_to_duckdb(warehouse, database, ("marts",))
     assert _count(database, "marts.emptied") == 0  # not night 1's 8 rows
