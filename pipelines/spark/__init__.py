@@ -2,4 +2,5 @@
 for a Spark build, and the Spark build's Parquet tables read back and copied into the build's
 DuckDB file), `components` (connected components as DataFrame operations, large-star /
 small-star), `identity` (the identity step on Spark: candidate components, then the one-machine
-stitch on each group of them)."""
+stitch on each group of them), `night` (whether a Spark night's dbt invocation must rebuild every
+table, after a night that did not finish)."""
