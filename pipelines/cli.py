@@ -248,12 +248,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     outcome = run_nightly(first, last, full_refresh=args.full_refresh)
     report = outcome.report
     print(outcome.report_path.with_suffix(".md").read_text())
+    verdict = run_verdict(outcome.success, report["published"])
     print(
-        f"run {outcome.run_id}: {'succeeded' if outcome.success else 'FAILED'} "
-        f"in {format_seconds(report['seconds'])}; report: {outcome.report_path.with_suffix('.md')}",
+        f"run {outcome.run_id}: {verdict} in {format_seconds(report['seconds'])}; "
+        f"report: {outcome.report_path.with_suffix('.md')}",
         flush=True,
     )
-    return 0 if outcome.success else 1
+    return 0 if verdict == "succeeded" else 1
+
+
+def run_verdict(success: bool, published: bool) -> str:
+    """A nightly run succeeded only if it published: a run Dagster calls successful that
+    published nothing (steps skipped, e.g. a dbt step whose events were lost) is a failure to
+    the schedule and to whoever runs it by hand (exit code 1), never a quiet exit 0."""
+    if not success:
+        return "FAILED"
+    return "succeeded" if published else "FAILED (it published nothing)"
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:

@@ -79,3 +79,13 @@ def test_query_and_rollback_errors_on_a_published_warehouse(tmp_path):
     publish(settings, run_id="run-2", spec=SPEC)
     done = _cli(tmp_path, "rollback")
     assert done.returncode == 0 and done.stdout.startswith("rolled back: "), done.stderr
+
+
+def test_a_run_that_published_nothing_is_not_a_success() -> None:
+    # A Spark night whose dbt events were hidden by Spark's progress bar skipped every later
+    # step: Dagster called the run successful, and `run` exited 0 with nothing published.
+    from pipelines.cli import run_verdict
+
+    assert run_verdict(True, True) == "succeeded"
+    assert run_verdict(True, False) == "FAILED (it published nothing)"
+    assert run_verdict(False, False) == "FAILED"
