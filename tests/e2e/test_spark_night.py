@@ -21,7 +21,7 @@ import pytest
 from pipelines.settings import temporary_environment
 from pipelines.spark import night
 from tests.e2e.conftest import Outcome, Pipeline, pipeline
-from tests.spark.test_cross_engine import PERSONS, SEED, _differences
+from tests.spark.test_cross_engine import PERSONS, SEED, assert_same_tables
 
 pytestmark = [
     pytest.mark.spark,
@@ -44,19 +44,6 @@ def _spark_night(run: Pipeline) -> tuple[Outcome, str, float]:
     report = outcome.report
     assert outcome.success, outcome.report_path.with_suffix(".md").read_text()
     return outcome, report["run_id"], time.monotonic() - started
-
-
-def _assert_same_tables(duck: dict, spark: dict) -> None:
-    assert sorted(spark) == sorted(duck)
-    assert len(duck) > 25
-    assert duck["marts.fct_attribution"].height > 0
-    assert duck["identity.identity_map"].height > 0
-    problems = [
-        problem
-        for table in sorted(duck)
-        for problem in _differences(table, duck[table], spark[table])
-    ]
-    assert problems == []
 
 
 @pytest.fixture(scope="module")
@@ -88,4 +75,4 @@ def test_a_spark_night_publishes_the_tables_duckdb_published(demo, first_spark_n
         spark_dir = run.settings.spark_dir
     assert (spark_dir / "warehouse").is_dir()
     assert not (spark_dir / night.MARKER).exists()
-    _assert_same_tables(duck, spark)
+    assert_same_tables(duck, spark)
