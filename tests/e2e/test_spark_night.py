@@ -14,6 +14,7 @@ comparison: doubles to 1e-9, person ids included; only the identity step's wall-
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -75,4 +76,16 @@ def test_a_spark_night_publishes_the_tables_duckdb_published(demo, first_spark_n
         spark_dir = run.settings.spark_dir
     assert (spark_dir / "warehouse").is_dir()
     assert not (spark_dir / night.MARKER).exists()
+    # the dbt docs of a Spark night read the catalog of the build's DuckDB copy (one query, the
+    # relations analysts query), with every published model's columns
+    catalog = json.loads(
+        (run.settings.build_dir / "dbt_target" / "docs_duckdb" / "catalog.json").read_text()
+    )
+    columns = catalog["nodes"]["model.journey_warehouse.fct_touchpoints"]["columns"]
+    assert (
+        "person_id" in columns
+        and catalog["nodes"]["model.journey_warehouse.fct_touchpoints"]["metadata"]["schema"]
+        == "marts"
+    )
+    assert (run.settings.docs_dir / "dbt" / "index.html").stat().st_size > 100_000
     assert_same_tables(duck, spark)
