@@ -101,7 +101,8 @@ def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PRO
     file (opens from disk, no server) copied to `out_dir/index.html`.
 
     `--no-compile` reuses the manifest the run's dbt builds left in the target folder (every
-    node is parsed there) instead of compiling the whole project again (4 s of 7 s).
+    node is parsed there) instead of compiling the whole project again (4 s of 7 s); not on
+    Spark, whose builds left a Spark manifest.
 
     With JOURNEY_ENGINE=spark the catalog is read from the build's DuckDB file, which holds a
     copy of every Spark table by then (`copy_to_duckdb`): the relations analysts query, and
@@ -119,8 +120,9 @@ def generate_docs(settings: Settings, out_dir: Path, project_dir: Path = DBT_PRO
         env.update(
             JOURNEY_DBT_TARGET="duckdb", DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(target)
         )
+    reuse = [] if settings.engine == "spark" else ["--no-compile"]
     completed = subprocess.run(
-        [dbt_executable(), "docs", "generate", "--static", "--no-compile", "--project-dir", str(project_dir),
+        [dbt_executable(), "docs", "generate", "--static", *reuse, "--project-dir", str(project_dir),
          "--profiles-dir", str(project_dir)],
         env=env,
         capture_output=True,
