@@ -74,7 +74,7 @@ def stitch_on_spark(settings: Settings, *, full_refresh: bool, **options: Any) -
     """JOURNEY_ENGINE=spark: a full stitch on Spark (pipelines/spark/identity.py) of the Spark
     build's evidence, in a session of its own on JOURNEY_SPARK_MASTER (dbt's ran in dbt's
     process), with stable ids from the published identity_map."""
-    from pipelines.spark.identity import spark_session, stitch_warehouse
+    from pipelines.spark.identity import spark_session, stitch_warehouse, stop_session
 
     def stitch_all(previous_map: pl.DataFrame | None) -> StitchResult:
         spark = spark_session(
@@ -92,7 +92,7 @@ def stitch_on_spark(settings: Settings, *, full_refresh: bool, **options: Any) -
                 **options,
             )
         finally:
-            spark.stop()
+            stop_session(spark)
 
     return run_identity_full_stitch(
         settings,

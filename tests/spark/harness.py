@@ -21,7 +21,7 @@ import polars as pl
 from pipelines.identity.rules import load_rules
 from pipelines.identity.stitch import write_tables
 from pipelines.privacy.keys import fingerprint_frame, write_fingerprint
-from pipelines.spark.identity import spark_session, stitch_warehouse
+from pipelines.spark.identity import spark_session, stitch_warehouse, stop_session
 from pipelines.spark.tables import copy_to_duckdb, spark_environment
 from tests.dbt.harness import Warehouse, main
 
@@ -54,7 +54,7 @@ class SparkWarehouse(Warehouse):
                 erasures=erasures,
             )
         finally:
-            spark.stop()
+            stop_session(spark)
         write_tables(result, self.identity_dir)
         write_fingerprint(self.identity_dir, fingerprint_frame(None, ()))
         self.timings[f"stitch {run_id}"] = time.perf_counter() - started
