@@ -34,6 +34,7 @@ from pathlib import Path
 from bench.nightly_bench import Sampler
 from bench.spark_event_log import OTHER, ModelCost, event_log_conf, fit, model_costs
 from bench.warehouse_bench import demo_dataset
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine"
 ENGINES = ("duckdb", "spark")
@@ -115,15 +116,16 @@ def spark_sizing(persons: int, driver_memory: str | None, partitions: int | None
 
 def run_build(
     engine: str, persons: int, dataset: Path, work: Path, master: str | None,
-    spark_settings: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Build:  # fmt: skip
-    """One build in a child process, its process tree sampled."""
+    """One build in a child process, its process tree sampled; `settings`: the engine's
+    environment variables (memory)."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.update(settings or {})
     events = None
     if engine == "spark":
         events = event_log_conf(work / "spark_conf")
         env["SPARK_CONF_DIR"] = str(work / "spark_conf")
-        env.update(spark_settings or {})
     command = [sys.executable, "-m", "bench.engine_bench", "--child", engine,
                str(dataset), str(work / "build"), *(["--master", master] if master else [])]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
@@ -223,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10, help="heaviest Spark models to print")
     parser.add_argument("--spark-driver-memory", help="Spark driver heap (default 8g)")
     parser.add_argument(
+        "--duckdb-memory-limit",
+        help="DuckDB's memory ceiling (default JOURNEY_DUCKDB_MEMORY_LIMIT, else the product's "
+        f"{DEFAULT_DUCKDB_MEMORY_LIMIT}); beyond it DuckDB spills to disk",
+    )
+    parser.add_argument(
         "--spark-shuffle-partitions", type=int,
         help="spark.sql.shuffle.partitions (default: persons / 6,250, at least 4)",
     )  # fmt: skip
@@ -235,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.master)
 
+    duckdb_limit = args.duckdb_memory_limit or os.environ.get(
+        "JOURNEY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT
+    )
+    duckdb_settings = {"JOURNEY_DUCKDB_MEMORY_LIMIT": duckdb_limit}
     builds = [load(engine, persons) for persons in args.saved for engine in args.engines]
     for build in builds:
         print(f"\nsaved {build.engine} build at {build.persons:,} persons:")
@@ -247,11 +258,14 @@ def main(argv: list[str] | None = None) -> int:
         spark_settings = spark_sizing(
             persons, args.spark_driver_memory, args.spark_shuffle_partitions
         )
-        if "spark" in args.engines:
-            print("  Spark: " + ", ".join(f"{k}={v}" for k, v in spark_settings.items()))
+        settings = {"spark": spark_settings, "duckdb": duckdb_settings}
+        for engine in args.engines:
+            print(f"  {engine}: " + ", ".join(f"{k}={v}" for k, v in settings[engine].items()))
         for engine in args.engines:
             with tempfile.TemporaryDirectory(prefix=f"journey-engine-bench-{engine}-") as tmp:
-                build = run_build(engine, persons, dataset, Path(tmp), args.master, spark_settings)
+                build = run_build(
+                    engine, persons, dataset, Path(tmp), args.master, settings[engine]
+                )
             save(build)
             print_build(build)
             if build.costs:

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, printing its figures.
 
-    .venv/bin/python -m bench.run            # the default sizes below (about half an hour)
+    .venv/bin/python -m bench.run            # the default sizes below (about 4 hours: 1M on Spark)
     .venv/bin/python -m bench.run --quick    # small sizes only (a few minutes)
 
 Each benchmark is its own module and can be run alone (see bench/README.md).
@@ -24,9 +24,19 @@ FULL = [
     ("5-year backfill of the demo dataset", ["bench.backfill_bench"]),
     ("publish: surface, exports, PostgreSQL", ["bench.publish_bench", "--persons", "100000"]),
     ("journey report", ["bench.report_bench", "--sizes", "2000", "100000"]),
+    # ~3 h on 2 quiet cores, 1M on Spark most of it (bench/FIGURES.md); both engines get 12 GB
     (
-        "DuckDB vs Spark local[2] + 100M sizing",
-        ["bench.engine_bench", "--persons", "20000", "100000"],
+        "DuckDB vs Spark local[2] at 100k and 1M + 100M sizing",
+        [
+            "bench.engine_bench",
+            "--persons",
+            "100000",
+            "1000000",
+            "--spark-driver-memory",
+            "12g",
+            "--duckdb-memory-limit",
+            "12GB",
+        ],
     ),
 ]
 QUICK = [
