@@ -129,13 +129,16 @@ def stop_session(spark: SparkSession) -> None:
     the identity step at 1M persons with a 12g heap — while the nightly job's in-process
     executor goes on to dbt 2/2, whose Spark has a JVM and a heap of its own. A JVM pyspark did
     not start (a `spark-submit` driver's) is left alone; the next `spark_session` starts a new
-    one."""
+    one. A session whose JVM was ended already (`getOrCreate` had handed the same session to an
+    earlier caller of this) has nothing left to stop."""
     from pyspark import SparkContext
 
-    spark.stop()
     gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    spark.stop()
     process = getattr(gateway, "proc", None)
-    if gateway is None or process is None:
+    if process is None:
         return
     gateway.shutdown()
     SparkContext._gateway = None

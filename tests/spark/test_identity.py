@@ -28,11 +28,11 @@ NIGHTS = (datetime(2026, 3, 1), datetime(2026, 3, 2))
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    from pipelines.spark.identity import spark_session
+    from pipelines.spark.identity import spark_session, stop_session
 
     session = spark_session("local[2]", "journey-identity-test")
     yield session
-    session.stop()
+    stop_session(session)  # stitch_on_spark, as the asset, may have ended its JVM already
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,13 @@ def test_stop_session_ends_the_jvm_and_the_next_session_starts_a_new_one() -> No
     stop_session(spark)
     assert first.poll() is not None, "the stopped session's JVM is still running"
     assert SparkContext._gateway is None
+    stop_session(spark)  # again (a session getOrCreate had shared): nothing left to stop
 
     spark = spark_session("local[1]", "journey-session-test", driver_memory="512m")
     second = SparkContext._gateway.proc  # type: ignore[union-attr]
     try:
         assert second.pid != first.pid
-        assert spark.range(5).selectExpr("sum(id)").first()[0] == 10
+        assert spark.range(5).selectExpr("sum(id) as total").collect()[0]["total"] == 10
     finally:
         stop_session(spark)
     assert second.poll() is not None
