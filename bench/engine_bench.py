@@ -261,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
         settings = {"spark": spark_settings, "duckdb": duckdb_settings}
         for engine in args.engines:
             print(f"  {engine}: " + ", ".join(f"{k}={v}" for k, v in settings[engine].items()))
-        for engine in args.engines:
             with tempfile.TemporaryDirectory(prefix=f"journey-engine-bench-{engine}-") as tmp:
                 build = run_build(
                     engine, persons, dataset, Path(tmp), args.master, settings[engine]
